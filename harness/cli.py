@@ -1,0 +1,51 @@
+"""``sirekap-loadtest``: one entry point, one subcommand per job.
+
+Each subcommand lives with the part it drives and exposes ``main(argv) -> int``; this module only
+dispatches, so importing it stays cheap and a subcommand's heavy imports happen only when used.
+Exit codes (DESIGN.md): 0 every SLO met, 1 an SLO breached, 2 usage or scenario error,
+3 harness or infrastructure error, 4 inconclusive.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_USAGE = 2
+
+# name -> (module exposing main(argv) -> int, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
+    "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),
+    "validate": ("scenarios.validate", "check a scenario file and print a one-screen summary"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = ["usage: sirekap-loadtest COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["", "Run 'sirekap-loadtest COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0 if args else EXIT_USAGE
+    name, rest = args[0], args[1:]
+    if name not in SUBCOMMANDS:
+        valid = ", ".join(SUBCOMMANDS)
+        print(
+            f"sirekap-loadtest: unknown command {name!r}; valid commands: {valid}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    entry: Callable[[list[str]], int] = module.main
+    return entry(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

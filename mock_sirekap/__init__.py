@@ -1,0 +1,5 @@
+"""A mock of Sirekap's upload path: device sessions, page photos, results, recaps.
+
+It stands alone (imports nothing else of this project) so it can be run and tested by itself:
+``python -m mock_sirekap --port 8000 --db /tmp/sirekap.db --tps 300 --seed 1``.
+"""

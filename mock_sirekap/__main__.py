@@ -1,0 +1,7 @@
+"""``python -m mock_sirekap``: see ``mock_sirekap.cli``."""
+
+import sys
+
+from mock_sirekap.cli import main
+
+sys.exit(main())

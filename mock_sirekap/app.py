@@ -1,0 +1,63 @@
+"""The FastAPI application of the mock, assembled from its routers and middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from mock_sirekap import metrics, routes_admin, routes_device, routes_public
+from mock_sirekap.admission import AdmissionMiddleware
+from mock_sirekap.config import MockConfig
+from mock_sirekap.errors import install_error_handlers
+from mock_sirekap.registry import Registry
+from mock_sirekap.state import MockState
+
+DESCRIPTION = """\
+A mock of Sirekap's upload path (Indonesia's electronic vote recap): KPPS devices log in, upload
+the page photos of a polling station's C.Hasil form, submit its vote counts, and read results back
+in the shape of KPU's public JSON. Its capacity (workers, queue, service times, 503 + Retry-After)
+is a model, and server-side faults can be injected through the admin API.
+"""
+
+
+def create_app(config: MockConfig, registry: Registry | None = None) -> FastAPI:
+    """The app of one server process; opens its database when the server starts."""
+    registry = registry if registry is not None else config.load_registry()
+    state = MockState.open(config, registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.reload_faults()
+        follower = asyncio.create_task(state.follow_faults()) if config.processes > 1 else None
+        try:
+            yield
+        finally:
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+            state.close()
+            metrics.mark_process_dead(os.getpid())
+
+    app = FastAPI(
+        title="Mock Sirekap upload service",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(routes_device.build_router(state))
+    app.include_router(routes_public.build_router(state))
+    app.include_router(routes_admin.build_router(state))
+    app.add_middleware(AdmissionMiddleware, runtime=state.runtime)
+    app.state.mock = state
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --workers N``: each process reads the settings from the environment."""
+    return create_app(MockConfig.from_env())

@@ -1,0 +1,43 @@
+"""The five ballots of 2024 and the shape of their C.Hasil forms."""
+
+from __future__ import annotations
+
+# KPU public JSON paths name five ballots (domain.md, "ballots").
+PRESIDENTIAL = "ppwp"
+ELECTIONS: tuple[str, ...] = ("ppwp", "pdpr", "pdpd", "pdprdp", "pdprdk")
+
+# The presidential C.Hasil has 3 pages (domain.md, "The upload path"). Legislative forms are longer:
+# about 60 pages over four ballots, one officer reported 67 in all (domain.md); 30 per form is a
+# generous upper bound, the scenario decides how many a device really sends.
+MAX_PAGES: dict[str, int] = {"ppwp": 3, "pdpr": 30, "pdpd": 30, "pdprdp": 30, "pdprdk": 30}
+
+# Presidential candidate pairs 01, 02, 03 in KPU's public JSON (domain.md).
+PRESIDENTIAL_CANDIDATES: frozenset[str] = frozenset({"100025", "100026", "100027"})
+
+# Region code lengths: provinsi 2, kab/kota 4, kecamatan 6, desa 10, TPS 13 (domain.md).
+REGION_LEVELS: tuple[int, ...] = (2, 4, 6, 10, 13)
+NATIONAL = "0"
+
+
+def election_error(election: str) -> str | None:
+    """None for a known ballot, else the message naming the valid ones."""
+    if election in MAX_PAGES:
+        return None
+    return f"unknown election {election!r}; valid elections: {', '.join(ELECTIONS)}"
+
+
+def page_error(election: str, page: int) -> str | None:
+    """None when ``page`` exists on that ballot's form, else the message naming the valid range."""
+    limit = MAX_PAGES[election]
+    if 1 <= page <= limit:
+        return None
+    return f"unknown page {page} for {election}; valid pages are 1-{limit}"
+
+
+def child_level(region_code: str) -> int | None:
+    """Length of the codes one level below ``region_code`` ("0": national); None if no region."""
+    if region_code == NATIONAL:
+        return REGION_LEVELS[0]
+    if not region_code.isdigit() or len(region_code) not in REGION_LEVELS[:-1]:
+        return None
+    return REGION_LEVELS[REGION_LEVELS.index(len(region_code)) + 1]

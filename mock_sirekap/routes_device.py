@@ -1,0 +1,248 @@
+"""The device side of the upload path: log in, upload page photos, submit the result."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from mock_sirekap import metrics
+from mock_sirekap.arithmetic import check_result
+from mock_sirekap.auth import AuthError, DeviceSession
+from mock_sirekap.db import StorageUnavailable
+from mock_sirekap.elections import election_error, page_error
+from mock_sirekap.errors import ApiError, arithmetic_error
+from mock_sirekap.state import MockState
+from mock_sirekap.store import Conflict, PageWrite, ResultWrite, store_page, submit_result
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text}
+    for code, text in {
+        400: "bad request (the error names what is wrong)",
+        401: "missing, invalid or expired device token",
+        403: "token scoped to another TPS",
+        404: "unknown TPS, election or page",
+        503: "server at capacity (Retry-After) or storage unavailable",
+    }.items()
+}
+
+
+class SessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device_id: str = Field(min_length=1, max_length=200)
+    tps_code: str = Field(min_length=1, max_length=32)
+    secret: str = Field(min_length=1, max_length=200)
+
+
+class SessionResponse(BaseModel):
+    token: str
+    expires_in: int
+
+
+class ResultSubmission(BaseModel):
+    """A C.Hasil's numbers: the candidates' votes, the administration section, its page photos."""
+
+    model_config = ConfigDict(extra="forbid")
+    chart: dict[str, Annotated[int, Field(ge=0, le=100_000)]]
+    administrasi: dict[str, Annotated[int, Field(ge=0, le=100_000)]]
+    pages: list[Annotated[str, Field(pattern=SHA256_HEX.pattern)]] = Field(
+        min_length=1, max_length=64
+    )
+    revision: int | None = Field(None, ge=1, le=1000, description="n+1 for a correction")
+
+
+class ReceiptResponse(BaseModel):
+    receipt_id: str
+    content_sha256: str
+    stored_at: str
+    revision: int
+
+
+def build_router(state: MockState) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+    def authorize(authorization: str | None, tps_code: str, election: str) -> DeviceSession:
+        try:
+            session = state.signer.verify(authorization)
+        except AuthError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+        if session.tps_code != tps_code:
+            raise ApiError(
+                403,
+                f"token is scoped to TPS {session.tps_code}; it cannot write to TPS {tps_code}",
+            )
+        problem = election_error(election)
+        if problem:
+            raise ApiError(404, problem)
+        return session
+
+    @router.post("/sessions", status_code=201, response_model=SessionResponse)
+    async def create_session(body: SessionRequest) -> SessionResponse:
+        """Log a KPPS device in; the token it gets may write only to its own TPS."""
+        if not state.registry.check_device(body.device_id, body.tps_code, body.secret):
+            raise ApiError(401, "unknown device, wrong TPS or wrong secret")
+        return SessionResponse(
+            token=state.signer.issue(body.tps_code, body.device_id), expires_in=state.signer.ttl
+        )
+
+    @router.put(
+        "/tps/{tps_code}/{election}/pages/{page}",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            }
+        },
+        responses={200: {"description": "identical photo already stored"}, 413: {}},
+    )
+    async def upload_page(
+        tps_code: str,
+        election: str,
+        page: int,
+        request: Request,
+        response: Response,
+        authorization: Annotated[str | None, Header()] = None,
+        x_content_sha256: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Store one page photo; the SHA-256 header proves the body arrived whole."""
+        authorize(authorization, tps_code, election)
+        problem = page_error(election, page)
+        if problem:
+            raise ApiError(404, problem)
+        actual, size = await _receive_photo(request, x_content_sha256, state)
+        outcome = await _commit(
+            state, lambda conn: store_page(conn, PageWrite(tps_code, election, page, actual, size))
+        )
+        if outcome.created:
+            metrics.PAGES_STORED.inc()
+            metrics.UPLOAD_BYTES.inc(size)
+        else:
+            response.status_code = 200
+        return {"sha256": actual, "size": size, "stored_at": outcome.stored_at}
+
+    @router.put(
+        "/tps/{tps_code}/{election}/result",
+        status_code=201,
+        response_model=ReceiptResponse,
+        responses={
+            200: {"description": "replay: the same result was already stored"},
+            409: {"description": "a different result is stored, or a listed page is missing"},
+            422: {"description": "ballot arithmetic violated; every rule listed"},
+        },
+    )
+    async def submit(
+        tps_code: str,
+        election: str,
+        body: ResultSubmission,
+        response: Response,
+        authorization: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Store the vote counts of a TPS; idempotent by Idempotency-Key and by content."""
+        session = authorize(authorization, tps_code, election)
+        key = (idempotency_key or "").strip()
+        if not 1 <= len(key) <= 200:
+            raise ApiError(400, "missing Idempotency-Key header: send one unique key per result")
+        entry = state.registry.tps[tps_code]
+        violations = check_result(election, body.chart, body.administrasi, entry.dpt)
+        if violations:
+            raise arithmetic_error(violations)
+        write = _result_write(tps_code, election, session.device_id, key, body)
+        receipt = await _commit(state, lambda conn: submit_result(conn, write))
+        if receipt.created:
+            metrics.RESULTS_STORED.inc()
+        else:
+            response.status_code = 200
+        return receipt.as_dict()  # type: ignore[no-any-return]
+
+    return router
+
+
+async def _commit(state: MockState, operation: Any) -> Any:
+    """Run a write in the next durable batch; map its refusals to HTTP errors."""
+    try:
+        return await state.committer.submit(operation)
+    except Conflict as exc:
+        raise ApiError(409, str(exc)) from None
+    except StorageUnavailable as exc:
+        raise ApiError(503, str(exc)) from None
+
+
+def _result_write(
+    tps_code: str, election: str, device_id: str, key: str, body: ResultSubmission
+) -> ResultWrite:
+    """The row to store: the content hash covers chart, administrasi and pages, not revision."""
+    content = {"chart": body.chart, "administrasi": body.administrasi, "pages": body.pages}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return ResultWrite(
+        tps_code,
+        election,
+        device_id,
+        key,
+        body.revision,
+        hashlib.sha256(canonical.encode()).hexdigest(),
+        canonical,
+        body.chart,
+        tuple(body.pages),
+    )
+
+
+async def _receive_photo(
+    request: Request, header_sha256: str | None, state: MockState
+) -> tuple[str, int]:
+    """Read and hash the body; refuse it unless it is whole, within the limit and as declared."""
+    expected = (header_sha256 or "").strip().lower()
+    if not SHA256_HEX.match(expected):
+        raise ApiError(
+            400, "missing or malformed X-Content-SHA256 header: send the photo's hex SHA-256"
+        )
+    limit = state.config.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"photo of {int(declared)} bytes exceeds the {limit}-byte limit")
+    digest, size, chunks = hashlib.sha256(), 0, []
+    keep = state.config.keep_photos is not None
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"photo exceeds the {limit}-byte limit")
+        digest.update(chunk)
+        if keep:
+            chunks.append(chunk)
+    if size == 0:
+        raise ApiError(400, "empty body: a page upload must carry the photo bytes")
+    actual = digest.hexdigest()
+    if actual != expected:
+        raise ApiError(
+            400,
+            f"checksum mismatch: received {size} bytes with SHA-256 {actual[:16]}..., header "
+            f"says {expected[:16]}...; the upload was truncated or corrupted and not stored",
+        )
+    if keep:
+        await asyncio.to_thread(_write_photo, state.config.keep_photos, actual, chunks)
+    return actual, size
+
+
+def _write_photo(directory: Path | None, sha256: str, chunks: list[bytes]) -> None:
+    """Write the photo durably under its hash (write, fsync, rename) before it is acknowledged."""
+    assert directory is not None
+    target = directory / sha256[:2] / f"{sha256}.jpg"
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    with partial.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(target)

@@ -1,0 +1,84 @@
+"""Server-side faults set through the admin API: errors, extra latency, capacity brown-out.
+
+The state is kept in the database as well as in memory, so every server process of a
+``--workers N`` mock follows the same faults (each polls the row a few times a second).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mock_sirekap.capacity import ENDPOINTS
+
+
+class FaultSpec(BaseModel):
+    """Body of ``PUT /admin/faults``: replaces the whole server fault state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="fraction of requests failed")
+    error_status: int = Field(503, ge=400, le=599, description="HTTP status of failed requests")
+    latency_ms: float = Field(0.0, ge=0.0, le=600_000, description="extra latency (real ms)")
+    jitter_ms: float = Field(0.0, ge=0.0, le=600_000, description="uniform +- jitter (real ms)")
+    capacity_fraction: float = Field(
+        1.0, gt=0.0, le=1.0, description="brown-out: share of the modelled workers left"
+    )
+    endpoints: list[str] | None = Field(
+        None, description=f"endpoints affected, of {', '.join(ENDPOINTS)}; omitted: all"
+    )
+
+    @field_validator("endpoints")
+    @classmethod
+    def _known_endpoints(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        unknown = [name for name in value if name not in ENDPOINTS]
+        if unknown or not value:
+            what = f"unknown endpoint {unknown[0]!r}" if unknown else "empty endpoint list"
+            raise ValueError(f"{what}; valid endpoints: {', '.join(ENDPOINTS)}")
+        return value
+
+
+NO_FAULTS = FaultSpec()
+
+
+@dataclass(slots=True)
+class FaultState:
+    spec: FaultSpec = NO_FAULTS
+    version: int = 0
+    since: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.spec != NO_FAULTS
+
+    def applies_to(self, endpoint: str) -> bool:
+        return self.spec.endpoints is None or endpoint in self.spec.endpoints
+
+    def should_fail(self, endpoint: str, rng: random.Random) -> bool:
+        rate = self.spec.error_rate
+        return rate > 0 and self.applies_to(endpoint) and rng.random() < rate
+
+    def extra_latency(self, endpoint: str, rng: random.Random) -> float:
+        """Seconds of injected latency for one request (0 when none applies)."""
+        spec = self.spec
+        if (spec.latency_ms <= 0 and spec.jitter_ms <= 0) or not self.applies_to(endpoint):
+            return 0.0
+        jitter = rng.uniform(-spec.jitter_ms, spec.jitter_ms) if spec.jitter_ms else 0.0
+        return max(0.0, spec.latency_ms + jitter) / 1000
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.spec.model_dump(), "active": self.active, "since": self.since}
+
+    def to_row(self) -> str:
+        return json.dumps({"spec": self.spec.model_dump(), "since": self.since})
+
+    @classmethod
+    def from_row(cls, version: int, text: str) -> FaultState:
+        data = json.loads(text)
+        return cls(FaultSpec.model_validate(data["spec"]), version, data["since"])

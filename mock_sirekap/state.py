@@ -1,0 +1,83 @@
+"""Everything one server process holds: settings, registry, database handles, runtime model."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+
+from mock_sirekap import metrics
+from mock_sirekap.admission import ServerRuntime
+from mock_sirekap.auth import TokenSigner, signing_key
+from mock_sirekap.config import MockConfig
+from mock_sirekap.db import BatchStats, GroupCommitter, connect, init_schema
+from mock_sirekap.registry import Registry
+from mock_sirekap.server_faults import FaultState
+
+FAULT_POLL_SECONDS = 0.2
+
+
+def _observe_batch(stats: BatchStats) -> None:
+    metrics.DB_COMMIT_SECONDS.observe(stats.seconds)
+    metrics.DB_BATCH_SIZE.observe(stats.size)
+
+
+@dataclass
+class MockState:
+    config: MockConfig
+    registry: Registry
+    runtime: ServerRuntime
+    committer: GroupCommitter
+    reader: sqlite3.Connection
+    signer: TokenSigner
+
+    @classmethod
+    def open(cls, config: MockConfig, registry: Registry) -> MockState:
+        init_schema(config.db)
+        committer = GroupCommitter(config.db, on_batch=_observe_batch)
+        committer.start()
+        reader = connect(config.db, writer=False)
+        with contextlib.closing(connect(config.db, writer=True)) as conn:
+            key = signing_key(conn)
+        runtime = ServerRuntime(config.capacity.per_process(config.processes))
+        return cls(config, registry, runtime, committer, reader, TokenSigner(key, config.token_ttl))
+
+    def close(self) -> None:
+        self.committer.stop()
+        self.reader.close()
+
+    async def save_faults(self, state: FaultState) -> FaultState:
+        """Store a new fault state for every process of this mock and apply it here."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT version FROM server_faults WHERE id = 1").fetchone()
+            version = (row[0] if row else 0) + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO server_faults (id, version, body) VALUES (1, ?, ?)",
+                (version, state.to_row()),
+            )
+            return version
+
+        state.version = await self.committer.submit(write)
+        self.runtime.set_faults(state)
+        return state
+
+    def reload_faults(self) -> None:
+        row = self.reader.execute("SELECT version, body FROM server_faults WHERE id = 1").fetchone()
+        if row is not None and row[0] != self.runtime.faults.version:
+            self.runtime.set_faults(FaultState.from_row(row[0], row[1]))
+
+    async def follow_faults(self) -> None:
+        """Poll the shared fault state (only needed with several server processes)."""
+        while True:
+            await asyncio.sleep(FAULT_POLL_SECONDS)
+            with contextlib.suppress(sqlite3.Error):
+                self.reload_faults()
+
+
+def clear_faults(config: MockConfig) -> None:
+    """A fresh start of the mock has no server faults (run once, before the processes start)."""
+    init_schema(config.db)
+    with contextlib.closing(connect(config.db, writer=True)) as conn:
+        conn.execute("DELETE FROM server_faults")

@@ -1,0 +1,279 @@
+"""What the mock stores: pages, results with their revisions and idempotency keys, and reads.
+
+Write functions run inside the group committer's transaction (``db.GroupCommitter``); they raise
+``Conflict`` for a 409 and leave nothing behind (their savepoint is rolled back).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+class Conflict(Exception):
+    """The write contradicts what is stored (HTTP 409); the message says what and how to fix it."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class PageWrite:
+    tps_code: str
+    election: str
+    page: int
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    created: bool
+    stored_at: str
+
+
+def store_page(conn: sqlite3.Connection, write: PageWrite) -> PageOutcome:
+    stored_at = now_iso()
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO pages (tps_code, election, page, sha256, size, stored_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (write.tps_code, write.election, write.page, write.sha256, write.size, stored_at),
+    )
+    if cursor.rowcount == 1:
+        return PageOutcome(True, stored_at)
+    row = conn.execute(
+        "SELECT stored_at FROM pages WHERE tps_code = ? AND election = ? AND page = ? "
+        "AND sha256 = ?",
+        (write.tps_code, write.election, write.page, write.sha256),
+    ).fetchone()
+    return PageOutcome(False, row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ResultWrite:
+    tps_code: str
+    election: str
+    device_id: str
+    idempotency_key: str
+    revision: int | None  # None: "the first one"; a correction names n+1
+    content_sha256: str
+    body: str  # canonical JSON of chart, administrasi and pages
+    chart: Mapping[str, int]
+    pages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    receipt_id: str
+    content_sha256: str
+    stored_at: str
+    revision: int
+    created: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "receipt_id": self.receipt_id,
+            "content_sha256": self.content_sha256,
+            "stored_at": self.stored_at,
+            "revision": self.revision,
+        }
+
+
+def submit_result(conn: sqlite3.Connection, write: ResultWrite) -> Receipt:
+    where = (write.tps_code, write.election)
+    keyed = conn.execute(
+        "SELECT i.content_sha256, r.receipt_id, r.stored_at, r.revision FROM idempotency i "
+        "JOIN results r ON r.receipt_id = i.receipt_id "
+        "WHERE i.tps_code = ? AND i.election = ? AND i.key = ?",
+        (*where, write.idempotency_key),
+    ).fetchone()
+    if keyed is not None:
+        if keyed[0] != write.content_sha256:
+            raise Conflict(
+                f"Idempotency-Key {write.idempotency_key!r} was already used for a different "
+                f"result (content {keyed[0][:12]}...); send a new key for a new result"
+            )
+        return Receipt(keyed[1], keyed[0], keyed[2], keyed[3], created=False)
+
+    latest = conn.execute(
+        "SELECT revision, content_sha256, receipt_id, stored_at FROM results "
+        "WHERE tps_code = ? AND election = ? ORDER BY revision DESC LIMIT 1",
+        where,
+    ).fetchone()
+    if latest is not None and latest[1] == write.content_sha256:
+        _remember_key(conn, write, latest[2])
+        return Receipt(latest[2], latest[1], latest[3], latest[0], created=False)
+
+    expected = 1 if latest is None else latest[0] + 1
+    if latest is not None and write.revision is None:
+        raise Conflict(
+            f"a different result is already stored for TPS {write.tps_code} {write.election} "
+            f"(revision {latest[0]}); a correction must say revision {expected}"
+        )
+    revision = expected if write.revision is None else write.revision
+    if revision != expected:
+        raise Conflict(
+            f"revision {revision} is not the next one for TPS {write.tps_code} "
+            f"{write.election}: the stored revision is {expected - 1}, so send revision {expected}"
+        )
+    _require_pages(conn, write)
+    receipt_id = f"rcpt_{secrets.token_hex(10)}"
+    stored_at = now_iso()
+    conn.execute(
+        "INSERT INTO results (tps_code, election, revision, content_sha256, receipt_id, body, "
+        "device_id, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            *where,
+            revision,
+            write.content_sha256,
+            receipt_id,
+            write.body,
+            write.device_id,
+            stored_at,
+        ),
+    )
+    _remember_key(conn, write, receipt_id)
+    conn.execute(
+        "INSERT OR REPLACE INTO latest (election, tps_code, revision) VALUES (?, ?, ?)",
+        (write.election, write.tps_code, revision),
+    )
+    conn.execute(
+        "DELETE FROM latest_chart WHERE election = ? AND tps_code = ?",
+        (write.election, write.tps_code),
+    )
+    conn.executemany(
+        "INSERT INTO latest_chart (election, tps_code, candidate, votes) VALUES (?, ?, ?, ?)",
+        [(write.election, write.tps_code, cand, votes) for cand, votes in write.chart.items()],
+    )
+    return Receipt(receipt_id, write.content_sha256, stored_at, revision, created=True)
+
+
+def _remember_key(conn: sqlite3.Connection, write: ResultWrite, receipt_id: str) -> None:
+    conn.execute(
+        "INSERT INTO idempotency (tps_code, election, key, content_sha256, receipt_id) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (write.tps_code, write.election, write.idempotency_key, write.content_sha256, receipt_id),
+    )
+
+
+def _require_pages(conn: sqlite3.Connection, write: ResultWrite) -> None:
+    missing = [
+        sha
+        for sha in dict.fromkeys(write.pages)
+        if conn.execute(
+            "SELECT 1 FROM pages WHERE tps_code = ? AND election = ? AND sha256 = ? LIMIT 1",
+            (write.tps_code, write.election, sha),
+        ).fetchone()
+        is None
+    ]
+    if missing:
+        shown = ", ".join(sha[:12] + "..." for sha in missing)
+        raise Conflict(
+            f"pages never uploaded for TPS {write.tps_code} {write.election}: {shown}; "
+            "upload every listed page before submitting the result"
+        )
+
+
+# ---- reads (on a read connection; WAL readers never block the writer) ----
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    revision: int
+    receipt_id: str
+    content_sha256: str
+    stored_at: str
+    body: dict[str, Any]
+    page_numbers: dict[str, int]  # sha256 -> page number
+
+
+def read_result(conn: sqlite3.Connection, tps_code: str, election: str) -> StoredResult | None:
+    row = conn.execute(
+        "SELECT revision, receipt_id, content_sha256, stored_at, body FROM results "
+        "WHERE tps_code = ? AND election = ? ORDER BY revision DESC LIMIT 1",
+        (tps_code, election),
+    ).fetchone()
+    if row is None:
+        return None
+    numbers = dict(
+        conn.execute(
+            "SELECT sha256, page FROM pages WHERE tps_code = ? AND election = ?",
+            (tps_code, election),
+        ).fetchall()
+    )
+    return StoredResult(row[0], row[1], row[2], row[3], json.loads(row[4]), numbers)
+
+
+def read_pages(conn: sqlite3.Connection, tps_code: str, election: str, page: int) -> list[Any]:
+    return conn.execute(
+        "SELECT sha256, size, stored_at FROM pages WHERE tps_code = ? AND election = ? "
+        "AND page = ? ORDER BY stored_at",
+        (tps_code, election, page),
+    ).fetchall()
+
+
+def _prefix_bounds(prefix: str) -> tuple[str, str]:
+    # Codes are digits; ":" sorts right after "9", so [prefix, prefix + ":") holds the region.
+    return prefix, prefix + ":"
+
+
+def recap_rows(
+    conn: sqlite3.Connection, region_prefix: str, child_len: int, election: str
+) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Votes per child region and candidate, and TPS with a result per child region."""
+    low, high = _prefix_bounds(region_prefix)
+    votes: dict[str, dict[str, int]] = {}
+    for child, candidate, total in conn.execute(
+        "SELECT substr(tps_code, 1, ?), candidate, SUM(votes) FROM latest_chart "
+        "WHERE election = ? AND tps_code >= ? AND tps_code < ? GROUP BY 1, 2",
+        (child_len, election, low, high),
+    ):
+        votes.setdefault(child, {})[candidate] = total
+    done = dict(
+        conn.execute(
+            "SELECT substr(tps_code, 1, ?), COUNT(*) FROM latest "
+            "WHERE election = ? AND tps_code >= ? AND tps_code < ? GROUP BY 1",
+            (child_len, election, low, high),
+        ).fetchall()
+    )
+    return votes, done
+
+
+def export_rows(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+    """Every stored result revision and page, for the harness's integrity audit."""
+    for row in conn.execute(
+        "SELECT r.tps_code, r.election, r.revision, r.content_sha256, r.receipt_id, r.stored_at, "
+        "r.device_id, (SELECT group_concat(key, ' ') FROM idempotency i "
+        " WHERE i.receipt_id = r.receipt_id) FROM results r ORDER BY r.tps_code, r.election, "
+        "r.revision"
+    ):
+        yield {
+            "kind": "result",
+            "tps_code": row[0],
+            "election": row[1],
+            "revision": row[2],
+            "content_sha256": row[3],
+            "receipt_id": row[4],
+            "stored_at": row[5],
+            "device_id": row[6],
+            "idempotency_keys": (row[7] or "").split(),
+        }
+    for row in conn.execute(
+        "SELECT tps_code, election, page, sha256, size, stored_at FROM pages "
+        "ORDER BY tps_code, election, page, stored_at"
+    ):
+        yield {
+            "kind": "page",
+            "tps_code": row[0],
+            "election": row[1],
+            "page": row[2],
+            "content_sha256": row[3],
+            "size": row[4],
+            "stored_at": row[5],
+        }

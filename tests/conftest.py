@@ -1,0 +1,41 @@
+"""Shared test helpers: free loopback ports and waiting for real servers to answer."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+
+def pick_free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_http_ok(url: str, timeout: float = 20.0, alive: Callable[[], bool] | None = None) -> None:
+    """Poll ``url`` until it answers 2xx; fail with the last error after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = "no attempt"
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise RuntimeError(f"server process exited before {url} answered")
+        try:
+            response = httpx.get(url, timeout=2.0)
+            if response.is_success:
+                return
+            last = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
+
+
+@pytest.fixture
+def free_port() -> int:
+    return pick_free_port()

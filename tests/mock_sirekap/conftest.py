@@ -1,0 +1,207 @@
+"""Fixtures that run the real mock (uvicorn subprocess) on free 127.0.0.1 ports."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import pick_free_port, wait_until_http_ok
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@dataclass
+class MockServer:
+    """A running mock: where it listens, its registry, and the process to kill or restart."""
+
+    url: str
+    db: Path
+    registry: dict[str, dict[str, Any]]  # tps_code -> {"dpt": int, "devices": {id: secret}}
+    args: list[str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    admin: dict[str, str] = field(default_factory=lambda: {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_http_ok(f"{self.url}/readyz", alive=lambda: self.alive)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+    def tps_codes(self) -> list[str]:
+        return sorted(self.registry)
+
+    def device(self, tps_code: str, index: int = 0) -> tuple[str, str]:
+        devices = self.registry[tps_code]["devices"]
+        device_id = sorted(devices)[index]
+        return device_id, devices[device_id]
+
+    def login(self, client: httpx.Client, tps_code: str) -> dict[str, str]:
+        device_id, secret = self.device(tps_code)
+        response = client.post(
+            f"{self.url}/api/v1/sessions",
+            json={"device_id": device_id, "tps_code": tps_code, "secret": secret},
+        )
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def read_registry(path: Path) -> dict[str, dict[str, Any]]:
+    registry: dict[str, dict[str, Any]] = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            entry = registry.setdefault(row["tps_code"], {"dpt": int(row["dpt"]), "devices": {}})
+            entry["devices"][row["device_id"]] = row["secret"]
+    return registry
+
+
+@pytest.fixture
+def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
+    """Start mocks with given options; every one is stopped at the end of the test."""
+    servers: list[MockServer] = []
+
+    def start(*extra: str, tps: int = 12, capacity: dict[str, Any] | str | None = "raw") -> MockServer:
+        name = f"mock{len(servers)}"
+        port = pick_free_port()
+        registry_file = tmp_path / f"{name}-registry.csv"
+        args = [
+            sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
+            "--db", str(tmp_path / f"{name}.db"), "--tps", str(tps), "--seed", "7",
+            "--registry-out", str(registry_file), "--admin-token", ADMIN_TOKEN,
+        ]  # fmt: skip
+        if isinstance(capacity, dict):
+            capacity_file = tmp_path / f"{name}-capacity.json"
+            capacity_file.write_text(json.dumps(capacity))
+            args += ["--capacity", str(capacity_file)]
+        elif capacity is not None:
+            args += ["--capacity", capacity]
+        args += list(extra)
+        server = MockServer(
+            f"http://127.0.0.1:{port}", tmp_path / f"{name}.db", {}, args, tmp_path / f"{name}.log"
+        )
+        servers.append(server)
+        server.start()
+        server.registry = read_registry(registry_file)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def mock(start_mock: Callable[..., MockServer]) -> MockServer:
+    """One raw-mode mock with a small generated registry."""
+    return start_mock()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=20.0) as http:
+        yield http
+
+
+def photo(tag: str, size: int = 2048) -> tuple[bytes, str]:
+    """Deterministic photo bytes for a tag, and their SHA-256."""
+    seed = hashlib.sha256(tag.encode()).digest()
+    body = (seed * (size // len(seed) + 1))[:size]
+    return body, hashlib.sha256(body).hexdigest()
+
+
+def valid_result(dpt: int, shift: int = 0) -> dict[str, Any]:
+    """A presidential result whose arithmetic holds (domain.md's rules), varied by ``shift``."""
+    voters_l, voters_p = dpt // 2 - 10, dpt - dpt // 2 - 12
+    voters = voters_l + voters_p
+    invalid = 3
+    valid = voters - invalid
+    first = valid // 3 + shift
+    chart = {"100025": first, "100026": valid // 3 - shift, "100027": valid - 2 * (valid // 3)}
+    adm = {
+        "suara_sah": valid,
+        "suara_tidak_sah": invalid,
+        "suara_total": voters,
+        "pemilih_dpt_j": dpt,
+        "pemilih_dpt_l": dpt // 2,
+        "pemilih_dpt_p": dpt - dpt // 2,
+        "pengguna_dpt_j": voters,
+        "pengguna_dpt_l": voters_l,
+        "pengguna_dpt_p": voters_p,
+        "pengguna_total_j": voters,
+        "pengguna_total_l": voters_l,
+        "pengguna_total_p": voters_p,
+    }
+    return {"chart": chart, "administrasi": adm}
+
+
+def upload_pages(
+    server: MockServer, client: httpx.Client, tps_code: str, headers: dict[str, str], count: int = 3
+) -> list[str]:
+    hashes = []
+    for page in range(1, count + 1):
+        body, sha = photo(f"{tps_code}-{page}")
+        response = client.put(
+            f"{server.url}/api/v1/tps/{tps_code}/ppwp/pages/{page}",
+            content=body,
+            headers={**headers, "X-Content-SHA256": sha},
+        )
+        assert response.status_code in {200, 201}, response.text
+        hashes.append(sha)
+    return hashes
+
+
+def submit(
+    server: MockServer,
+    client: httpx.Client,
+    tps_code: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    key: str | None = None,
+) -> httpx.Response:
+    return client.put(
+        f"{server.url}/api/v1/tps/{tps_code}/ppwp/result",
+        json=body,
+        headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+@contextlib.contextmanager
+def environ(**values: str) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
