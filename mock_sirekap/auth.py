@@ -74,8 +74,8 @@ class TokenSigner:
 def check_admin(authorization: str | None, admin_token: str) -> None:
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthError(401, "missing admin token: send Authorization: Bearer <admin token>")
-    given = authorization[len("Bearer ") :].strip()
-    if not hmac.compare_digest(given.encode(), admin_token.encode()):
+    given = authorization[len("Bearer ") :].strip().encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(given, admin_token.encode()):
         raise AuthError(403, "wrong admin token")
 
 

@@ -63,8 +63,6 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         raise ValueError(f"--max-upload-mib must be above 0; got {args.max_upload_mib}")
     capacity = CapacityModel() if args.capacity is None else load_capacity(Path(args.capacity))
     token = args.admin_token or secrets.token_urlsafe(18)
-    if not args.admin_token:
-        print(f"mock_sirekap: admin token: {token}", file=sys.stderr)
     return MockConfig(
         db=args.db,
         admin_token=token,
@@ -100,6 +98,8 @@ def _serve(config: MockConfig, registry: Registry, args: argparse.Namespace) -> 
     from mock_sirekap.state import clear_faults  # noqa: PLC0415
 
     clear_faults(config)
+    if not args.admin_token:
+        print(f"mock_sirekap: admin token: {config.admin_token}", file=sys.stderr)
     common = {"host": args.host, "port": args.port, "log_level": args.log_level}
     common["access_log"] = args.access_log
     if config.processes == 1:

@@ -54,10 +54,11 @@ class Registry:
         """True when the device belongs to that TPS and the secret is right (constant time)."""
         entry = self.tps.get(tps_code)
         expected = entry.devices.get(device_id) if entry is not None else None
+        given = secret.encode("utf-8", "surrogatepass")
         if expected is None:
-            hmac.compare_digest(secret, secret)  # same work either way
+            hmac.compare_digest(given, given)  # the same work either way
             return False
-        return hmac.compare_digest(expected.encode(), secret.encode())
+        return hmac.compare_digest(expected.encode(), given)
 
     def children(self, region_code: str, child_len: int) -> list[str]:
         """Codes one level below ``region_code`` that hold at least one TPS, sorted."""

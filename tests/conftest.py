@@ -18,7 +18,9 @@ def pick_free_port() -> int:
         return port
 
 
-def wait_until_http_ok(url: str, timeout: float = 20.0, alive: Callable[[], bool] | None = None) -> None:
+def wait_until_http_ok(
+    url: str, timeout: float = 20.0, alive: Callable[[], bool] | None = None
+) -> None:
     """Poll ``url`` until it answers 2xx; fail with the last error after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last = "no attempt"

@@ -34,7 +34,9 @@ class MockServer:
     args: list[str]
     log: Path
     process: subprocess.Popen[bytes] | None = None
-    admin: dict[str, str] = field(default_factory=lambda: {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    admin: dict[str, str] = field(
+        default_factory=lambda: {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -89,7 +91,9 @@ def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
     """Start mocks with given options; every one is stopped at the end of the test."""
     servers: list[MockServer] = []
 
-    def start(*extra: str, tps: int = 12, capacity: dict[str, Any] | str | None = "raw") -> MockServer:
+    def start(
+        *extra: str, tps: int = 12, capacity: dict[str, Any] | str | None = "raw"
+    ) -> MockServer:
         name = f"mock{len(servers)}"
         port = pick_free_port()
         registry_file = tmp_path / f"{name}-registry.csv"

@@ -9,7 +9,9 @@ import httpx
 from tests.mock_sirekap.conftest import MockServer, photo, submit, upload_pages, valid_result
 
 
-def test_login_gives_a_token_and_refuses_bad_credentials(mock: MockServer, client: httpx.Client) -> None:
+def test_login_gives_a_token_and_refuses_bad_credentials(
+    mock: MockServer, client: httpx.Client
+) -> None:
     tps = mock.tps_codes()[0]
     device_id, secret = mock.device(tps)
     ok = client.post(
@@ -143,13 +145,22 @@ def test_result_submission_is_idempotent_by_key_and_by_content(
     same_content_new_key = submit(mock, client, tps, auth, body, key="k2")
     assert same_content_new_key.status_code == 200 and same_content_new_key.json() == receipt
     reused_key = submit(
-        mock, client, tps, auth, {**valid_result(mock.registry[tps]["dpt"], 1), "pages": pages}, "k1"
+        mock,
+        client,
+        tps,
+        auth,
+        {**valid_result(mock.registry[tps]["dpt"], 1), "pages": pages},
+        "k1",
     )
     assert reused_key.status_code == 409
-    assert "Idempotency-Key 'k1' was already used for a different result" in reused_key.json()["error"]
+    assert (
+        "Idempotency-Key 'k1' was already used for a different result" in reused_key.json()["error"]
+    )
     no_key = client.put(f"{mock.url}/api/v1/tps/{tps}/ppwp/result", json=body, headers=auth)
     assert no_key.status_code == 400
-    assert no_key.json()["error"] == "missing Idempotency-Key header: send one unique key per result"
+    assert (
+        no_key.json()["error"] == "missing Idempotency-Key header: send one unique key per result"
+    )
 
 
 def test_a_different_result_needs_the_next_revision_and_history_is_kept(

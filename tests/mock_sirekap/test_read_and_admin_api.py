@@ -80,7 +80,11 @@ def test_health_readiness_and_prometheus_metrics(mock: MockServer, client: httpx
 
 
 def test_admin_endpoints_need_the_admin_token(mock: MockServer, client: httpx.Client) -> None:
-    for method, path in (("GET", "/admin/faults"), ("DELETE", "/admin/faults"), ("GET", "/admin/export")):
+    for method, path in (
+        ("GET", "/admin/faults"),
+        ("DELETE", "/admin/faults"),
+        ("GET", "/admin/export"),
+    ):
         missing = client.request(method, f"{mock.url}{path}")
         assert missing.status_code == 401
         assert missing.json()["error"].startswith("missing admin token")
@@ -119,11 +123,15 @@ def test_bad_fault_specs_are_refused_with_what_is_valid(
     url = f"{mock.url}/admin/faults"
     unknown = client.put(url, json={"endpoints": ["upload"]}, headers=mock.admin)
     assert unknown.status_code == 422
-    assert "unknown endpoint 'upload'; valid endpoints: session, page, result, read, recap" in (
-        unknown.json()["error"]
+    assert (
+        "unknown endpoint 'upload'; valid endpoints: session, page, result, read, recap"
+        in (unknown.json()["error"])
     )
     typo = client.put(url, json={"eror_rate": 0.5}, headers=mock.admin)
-    assert typo.status_code == 422 and "eror_rate: Extra inputs are not permitted" in typo.json()["error"]
+    assert (
+        typo.status_code == 422
+        and "eror_rate: Extra inputs are not permitted" in typo.json()["error"]
+    )
     brownout = client.put(url, json={"capacity_fraction": 0.5}, headers=mock.admin)
     assert brownout.status_code == 409
     assert brownout.json()["error"].startswith("capacity brown-out needs a capacity model")
