@@ -54,8 +54,9 @@ def test_fifty_concurrent_identical_submissions_store_exactly_one_row(
 async def _submit_until_killed(
     server: MockServer, jobs: list[tuple[str, dict[str, Any]]]
 ) -> dict[str, str]:
-    """Submit results concurrently; SIGKILL the server mid-stream; return TPS -> acked content hash."""
+    """Submit results concurrently; SIGKILL the server mid-stream; return TPS -> acked hash."""
     acked: dict[str, str] = {}
+    third_acked = asyncio.Event()
     queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
