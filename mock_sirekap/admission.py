@@ -102,8 +102,7 @@ class AdmissionMiddleware:
             else:
                 await self._serve(endpoint, scope, receive, recording_send)
         finally:
-            metrics.REQUESTS.labels(endpoint, str(status)).inc()
-            metrics.REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+            metrics.observe_request(endpoint, status, time.perf_counter() - started)
 
     async def _serve(self, endpoint: str, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime

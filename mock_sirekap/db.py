@@ -41,11 +41,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS latest (
     election TEXT NOT NULL, tps_code TEXT NOT NULL, revision INTEGER NOT NULL,
+    chart TEXT NOT NULL,
     PRIMARY KEY (election, tps_code)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest_chart (
-    election TEXT NOT NULL, tps_code TEXT NOT NULL, candidate TEXT NOT NULL, votes INTEGER NOT NULL,
-    PRIMARY KEY (election, tps_code, candidate)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS server_faults (
     id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, body TEXT NOT NULL
@@ -166,14 +163,22 @@ class GroupCommitter:
             outcomes = [(None, failure)] * len(batch)
         if self._on_batch is not None:
             self._on_batch(BatchStats(len(batch), time.perf_counter() - started))
+        # One wake-up per event loop for the whole batch, not one per write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Resolution]] = {}
         for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
-            loop.call_soon_threadsafe(_resolve, future, result, error)
+            by_loop.setdefault(loop, []).append((future, result, error))
+        for loop, resolutions in by_loop.items():
+            loop.call_soon_threadsafe(_resolve_all, resolutions)
 
 
-def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # the caller went away (client disconnected); the write stands
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+_Resolution = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
+def _resolve_all(resolutions: list[_Resolution]) -> None:
+    for future, result, error in resolutions:
+        if future.done():  # the caller went away (client disconnected); the write stands
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,16 @@ def arithmetic_error(violations: list[Violation]) -> ApiError:
     )
 
 
+def validation_error(errors: Sequence[Any]) -> ApiError:
+    """A 422 listing every field pydantic refused, with its path."""
+    violations = [
+        {"field": _field_path(err["loc"]), "rule": err["type"], "message": err["msg"]}
+        for err in errors
+    ]
+    listed = "; ".join(f"{v['field']}: {v['message']}" for v in violations)
+    return ApiError(422, f"invalid request: {listed}", violations=violations)
+
+
 def error_body(status: int, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": message, "status": status, **extra}
 
@@ -53,17 +64,11 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(exc.status_code, message), exc.status_code, headers=exc.headers
         )
 
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        violations = [
-            {"field": _field_path(err["loc"]), "rule": err["type"], "message": err["msg"]}
-            for err in exc.errors()
-        ]
-        listed = "; ".join(f"{v['field']}: {v['message']}" for v in violations)
-        return JSONResponse(
-            error_body(422, f"invalid request: {listed}", violations=violations), 422
-        )
+        error = validation_error(exc.errors())
+        return JSONResponse(error_body(422, error.message, **error.extra), 422)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)

@@ -7,6 +7,7 @@ imported (the CLI does it); ``/metrics`` then merges every process's files.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -54,6 +55,19 @@ DB_BATCH_SIZE = Histogram(
     "Writes committed together in one transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
 )
+
+
+_request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(endpoint: str, status: int, seconds: float) -> None:
+    """Count one answered request (label children cached: this runs on every request)."""
+    children = _request_children.get((endpoint, status))
+    if children is None:
+        children = (REQUESTS.labels(endpoint, str(status)), REQUEST_SECONDS.labels(endpoint))
+        _request_children[(endpoint, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def render() -> tuple[bytes, str]:

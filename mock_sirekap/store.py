@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,7 +64,7 @@ class ResultWrite:
     revision: int | None  # None: "the first one"; a correction names n+1
     content_sha256: str
     body: str  # canonical JSON of chart, administrasi and pages
-    chart: Mapping[str, int]
+    chart_json: str  # the candidates' votes alone, for the recap
     pages: tuple[str, ...]
 
 
@@ -140,16 +140,8 @@ def submit_result(conn: sqlite3.Connection, write: ResultWrite) -> Receipt:
     )
     _remember_key(conn, write, receipt_id)
     conn.execute(
-        "INSERT OR REPLACE INTO latest (election, tps_code, revision) VALUES (?, ?, ?)",
-        (write.election, write.tps_code, revision),
-    )
-    conn.execute(
-        "DELETE FROM latest_chart WHERE election = ? AND tps_code = ?",
-        (write.election, write.tps_code),
-    )
-    conn.executemany(
-        "INSERT INTO latest_chart (election, tps_code, candidate, votes) VALUES (?, ?, ?, ?)",
-        [(write.election, write.tps_code, cand, votes) for cand, votes in write.chart.items()],
+        "INSERT OR REPLACE INTO latest (election, tps_code, revision, chart) VALUES (?, ?, ?, ?)",
+        (write.election, write.tps_code, revision, write.chart_json),
     )
     return Receipt(receipt_id, write.content_sha256, stored_at, revision, created=True)
 
@@ -230,8 +222,8 @@ def recap_rows(
     low, high = _prefix_bounds(region_prefix)
     votes: dict[str, dict[str, int]] = {}
     for child, candidate, total in conn.execute(
-        "SELECT substr(tps_code, 1, ?), candidate, SUM(votes) FROM latest_chart "
-        "WHERE election = ? AND tps_code >= ? AND tps_code < ? GROUP BY 1, 2",
+        "SELECT substr(l.tps_code, 1, ?), c.key, SUM(c.value) FROM latest l, json_each(l.chart) c "
+        "WHERE l.election = ? AND l.tps_code >= ? AND l.tps_code < ? GROUP BY 1, 2",
         (child_len, election, low, high),
     ):
         votes.setdefault(child, {})[candidate] = total
