@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,8 @@ from mock_sirekap.state import MockState
 from mock_sirekap.store import Conflict, PageWrite, ResultWrite, store_page, submit_result
 
 HASH_OFF_LOOP_BYTES = 256 * 1024
+# One hashing thread: it works beside the event loop; more would only contend for the same cores.
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-sha256")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": text}
@@ -236,7 +239,7 @@ async def _receive_photo(
     # hashlib releases the GIL on large buffers: a photo is hashed on another core while this
     # process goes on receiving other uploads.
     if size >= HASH_OFF_LOOP_BYTES:
-        actual = await asyncio.to_thread(_sha256, chunks)
+        actual = await asyncio.get_running_loop().run_in_executor(_HASHER, _sha256, chunks)
     else:
         actual = _sha256(chunks)
     if actual != expected:
