@@ -239,8 +239,8 @@ def main() -> int:
             if opts.only != "results":
                 print(f"1 MiB photo ingest ({PAGE_CONNECTIONS} connections, MB/s):")
                 page_ratio = rounds(
-                    "photos", (bare_port, mock_port), servers, lambda _: fixture.page_streams(photos),
-                    opts.seconds, opts.rounds, "mb_per_s",
+                    "photos", (bare_port, mock_port), servers,
+                    lambda _: fixture.page_streams(photos), opts.seconds, opts.rounds, "mb_per_s",
                 )  # fmt: skip
         finally:
             for process in (bare, mock):
