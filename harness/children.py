@@ -1,0 +1,120 @@
+"""Child processes of a run: each in its own process group, all stopped on the way out.
+
+A run starts servers (the mock, a Toxiproxy) and Locust. Whatever happens (an error, Ctrl-C, a part
+dying) every child must be gone when the run ends: ``Children`` keeps them and ``stop_all`` stops
+them in reverse order, escalating from SIGTERM to SIGKILL of the whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+class StartError(RuntimeError):
+    """A part of the run would not start (exit code 3); the message says which and why."""
+
+
+class Child:
+    """One child process with its log file; ``stop`` ends it and everything it started."""
+
+    def __init__(
+        self, name: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None
+    ):
+        self.name = name
+        self.args = list(args)
+        self.log = log
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                self.args,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,  # its own process group: Ctrl-C reaches us, not it
+            )
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None and self.alive else None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def signal(self, sig: int) -> None:
+        if self.process is not None and self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the group (SIGCONT first: it may be frozen), then SIGKILL after ``grace``."""
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                process.wait(timeout=10)
+        # Whatever the leader left behind in its group goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    def tail(self, limit: int = 800) -> str:
+        """The end of the child's log, for error messages."""
+        try:
+            data = self.log.read_bytes()[-limit:]
+        except OSError:
+            return ""
+        return data.decode(errors="replace").strip()
+
+
+def wait_until(check: Callable[[], bool], child: Child, timeout: float, what: str) -> None:
+    """Poll ``check`` until true; StartError if ``child`` dies or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive:
+            raise StartError(
+                f"{child.name} exited with code {child.returncode} before {what}: {child.tail()}"
+            )
+        if check():
+            return
+        time.sleep(0.05)
+    raise StartError(f"{child.name} did not become ready ({what}) within {timeout:g} s")
+
+
+class Children:
+    """The children of one run, stopped in reverse order of start."""
+
+    def __init__(self) -> None:
+        self._children: list[Child] = []
+
+    def add(self, child: Child) -> Child:
+        self._children.append(child)
+        return child
+
+    def stop_all(self) -> None:
+        for child in reversed(self._children):
+            child.stop()
+
+    def dead(self) -> list[Child]:
+        """Children that were started and have exited (a part died)."""
+        return [c for c in self._children if c.process is not None and not c.alive]

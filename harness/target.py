@@ -1,0 +1,102 @@
+"""The system under test: the embedded mock (a child process) or a remote service."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import httpx
+
+from harness.children import Child, Children, StartError, wait_until
+
+READY_TIMEOUT_S = 60.0
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).is_success
+    except httpx.HTTPError:
+        return False
+
+
+class MockTarget:
+    """The mock as the harness runs it; also the process handle of the process fault layer."""
+
+    def __init__(
+        self,
+        children: Children,
+        *,
+        port: int,
+        db: Path,
+        registry: Path,
+        capacity: Path,
+        logs: Path,
+        workers: int = 1,
+    ) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.admin_token = secrets.token_urlsafe(18)
+        args = [
+            sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
+            "--db", str(db), "--registry", str(registry), "--capacity", str(capacity),
+            "--workers", str(workers), "--admin-token", self.admin_token,
+        ]  # fmt: skip
+        self.child = children.add(Child("mock", args, logs / "mock.log"))
+        self.starts = 0
+
+    def start(self) -> None:
+        self.child.start()
+        self.starts += 1
+        wait_until(
+            lambda: answers(f"{self.url}/readyz"), self.child, READY_TIMEOUT_S, "it answered"
+        )
+
+    # -- the process handle of faults.process_layer --
+    @property
+    def pid(self) -> int | None:
+        return self.child.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.child.alive
+
+    def kill(self, sig: int) -> None:
+        self.child.signal(sig)
+
+    def restart(self) -> None:
+        if self.child.alive:
+            raise StartError("the mock is still running; kill it before restarting it")
+        self.start()
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def check_remote(url: str) -> None:
+    """A remote target must answer its health check before any load is sent."""
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise StartError(f"target {url} does not answer: {exc}") from None
+    if not response.is_success:
+        raise StartError(f"target {url}/healthz answered HTTP {response.status_code}")
+
+
+def export_target(url: str, admin_token: str, out: Path, timeout: float = 120.0) -> int:
+    """Save the target's export (every stored result and page) as NDJSON; the number of lines."""
+    lines = 0
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with (
+        httpx.stream("GET", f"{url}/admin/export", headers=headers, timeout=timeout) as response,
+        out.open("wb") as handle,
+    ):
+        if not response.is_success:
+            response.read()
+            raise StartError(
+                f"export from {url} failed: HTTP {response.status_code} {response.text}"
+            )
+        for chunk in response.iter_bytes():
+            lines += chunk.count(b"\n")
+            handle.write(chunk)
+    return lines
