@@ -15,27 +15,56 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from scenarios.arrival_spec import ArrivalSpec
 from scenarios.client import ClientSpec
 from scenarios.clock import Clock
-from scenarios.errors import FieldError, FieldErrors
+from scenarios.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.fields import Section
 from scenarios.population_spec import PopulationSpec
+from scenarios.slo import Slo, SloSyntaxError, parse_slo
 from scenarios.target import TargetSpec
 from scenarios.timeline import Fault, FaultWindowSpec, resolve_faults
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
-class SloSpec(Section):
-    """SLO expressions, kept as text; the report parses and checks them."""
+class SloCheck(Section):
+    """An SLO with options: ``{ check = "result.p95 < 2s", abort_on_fail = true }``."""
 
-    checks: Annotated[tuple[str, ...], Field(strict=False)] = ()
+    check: str
+    abort_on_fail: bool = False
+
+
+class SloSpec(Section):
+    """SLO expressions (scenarios/slo.py): each a string, or a table with ``abort_on_fail``."""
+
+    checks: Annotated[tuple[str | SloCheck, ...], Field(strict=False)] = ()
 
     @field_validator("checks")
     @classmethod
-    def _not_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _parse(cls, value: tuple[str | SloCheck, ...]) -> tuple[str | SloCheck, ...]:
+        problems = []
         for index, check in enumerate(value):
-            if not check.strip():
-                raise FieldError("must be a non-empty SLO expression", given=check, path=(index,))
-        return tuple(check.strip() for check in value)
+            text = check if isinstance(check, str) else check.check
+            path: tuple[str | int, ...] = (index,) if isinstance(check, str) else (index, "check")
+            if not text.strip():
+                problems.append(
+                    FieldError("must be a non-empty SLO expression", given=text, path=path)
+                )
+                continue
+            try:
+                parse_slo(text)
+            except SloSyntaxError as error:
+                problems.append(FieldError(error.reason, given=text, path=path))
+        raise_if_any(problems)
+        return value
+
+    @property
+    def parsed(self) -> tuple[Slo, ...]:
+        """The checks as parsed SLOs, in file order."""
+        return tuple(
+            parse_slo(check)
+            if isinstance(check, str)
+            else parse_slo(check.check, abort_on_fail=check.abort_on_fail)
+            for check in self.checks
+        )
 
 
 class Scenario(Section):
@@ -75,6 +104,25 @@ class Scenario(Section):
                 FieldError(error.valid, given=error.given, path=("faults", *error.path))
                 for error in errors.errors
             ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _slos_name_known_faults(self) -> Scenario:
+        names = [fault.name for fault in self._timeline]
+        problems = []
+        for index, slo in enumerate(self.slo.parsed):
+            if slo.scope == "recovery" and slo.args and slo.args[0] not in names:
+                valid = (
+                    ", ".join(repr(name) for name in names) or "none: the scenario has no faults"
+                )
+                problems.append(
+                    FieldError(
+                        f"names no fault window; fault windows: {valid}",
+                        given=slo.args[0],
+                        path=("slo", "checks", index),
+                    )
+                )
+        raise_if_any(problems)
         return self
 
     @property

@@ -103,7 +103,10 @@ def summarize(scenario: Scenario, population: Population, schedule: ArrivalSched
             f"{format_duration(clock.to_real(fault.end))} after the start)"
         )
     lines.append(f"slo         {len(scenario.slo.checks)} check(s)")
-    lines += [f"  {check}" for check in scenario.slo.checks]
+    lines += [
+        f"  {slo.expression}" + ("  (abort on fail)" if slo.abort_on_fail else "")
+        for slo in scenario.slo.parsed
+    ]
     return "\n".join(lines)
 
 

@@ -309,7 +309,7 @@ CASES = [
     ),
     (
         "a blank SLO",
-        MINIMAL + '\n[slo]\nchecks = ["p95(page) < 5s", "  "]\n',
+        MINIMAL + '\n[slo]\nchecks = ["page.p95 < 5s", "  "]\n',
         "mini.toml: slo.checks[1]: got '  '; must be a non-empty SLO expression",
     ),
 ]
