@@ -1,0 +1,1 @@
+"""Reports: analysis of a run directory, SLO verdicts, charts and summaries."""
