@@ -71,7 +71,7 @@ def _shade(axes: Axes, clock: ChartClock, windows: Sequence[Window]) -> None:
 def _save(figure: Figure, axes: Axes, path: Path) -> Path:
     handles, _ = axes.get_legend_handles_labels()
     if handles:
-        axes.legend(loc="upper left", fontsize=8, framealpha=0.85)
+        axes.legend(loc="best", fontsize=8, framealpha=0.85)
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path

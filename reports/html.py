@@ -1,0 +1,181 @@
+"""``report.html``: one self-contained file (charts inlined), verdict first, works offline."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from reports.model import Analysis
+from reports.summary import both_clocks, millis
+from scenarios.units import format_duration
+
+STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
+padding:0 1rem}
+h1{font-size:1.5rem;margin:.2rem 0}
+h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+.verdict{padding:1rem 1.2rem;border-radius:8px;color:#fff;margin:1rem 0}
+.passed{background:#2e7d32}.breached{background:#c62828}.inconclusive{background:#ef6c00}
+.error{background:#6a1b9a} table{border-collapse:collapse;margin:.5rem 0;width:100%}
+th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:left;font-size:.9rem}
+th{background:#f5f5f5} td.no{color:#c62828;font-weight:bold} td.yes{color:#2e7d32}
+img{max-width:100%;border:1px solid #eee;margin:.5rem 0} .muted{color:#666;font-size:.85rem}
+"""
+
+
+def _table(head: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
+    out = ["<table><tr>", *[f"<th>{escape(h)}</th>" for h in head], "</tr>"]
+    for r, row in enumerate(rows):
+        cells = []
+        for c, cell in enumerate(row):
+            css = classes[r][c] if classes else ""
+            cells.append(
+                f'<td class="{css}">{escape(cell)}</td>' if css else f"<td>{escape(cell)}</td>"
+            )
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def render_html(analysis: Analysis) -> str:
+    run, verdict = analysis.run, analysis.verdict
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>{escape(run.scenario)}: {escape(verdict.name)}</title><style>{STYLE}</style>",
+        "</head><body>",
+        f"<h1>{escape(run.scenario)}</h1><div class=muted>{escape(run.description)}</div>",
+        f'<div class="verdict {escape(verdict.name)}"><b>{escape(verdict.name.upper())}</b> '
+        f"(exit code {verdict.exit_code}): {escape(verdict.reason)}</div>",
+        "<p>"
+        + escape(
+            f"{run.clock_start_local}: {format_duration(run.duration_sim_s)} simulated in "
+            f"{format_duration(run.duration_real_s)} real (speedup {run.speedup:g}). Load factor "
+            f"{run.load_factor:.3g}: {run.load_factor_note}. Target {run.target}; fault layer "
+            f"{run.toxiproxy}. Run {run.run_id}, {run.status}, {run.started} to {run.ended}."
+        )
+        + "</p>",
+        "<h2>SLOs</h2>",
+        _table(
+            ["SLO", "measured", "needs", "passed", "note"],
+            [
+                [
+                    r.slo.expression,
+                    r.shown_value,
+                    r.shown_threshold,
+                    "yes" if r.passed else "no",
+                    r.note,
+                ]
+                for r in analysis.slos
+            ],
+            [["", "", "", "yes" if r.passed else "no", ""] for r in analysis.slos],
+        ),
+    ]
+    if analysis.integrity is not None:
+        i = analysis.integrity
+        parts += [
+            "<h2>Integrity</h2>",
+            _table(
+                ["acknowledged", "lost", "duplicate", "corrupt", "ambiguous (stored, never acked)"],
+                [
+                    [
+                        str(i.acknowledged),
+                        str(i.lost),
+                        str(i.duplicate),
+                        str(i.corrupt),
+                        str(i.ambiguous),
+                    ]
+                ],
+            ),
+        ]
+        if i.examples:
+            shown = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in i.examples.items())
+            parts.append(f"<p class=muted>Examples: {escape(shown)}</p>")
+    parts.append("<h2>Recovery</h2>")
+    if analysis.recovery:
+        parts.append(
+            _table(
+                [
+                    "outage",
+                    "injected",
+                    "first success",
+                    "recovered",
+                    "backlog peak",
+                    "drained",
+                    "requests per success",
+                ],
+                [
+                    [
+                        r.name,
+                        "yes" if r.injected else "no (found in the data)",
+                        both_clocks(r.time_to_first_success, run.speedup),
+                        both_clocks(r.time_to_recover, run.speedup),
+                        str(r.backlog_peak),
+                        both_clocks(r.drain_time, run.speedup),
+                        "-" if r.retry_amplification is None else f"{r.retry_amplification:.2f}",
+                    ]
+                    for r in analysis.recovery
+                ],
+            )
+        )
+    else:
+        parts.append("<p>No fault windows and no outage found in the data.</p>")
+    if analysis.completion is not None:
+        c = analysis.completion.as_dict()
+        parts += [
+            "<h2>Completion</h2>",
+            _table(
+                [
+                    "ready in the run",
+                    "acknowledged",
+                    "share",
+                    "TPS per simulated day",
+                    "manual recap (20/day per kecamatan)",
+                ],
+                [
+                    [
+                        str(c["ready_in_run"]),
+                        str(c["acknowledged"]),
+                        "-" if c["final"] is None else f"{100 * c['final']:.1f}%",
+                        f"{c['tps_per_day']:.1f}",
+                        f"{c['manual_tps_per_day_smooth']:.0f} per day",
+                    ]
+                ],
+            ),
+        ]
+    if analysis.endpoints:
+        parts += [
+            "<h2>Endpoints</h2>",
+            _table(
+                ["endpoint", "requests", "success", "p50", "p95", "p99", "max"],
+                [
+                    [
+                        e.endpoint,
+                        str(e.requests),
+                        "-" if e.success_ratio is None else f"{100 * e.success_ratio:.2f}%",
+                        millis(e.p50),
+                        millis(e.p95),
+                        millis(e.p99),
+                        millis(e.max),
+                    ]
+                    for e in analysis.endpoints
+                ],
+            ),
+        ]
+    if analysis.failures:
+        parts.append(
+            "<p>Failures by kind: "
+            + escape(", ".join(f"{k} {v}" for k, v in sorted(analysis.failures.items())))
+            + "</p>"
+        )
+    if analysis.charts:
+        parts.append("<h2>Charts</h2>")
+        for title, path in analysis.charts.items():
+            data = base64.b64encode(path.read_bytes()).decode()
+            parts.append(f'<img alt="{escape(title)}" src="data:image/png;base64,{data}">')
+    if analysis.notes:
+        parts += ["<h2>Notes</h2><ul>", *[f"<li>{escape(n)}</li>" for n in analysis.notes], "</ul>"]
+    if run.versions:
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(run.versions.items()))
+        parts.append(f"<p class=muted>Versions: {escape(shown)}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
