@@ -115,7 +115,7 @@ def verdict(ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per figure (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per figure (default 7)")
     parser.add_argument("--seconds", type=float, default=1.5, help="seconds per run (default 1.5)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)

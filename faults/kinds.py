@@ -1,0 +1,213 @@
+"""The fault kinds of each layer and their parameters (frozen, validated, units in the names).
+
+Durations here are request-level, so they are real time (milliseconds or microseconds). The window
+a fault is applied in is on the simulated clock (see ``faults.timeline``).
+
+network (through Toxiproxy):
+  down        proxy disabled: new connections refused, open ones dropped
+  latency     latency_ms +/- jitter_ms on each chunk
+  bandwidth   rate_kb_per_s (1 KB = 1000 bytes): a slow link
+  timeout     data stops; connections close after timeout_ms (0: held until the window ends)
+  reset       connections reset (TCP RST) on their first data, after timeout_ms
+  slicer      data cut into small pieces (average_size_bytes, size_variation_bytes, delay_us)
+  limit_data  each connection closes after max_bytes in a direction (truncated uploads)
+  slow_close  closes held back delay_ms
+  flaky       a fraction of connections is reset (mode "reset") or hangs (mode "timeout")
+server (the target's admin fault API):
+  errors      a fraction (rate) of requests answered with status
+  latency     extra latency_ms +/- jitter_ms per request
+  brownout    only capacity_fraction of the server's capacity is available
+process (through a process handle):
+  kill        SIGKILL at the start, restarted at the end of the window
+  freeze      SIGSTOP at the start, SIGCONT at the end
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Layer = Literal["network", "server", "process"]
+LAYERS: tuple[Layer, ...] = ("network", "server", "process")
+StreamChoice = Literal["upstream", "downstream", "both"]
+Endpoint = Literal["session", "page", "result", "read", "recap"]
+ENDPOINTS: tuple[Endpoint, ...] = ("session", "page", "result", "read", "recap")
+
+
+class Params(BaseModel):
+    """Parameters of one fault kind; unknown names are errors that list the valid ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    LAYER: ClassVar[Layer]
+    KIND: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in data if key not in cls.model_fields)
+            if unknown:
+                valid = ", ".join(cls.model_fields) or "(none)"
+                raise ValueError(
+                    f"unknown parameter {', '.join(map(repr, unknown))} for a {cls.LAYER} "
+                    f"{cls.KIND} fault; valid parameters: {valid}"
+                )
+        return data
+
+
+# -- network ------------------------------------------------------------------------------------
+
+
+class NetworkParams(Params):
+    LAYER: ClassVar[Layer] = "network"
+    stream: StreamChoice = Field(
+        "both", description="upstream = client to server, downstream = server to client, or both"
+    )
+
+
+class DownParams(Params):
+    LAYER: ClassVar[Layer] = "network"
+    KIND: ClassVar[str] = "down"
+
+
+class LatencyParams(NetworkParams):
+    KIND: ClassVar[str] = "latency"
+    latency_ms: int = Field(ge=0, description="real milliseconds added to each chunk")
+    jitter_ms: int = Field(0, ge=0, description="real milliseconds, +/-")
+    stream: StreamChoice = "downstream"
+
+
+class BandwidthParams(NetworkParams):
+    KIND: ClassVar[str] = "bandwidth"
+    rate_kb_per_s: int = Field(ge=1, description="KB/s, 1 KB = 1000 bytes")
+
+
+class TimeoutParams(NetworkParams):
+    KIND: ClassVar[str] = "timeout"
+    timeout_ms: int = Field(0, ge=0, description="close after this; 0 holds until the end")
+
+
+class ResetParams(NetworkParams):
+    KIND: ClassVar[str] = "reset"
+    timeout_ms: int = Field(0, ge=0, description="real milliseconds before the reset")
+    stream: StreamChoice = "upstream"
+
+
+class SlicerParams(NetworkParams):
+    KIND: ClassVar[str] = "slicer"
+    average_size_bytes: int = Field(ge=1)
+    size_variation_bytes: int = Field(0, ge=0)
+    delay_us: int = Field(0, ge=0, description="real microseconds between pieces")
+
+    @model_validator(mode="after")
+    def _variation_below_average(self) -> SlicerParams:
+        if self.size_variation_bytes >= self.average_size_bytes:
+            raise ValueError(
+                f"size_variation_bytes ({self.size_variation_bytes}) must be smaller than "
+                f"average_size_bytes ({self.average_size_bytes})"
+            )
+        return self
+
+
+class LimitDataParams(NetworkParams):
+    KIND: ClassVar[str] = "limit_data"
+    max_bytes: int = Field(ge=0, description="bytes per connection and direction")
+    stream: StreamChoice = "upstream"
+
+
+class SlowCloseParams(NetworkParams):
+    KIND: ClassVar[str] = "slow_close"
+    delay_ms: int = Field(ge=0)
+    stream: StreamChoice = "downstream"
+
+
+class FlakyParams(NetworkParams):
+    KIND: ClassVar[str] = "flaky"
+    fraction: float = Field(gt=0.0, le=1.0, description="share of connections affected")
+    mode: Literal["reset", "timeout"] = "reset"
+    timeout_ms: int = Field(0, ge=0, description="reset: delay; timeout: close after (0 holds)")
+    stream: StreamChoice = "upstream"
+
+
+# -- server -------------------------------------------------------------------------------------
+
+
+class ServerParams(Params):
+    LAYER: ClassVar[Layer] = "server"
+    endpoints: tuple[Endpoint, ...] | None = Field(
+        None, description="endpoints affected; all when omitted"
+    )
+
+    @model_validator(mode="after")
+    def _endpoints_not_empty(self) -> ServerParams:
+        if self.endpoints is not None and not self.endpoints:
+            raise ValueError(
+                "endpoints must not be empty; omit it for all, or pick from " + ", ".join(ENDPOINTS)
+            )
+        return self
+
+
+class ServerErrorsParams(ServerParams):
+    KIND: ClassVar[str] = "errors"
+    rate: float = Field(gt=0.0, le=1.0, description="share of requests answered with status")
+    status: int = Field(503, ge=400, le=599, description="an HTTP 4xx or 5xx status")
+
+
+class ServerLatencyParams(ServerParams):
+    KIND: ClassVar[str] = "latency"
+    latency_ms: float = Field(ge=0.0, description="real milliseconds added per request")
+    jitter_ms: float = Field(0.0, ge=0.0)
+
+
+class BrownoutParams(ServerParams):
+    KIND: ClassVar[str] = "brownout"
+    capacity_fraction: float = Field(gt=0.0, le=1.0, description="share of capacity left")
+
+
+# -- process ------------------------------------------------------------------------------------
+
+
+class KillParams(Params):
+    LAYER: ClassVar[Layer] = "process"
+    KIND: ClassVar[str] = "kill"
+
+
+class FreezeParams(Params):
+    LAYER: ClassVar[Layer] = "process"
+    KIND: ClassVar[str] = "freeze"
+
+
+KINDS: dict[Layer, dict[str, type[Params]]] = {
+    "network": {
+        cls.KIND: cls
+        for cls in (
+            DownParams,
+            LatencyParams,
+            BandwidthParams,
+            TimeoutParams,
+            ResetParams,
+            SlicerParams,
+            LimitDataParams,
+            SlowCloseParams,
+            FlakyParams,
+        )
+    },
+    "server": {cls.KIND: cls for cls in (ServerErrorsParams, ServerLatencyParams, BrownoutParams)},
+    "process": {cls.KIND: cls for cls in (KillParams, FreezeParams)},
+}
+
+
+def params_class(layer: str, kind: str) -> type[Params]:
+    """The parameter model of ``layer``/``kind``; the error lists what is valid."""
+    kinds = KINDS.get(layer)  # type: ignore[call-overload]
+    if kinds is None:
+        raise ValueError(f"unknown fault layer {layer!r}; valid layers: {', '.join(LAYERS)}")
+    cls: type[Params] | None = kinds.get(kind)
+    if cls is None:
+        raise ValueError(
+            f"unknown {layer} fault kind {kind!r}; valid {layer} kinds: {', '.join(kinds)}"
+        )
+    return cls

@@ -1,0 +1,132 @@
+"""The network layer: fault windows as Toxiproxy toxics on one proxy, or the proxy taken down.
+
+The layer owns its proxy: :meth:`NetworkFaults.clear` removes every toxic on it and enables it.
+Toxics are named ``<window key>_<type>_<stream>`` so overlapping windows never clash.
+
+``flaky`` is what plain Toxiproxy users ask for (dropping a fraction of connections): a
+``reset_peer`` or ``timeout`` toxic whose toxicity is the fraction, so that share of the
+connections open during the window is reset on its first bytes, or hangs. As in Toxiproxy, the end
+of a ``timeout`` (or ``flaky`` timeout) window closes the connections it held.
+"""
+
+from __future__ import annotations
+
+from faults.kinds import (
+    BandwidthParams,
+    DownParams,
+    FlakyParams,
+    LatencyParams,
+    LimitDataParams,
+    NetworkParams,
+    ResetParams,
+    SlicerParams,
+    SlowCloseParams,
+    StreamChoice,
+    TimeoutParams,
+)
+from faults.timeline import FaultWindow
+from faults.toxiproxy.client import ToxiproxyApiError, ToxiproxyClient
+from faults.toxiproxy.models import (
+    STREAMS,
+    BandwidthToxic,
+    LatencyToxic,
+    LimitDataToxic,
+    ResetPeerToxic,
+    SlicerToxic,
+    SlowCloseToxic,
+    Stream,
+    TimeoutToxic,
+    Toxic,
+)
+
+
+def _streams(choice: StreamChoice) -> tuple[Stream, ...]:
+    return STREAMS if choice == "both" else (choice,)
+
+
+def toxics_for(key: str, params: NetworkParams) -> list[Toxic]:
+    """The toxics that make up a network fault (one per direction it affects)."""
+    toxics: list[Toxic] = []
+    for stream in _streams(params.stream):
+        toxic = _toxic(params, stream)
+        toxics.append(toxic.model_copy(update={"name": f"{key}_{toxic.resolved_name}"}))
+    return toxics
+
+
+def _toxic(params: NetworkParams, stream: Stream) -> Toxic:
+    match params:
+        case LatencyParams():
+            return LatencyToxic(latency=params.latency_ms, jitter=params.jitter_ms, stream=stream)
+        case BandwidthParams():
+            return BandwidthToxic(rate=params.rate_kb_per_s, stream=stream)
+        case TimeoutParams():
+            return TimeoutToxic(timeout=params.timeout_ms, stream=stream)
+        case ResetParams():
+            return ResetPeerToxic(timeout=params.timeout_ms, stream=stream)
+        case SlicerParams():
+            return SlicerToxic(
+                average_size=params.average_size_bytes,
+                size_variation=params.size_variation_bytes,
+                delay=params.delay_us,
+                stream=stream,
+            )
+        case LimitDataParams():
+            return LimitDataToxic(bytes=params.max_bytes, stream=stream)
+        case SlowCloseParams():
+            return SlowCloseToxic(delay=params.delay_ms, stream=stream)
+        case FlakyParams(mode="reset"):
+            return ResetPeerToxic(
+                timeout=params.timeout_ms, stream=stream, toxicity=params.fraction
+            )
+        case FlakyParams():
+            return TimeoutToxic(timeout=params.timeout_ms, stream=stream, toxicity=params.fraction)
+    raise ValueError(f"{type(params).__name__} is not a network fault with toxics")
+
+
+class NetworkFaults:
+    """Applies network fault windows to proxy ``proxy`` through ``client``."""
+
+    layer = "network"
+
+    def __init__(self, client: ToxiproxyClient, proxy: str) -> None:
+        self.client = client
+        self.proxy = proxy
+        self._toxics: dict[str, list[str]] = {}
+        self._down: set[str] = set()
+
+    def apply(self, key: str, window: FaultWindow) -> None:
+        params = window.params
+        if isinstance(params, DownParams):
+            self._down.add(key)
+            self.client.disable(self.proxy)
+            return
+        if not isinstance(params, NetworkParams):
+            raise TypeError(f"not a network fault: {window.describe()}")
+        names = self._toxics.setdefault(key, [])
+        for toxic in toxics_for(key, params):
+            self.client.add_toxic(self.proxy, toxic)
+            names.append(toxic.resolved_name)
+
+    def remove(self, key: str, window: FaultWindow) -> None:
+        if key in self._down:
+            self._down.discard(key)
+            if not self._down:  # overlapping down windows: up when the last one ends
+                self.client.enable(self.proxy)
+            return
+        for name in self._toxics.pop(key, []):
+            self._remove_toxic(name)
+
+    def clear(self) -> None:
+        """Remove every toxic on the proxy and enable it."""
+        self._toxics.clear()
+        self._down.clear()
+        for toxic in self.client.toxics(self.proxy):
+            self._remove_toxic(toxic.resolved_name)
+        self.client.enable(self.proxy)
+
+    def _remove_toxic(self, name: str) -> None:
+        try:
+            self.client.remove_toxic(self.proxy, name)
+        except ToxiproxyApiError as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise

@@ -1,0 +1,148 @@
+"""The server layer against a small fake admin endpoint that records every call."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from faults.server_layer import ServerFaultError, ServerFaults, fault_state
+from faults.timeline import FaultWindow
+from tests.conftest import pick_free_port
+
+TOKEN = "s3cret"
+
+
+@dataclass
+class FakeAdmin:
+    url: str
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture
+def admin() -> Iterator[FakeAdmin]:
+    fake = FakeAdmin("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _authorised(self) -> bool:
+            if self.headers.get("Authorization") == f"Bearer {TOKEN}":
+                return True
+            self._answer(401, {"detail": "bad token"})
+            return False
+
+        def _answer(self, status: int, body: Any = None) -> None:
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_PUT(self) -> None:
+            if self.path != "/admin/faults" or not self._authorised():
+                return
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if body.get("capacity_fraction", 1) < 0.2:
+                self._answer(422, {"detail": "capacity_fraction below the minimum 0.2"})
+                return
+            fake.calls.append(("PUT", body))
+            fake.state = body
+            self._answer(200, body)
+
+        def do_DELETE(self) -> None:
+            if self._authorised():
+                fake.calls.append(("DELETE", None))
+                fake.state = {}
+                self._answer(204)
+
+        def do_GET(self) -> None:
+            if self._authorised():
+                self._answer(200, fake.state)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def server(kind: str, start: float = 0, end: float = 10, **params: object) -> FaultWindow:
+    return FaultWindow.model_validate(
+        {"start_s": start, "end_s": end, "layer": "server", "kind": kind, "params": params}
+    )
+
+
+def test_fault_state_combines_the_active_windows() -> None:
+    errors = server("errors", rate=0.3, status=500, endpoints=["page"])
+    slow = server("latency", latency_ms=200, jitter_ms=20, endpoints=["page"])
+    brownout = server("brownout", capacity_fraction=0.25, endpoints=["page"])
+    assert fault_state([errors.params, slow.params, brownout.params]) == {  # type: ignore[list-item]
+        "error_rate": 0.3,
+        "error_status": 500,
+        "latency_ms": 200.0,
+        "jitter_ms": 20.0,
+        "capacity_fraction": 0.25,
+        "endpoints": ["page"],
+    }
+
+
+def test_apply_puts_the_state_and_the_last_remove_deletes_it(admin: FakeAdmin) -> None:
+    layer = ServerFaults(admin.url, TOKEN)
+    errors, slow = server("errors", rate=0.5), server("latency", latency_ms=100)
+    layer.apply("w0", errors)
+    layer.apply("w1", slow)
+    layer.remove("w0", errors)
+    layer.remove("w1", slow)
+    assert admin.calls == [
+        ("PUT", {"error_rate": 0.5, "error_status": 503}),
+        ("PUT", {"error_rate": 0.5, "error_status": 503, "latency_ms": 100.0, "jitter_ms": 0.0}),
+        ("PUT", {"latency_ms": 100.0, "jitter_ms": 0.0}),
+        ("DELETE", None),
+    ]
+    assert layer.current() == {}
+
+
+def test_clear_deletes_the_servers_faults(admin: FakeAdmin) -> None:
+    layer = ServerFaults(admin.url, TOKEN)
+    layer.apply("w0", server("brownout", capacity_fraction=0.5))
+    layer.clear()
+    assert admin.calls[-1] == ("DELETE", None)
+    assert layer.current() == {}
+
+
+def test_a_refused_token_is_reported_as_such(admin: FakeAdmin) -> None:
+    layer = ServerFaults(admin.url, "wrong")
+    with pytest.raises(ServerFaultError, match="answered 401: the admin token was refused"):
+        layer.apply("w0", server("errors", rate=0.5))
+
+
+def test_a_rejected_state_reports_the_servers_answer(admin: FakeAdmin) -> None:
+    layer = ServerFaults(admin.url, TOKEN)
+    with pytest.raises(ServerFaultError) as error:
+        layer.apply("w0", server("brownout", capacity_fraction=0.1))
+    assert f"PUT {admin.url}/admin/faults answered 422" in str(error.value)
+    assert "capacity_fraction below the minimum 0.2" in str(error.value)
+
+
+def test_an_unreachable_server_is_reported_with_the_url() -> None:
+    url = f"http://127.0.0.1:{pick_free_port()}"
+    layer = ServerFaults(url, TOKEN, timeout=1.0)
+    with pytest.raises(ServerFaultError, match=f"DELETE {url}/admin/faults failed: ConnectError"):
+        layer.clear()
+
+
+def test_an_empty_admin_token_is_refused_up_front() -> None:
+    with pytest.raises(ValueError, match="admin_token must not be empty"):
+        ServerFaults("http://127.0.0.1:1", "")
