@@ -18,7 +18,7 @@ EXIT_USAGE = 2
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),
-    "validate": ("scenarios.validate", "check a scenario file and print a one-screen summary"),
+    "validate": ("harness.validate", "check a scenario file and print a one-screen summary"),
 }
 
 

@@ -1,0 +1,56 @@
+"""The scenario's fault windows as the fault layer's timeline, with scenario-style errors.
+
+``scenarios`` keeps fault parameters as an open table; the fault layer knows each kind's
+parameters. The harness joins the two, so a misspelt parameter is caught by ``validate`` and
+before a run starts, with the file and field path like every other scenario error.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from faults.timeline import FaultTimeline, FaultWindow
+from scenarios.scenario import Scenario
+
+
+class FaultPlanError(ValueError):
+    """Fault windows the fault layer cannot apply; ``lines`` has one message per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def fault_timeline(scenario: Scenario) -> FaultTimeline:
+    """The scenario's fault windows, validated by the fault layer."""
+    source = scenario.source or scenario.name
+    windows, problems = [], []
+    for fault in scenario.timeline:
+        try:
+            windows.append(
+                FaultWindow.model_validate(
+                    {
+                        "start_s": fault.start,
+                        "end_s": fault.end,
+                        "layer": fault.layer,
+                        "kind": fault.kind,
+                        "params": dict(fault.params),
+                        "label": fault.name,
+                    }
+                )
+            )
+        except ValidationError as error:
+            for detail in error.errors(include_url=False):
+                message = str(detail["msg"]).removeprefix("Value error, ")
+                problems.append(f"{source}: faults[{fault.index}].params: {message}")
+    if problems:
+        raise FaultPlanError(problems)
+    try:
+        return FaultTimeline(windows=tuple(windows))
+    except ValidationError as error:
+        raise FaultPlanError(
+            [
+                f"{source}: faults: {str(detail['msg']).removeprefix('Value error, ')}"
+                for detail in error.errors(include_url=False)
+            ]
+        ) from None
