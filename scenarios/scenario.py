@@ -19,6 +19,7 @@ from scenarios.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.fields import Section
 from scenarios.population_spec import PopulationSpec
 from scenarios.slo import Slo, SloSyntaxError, parse_slo
+from scenarios.units import parse_time_spec
 from scenarios.target import TargetSpec
 from scenarios.timeline import Fault, FaultWindowSpec, resolve_faults
 
@@ -111,6 +112,13 @@ class Scenario(Section):
         names = [fault.name for fault in self._timeline]
         problems = []
         for index, slo in enumerate(self.slo.parsed):
+            if slo.scope == "completion" and slo.args:
+                try:
+                    parse_time_spec(slo.args[0])
+                except ValueError as error:
+                    problems.append(
+                        FieldError(str(error), given=slo.args[0], path=("slo", "checks", index))
+                    )
             if slo.scope == "recovery" and slo.args and slo.args[0] not in names:
                 valid = (
                     ", ".join(repr(name) for name in names) or "none: the scenario has no faults"

@@ -85,3 +85,9 @@ def test_abort_on_fail_is_kept_with_the_parsed_slo() -> None:
     )
     (slo,) = loaded.slo.parsed
     assert slo.abort_on_fail and slo.key == "integrity.lost"
+
+
+def test_completion_deadlines_must_be_time_specs() -> None:
+    with pytest.raises(ScenarioError) as error:
+        scenario("\n[slo]\nchecks = [\"completion.by('midnight') >= 0.9\"]\n")
+    assert "slo.checks[0]: got 'midnight'; must be a time of day like 14:30" in str(error.value)
