@@ -19,9 +19,9 @@ from scenarios.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.fields import Section
 from scenarios.population_spec import PopulationSpec
 from scenarios.slo import Slo, SloSyntaxError, parse_slo
-from scenarios.units import parse_time_spec
 from scenarios.target import TargetSpec
 from scenarios.timeline import Fault, FaultWindowSpec, resolve_faults
+from scenarios.units import parse_time_spec
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
