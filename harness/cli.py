@@ -16,6 +16,7 @@ EXIT_USAGE = 2
 
 # name -> (module exposing main(argv) -> int, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "report": ("reports.cli", "build the report of a saved run directory"),
     "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),
     "validate": ("harness.validate", "check a scenario file and print a one-screen summary"),

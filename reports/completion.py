@@ -15,6 +15,10 @@ DAY_S = 86_400.0
 # domain.md, the seed: 20 TPS per day per kecamatan when the manual recap runs smoothly, 2 when not.
 MANUAL_TPS_PER_DAY_SMOOTH = 20.0
 MANUAL_TPS_PER_DAY_STALLED = 2.0
+MANUAL_BASELINES = {
+    "20 TPS/day per kecamatan (smooth)": MANUAL_TPS_PER_DAY_SMOOTH,
+    "2 TPS/day (the day Sirekap was down)": MANUAL_TPS_PER_DAY_STALLED,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ Every duration is given in real seconds; the simulated ones are ``speedup`` time
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 # A second is bad when most requests in it fail. Bad runs closer than MERGE_GAP_S are one outage;
@@ -50,6 +50,10 @@ class Recovery:
     backlog_peak: int
     drain_time: float | None  # real seconds after the end until the backlog is back down
     retry_amplification: float | None  # requests per success from start to recovery
+    detected: tuple[float, float] | None = None  # the outage as found in the data (real s)
+
+    def with_detected(self, period: tuple[float, float]) -> Recovery:
+        return replace(self, detected=period)
 
     def as_dict(self, speedup: float, sim_origin: float = 0.0) -> dict[str, Any]:
         """Both clocks: ``*_s`` real seconds, ``*_sim_s`` simulated seconds."""
@@ -72,6 +76,8 @@ class Recovery:
             **both("drain_time", self.drain_time),
             "backlog_peak": self.backlog_peak,
             "retry_amplification": self.retry_amplification,
+            "detected_start_s": None if self.detected is None else round(self.detected[0], 3),
+            "detected_end_s": None if self.detected is None else round(self.detected[1], 3),
         }
 
 

@@ -1,0 +1,285 @@
+"""From a run's inputs to its analysis: endpoint figures, recovery, completion, integrity, SLOs.
+
+Latency percentiles are over successful requests (a refused connection has no service latency
+worth the name), merged exactly from the per-second histograms of every generator process.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from locustfiles.histogram import Histogram
+from reports.completion import Completion, FormTimes
+from reports.inputs import RunInputs
+from reports.integrity import Ack, IntegrityReport, audit
+from reports.model import EndpointStats
+from reports.recovery import Recovery, Second, analyse, detect_outages
+from scenarios.slo import Slo
+from scenarios.units import parse_time_spec
+
+ENDPOINTS = ("session", "page", "result", "read")
+SCOPES: dict[str, tuple[str, ...]] = {
+    **{name: (name,) for name in ENDPOINTS},
+    "upload": ("session", "page", "result"),
+    "all": ENDPOINTS,
+}
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+
+
+@dataclass
+class ScopeFigures:
+    requests: int = 0
+    ok: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    latency: Histogram = field(default_factory=Histogram)  # successful requests, ms
+
+
+@dataclass
+class Facts:
+    """Everything measured, keyed for the SLO resolver and the charts."""
+
+    scopes: dict[str, ScopeFigures]
+    seconds: list[Second]
+    per_second: list[dict[str, Any]]  # one entry per real second: t, sim, ok, failed, ...
+    recovery: list[Recovery]
+    completion: Completion | None
+    integrity: IntegrityReport | None
+    slip_p99: float | None
+    abandoned: int
+    real_duration: float
+    notes: list[str]
+
+
+def _requests(inputs: RunInputs) -> Iterable[dict[str, Any]]:
+    return (line for line in inputs.timeline if line.get("kind") == "requests")
+
+
+def scope_figures(inputs: RunInputs) -> dict[str, ScopeFigures]:
+    by_endpoint = {name: ScopeFigures() for name in ENDPOINTS}
+    for line in _requests(inputs):
+        figures = by_endpoint.setdefault(line["endpoint"], ScopeFigures())
+        figures.requests += line["count"]
+        figures.ok += line["ok"]
+        figures.failures.update(line.get("failures", {}))
+        figures.latency.merge(Histogram.from_json(line["latency_ok"]))
+    scopes = dict(by_endpoint)
+    for scope, members in SCOPES.items():
+        if len(members) > 1:
+            merged = ScopeFigures()
+            for member in members:
+                part = by_endpoint[member]
+                merged.requests += part.requests
+                merged.ok += part.ok
+                merged.failures.update(part.failures)
+                merged.latency.merge(part.latency)
+            scopes[scope] = merged
+    return scopes
+
+
+def endpoint_stats(scopes: dict[str, ScopeFigures]) -> list[EndpointStats]:
+    def seconds(h: Histogram, q: float) -> float | None:
+        value = h.quantile(q)
+        return None if value is None else value / 1000
+
+    return [
+        EndpointStats(
+            name,
+            f.requests,
+            f.ok,
+            f.requests - f.ok,
+            seconds(f.latency, 0.5),
+            seconds(f.latency, 0.95),
+            seconds(f.latency, 0.99),
+            None if not f.latency.count else f.latency.max / 1000,
+        )
+        for name, f in scopes.items()
+        if name in ENDPOINTS and f.requests
+    ]
+
+
+def form_times(ledger: Sequence[dict[str, Any]]) -> list[FormTimes]:
+    """One entry per TPS form: ready when its first device could start, done at the first ack."""
+    forms: dict[tuple[str, str], tuple[float, float | None]] = {}
+    for line in ledger:
+        key = (line["tps_code"], line["election"])
+        ready, acked = float(line["ready_s"]), line.get("acked_s")
+        if key in forms:
+            old_ready, old_acked = forms[key]
+            ready = min(ready, old_ready)
+            acked = (
+                old_acked
+                if acked is None
+                else (acked if old_acked is None else min(acked, old_acked))
+            )
+        forms[key] = (ready, acked)
+    return [FormTimes(ready, acked) for ready, acked in forms.values()]
+
+
+def _empty_row(sim: float) -> dict[str, Any]:
+    return {"ok": 0, "failed": 0, "failures": Counter(), "latency": {}, "sim": sim}
+
+
+def per_second(inputs: RunInputs, completion: Completion | None) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+    for line in _requests(inputs):
+        row = rows.setdefault(line["second"], _empty_row(line["sim_s"]))
+        row["ok"] += line["ok"]
+        row["failed"] += line["count"] - line["ok"]
+        row["failures"].update(line.get("failures", {}))
+        row["latency"][line["endpoint"]] = Histogram.from_json(line["latency_ok"])
+    last = max(rows, default=-1)
+    series = []
+    for second in range(last + 1):
+        row = rows.get(second) or _empty_row(second * inputs.speedup)
+        sim = row["sim"]
+        row["t"] = float(second)
+        row["backlog"] = (
+            0 if completion is None else completion.ready_by(sim) - completion.acked_by(sim)
+        )
+        series.append(row)
+    return series
+
+
+def _upload_p95(row: dict[str, Any]) -> float | None:
+    merged = Histogram.merged(h for name, h in row["latency"].items() if name in SCOPES["upload"])
+    value = merged.quantile(0.95)
+    return None if value is None else value / 1000
+
+
+def recoveries(
+    inputs: RunInputs, seconds: Sequence[Second], latency_bound: float | None
+) -> list[Recovery]:
+    speedup = inputs.speedup
+    windows = [(f.name, f.start / speedup, f.end / speedup) for f in inputs.scenario.timeline]
+    detected = detect_outages(seconds)
+    found = []
+    for name, start, end in windows:
+        overlapping = [d for d in detected if d[0] < end + 2 and d[1] > start - 2]
+        recovery = analyse(name, (start, end), seconds, injected=True, latency_bound=latency_bound)
+        if overlapping:
+            recovery = recovery.with_detected(overlapping[0])
+        found.append(recovery)
+    for index, (start, end) in enumerate(detected):
+        if any(start < w_end + 2 and end > w_start - 2 for _, w_start, w_end in windows):
+            continue
+        name = f"outage {index + 1} (not injected)"
+        found.append(
+            analyse(name, (start, end), seconds, injected=False, latency_bound=latency_bound)
+            .with_detected((start, end))
+        )  # fmt: skip
+    return found
+
+
+def acks(ledger: Sequence[dict[str, Any]]) -> list[Ack]:
+    return [
+        Ack(line["tps_code"], line["election"], line["receipt_id"], line["content_sha256"])
+        for line in ledger
+        if line.get("final_outcome") == "acked" and line.get("receipt_id")
+    ]
+
+
+def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
+    notes = [f"{name} is missing from the run directory" for name in inputs.missing]
+    scopes = scope_figures(inputs)
+    scenario = inputs.scenario
+    completion = None
+    if inputs.ledger:
+        kecamatan = len({line["tps_code"][:6] for line in inputs.ledger})
+        completion = Completion.of(form_times(inputs.ledger), scenario.clock.duration, kecamatan)
+    rows = per_second(inputs, completion)
+    seconds = [
+        Second(row["t"], row["ok"], row["failed"], _upload_p95(row), row["backlog"]) for row in rows
+    ]
+    bound = next((s.threshold for s in slos if s.key in {"page.p95", "upload.p95"}), None)
+    integrity = None
+    if inputs.export is not None:
+        integrity = audit(acks(inputs.ledger), inputs.export)
+    summary = inputs.load_summary or {}
+    slip = (summary.get("start_slip_s") or {}).get("p99")
+    real = float((summary.get("run") or {}).get("real_s") or scenario.clock.real_duration)
+    return Facts(
+        scopes=scopes,
+        seconds=seconds,
+        per_second=rows,
+        recovery=recoveries(inputs, seconds, bound),
+        completion=completion,
+        integrity=integrity,
+        slip_p99=slip,
+        abandoned=sum(1 for line in inputs.ledger if line.get("final_outcome") == "abandoned"),
+        real_duration=real,
+        notes=notes,
+    )
+
+
+def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | None:
+    """The measured value of ``slo``'s metric, None when the run cannot tell."""
+    if slo.scope in SCOPES:
+        return _scope_value(facts.scopes[slo.scope], slo.metric, facts.real_duration)
+    if slo.scope == "recovery":
+        return _recovery_value(facts.recovery, slo, inputs.speedup)
+    if slo.scope == "integrity":
+        return None if facts.integrity is None else float(getattr(facts.integrity, slo.metric))
+    if slo.scope == "completion":
+        if facts.completion is None:
+            return None
+        if slo.metric == "final":
+            return facts.completion.final
+        deadline = inputs.scenario.clock.offset(parse_time_spec(slo.args[0]))
+        return facts.completion.by(deadline)
+    if slo.scope == "throughput" and facts.completion is not None:
+        per_day = facts.completion.tps_per_day
+        return per_day if slo.metric == "tps_per_day" else per_day / 24
+    if slo.scope == "load":
+        return facts.slip_p99 if slo.metric == "slip_p99" else float(facts.abandoned)
+    return None  # plan.*: measured by `plan`, not by a run
+
+
+def _scope_value(figures: ScopeFigures, metric: str, real_duration: float) -> float | None:
+    latency = figures.latency
+    if metric in PERCENTILES:
+        value = latency.quantile(PERCENTILES[metric])
+        return None if value is None else value / 1000
+    if metric == "max":
+        return latency.max / 1000 if latency.count else None
+    if metric == "mean":
+        mean = latency.mean
+        return None if mean is None else mean / 1000
+    if metric in {"success_ratio", "error_ratio"}:
+        if not figures.requests:
+            return None
+        ratio = figures.ok / figures.requests
+        return ratio if metric == "success_ratio" else 1 - ratio
+    if metric == "requests":
+        return float(figures.requests)
+    if metric == "failures":
+        return float(figures.requests - figures.ok)
+    return figures.requests / real_duration if real_duration else None  # rate
+
+
+def _recovery_value(found: Sequence[Recovery], slo: Slo, speedup: float) -> float | None:
+    """Recovery durations compare on the simulated clock (the analysis keeps them real)."""
+    if slo.metric == "outages":
+        return float(len(found))
+    by_metric = {
+        "time_to_recover": "time_to_recover",
+        "time_to_first_success": "time_to_first_success",
+        "drain_time": "drain_time",
+        "backlog_peak": "backlog_peak",
+        "max_time_to_recover": "time_to_recover",
+        "max_time_to_first_success": "time_to_first_success",
+        "max_drain_time": "drain_time",
+        "max_backlog": "backlog_peak",
+        "max_retry_amplification": "retry_amplification",
+    }
+    attribute = by_metric[slo.metric]
+    chosen = [r for r in found if not slo.args or r.name == slo.args[0]]
+    values = [getattr(r, attribute) for r in chosen]
+    if not values:
+        return 0.0 if not slo.args else None  # no outage: nothing to recover from
+    if any(v is None for v in values):
+        return float("inf")  # never recovered
+    scale = 1.0 if attribute in {"backlog_peak", "retry_amplification"} else speedup
+    return max(float(v) for v in values) * scale

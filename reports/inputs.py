@@ -1,0 +1,94 @@
+"""Read a run directory (DESIGN.md "Run directory") into plain data, with nothing running.
+
+Required: ``run.json`` and ``scenario.toml``. Everything else may be missing after a run that
+failed early; the analysis then says what it could not do instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reports.integrity import read_export
+from scenarios import Scenario, ScenarioError, load_scenario
+
+
+class RunDirError(ValueError):
+    """Not a usable run directory (exit code 2); the message names the file and what is wrong."""
+
+
+@dataclass
+class RunInputs:
+    path: Path
+    record: dict[str, Any]
+    scenario: Scenario
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    load_summary: dict[str, Any] | None = None
+    server_metrics: list[dict[str, Any]] = field(default_factory=list)
+    export: list[dict[str, Any]] | None = None
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def clock_start(self) -> float:
+        """Real UNIX time of simulated offset 0."""
+        return float(self.record["clock"]["start"])
+
+    @property
+    def speedup(self) -> float:
+        return float(self.record["clock"]["speedup"])
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RunDirError(f"{path}: line {number}: not JSON ({exc.msg})") from None
+
+
+OPTIONAL = (
+    "timeline.jsonl",
+    "ledger.jsonl",
+    "load_summary.json",
+    "server_metrics.jsonl",
+    "export.ndjson",
+)
+
+
+def read_run(path: Path) -> RunInputs:
+    if not path.is_dir():
+        raise RunDirError(f"{path}: not a directory; give a run directory such as runs/<id>")
+    record_path = path / "run.json"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"{record_path}: missing; {path} is not a run directory") from None
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{record_path}: not JSON ({exc.msg})") from None
+    try:
+        scenario = load_scenario(path / "scenario.toml")
+    except ScenarioError as error:
+        raise RunDirError(str(error).splitlines()[0]) from None
+    inputs = RunInputs(path, record, scenario)
+    for name in OPTIONAL:
+        file = path / name
+        if not file.exists():
+            inputs.missing.append(name)
+        elif name == "timeline.jsonl":
+            inputs.timeline = list(_jsonl(file))
+        elif name == "ledger.jsonl":
+            inputs.ledger = list(_jsonl(file))
+        elif name == "load_summary.json":
+            inputs.load_summary = json.loads(file.read_text(encoding="utf-8"))
+        elif name == "server_metrics.jsonl":
+            inputs.server_metrics = list(_jsonl(file))
+        else:
+            inputs.export = read_export(file)
+    return inputs
