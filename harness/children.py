@@ -115,6 +115,9 @@ class Children:
         for child in reversed(self._children):
             child.stop()
 
+    def named(self, name: str) -> list[Child]:
+        return [c for c in self._children if c.name == name]
+
     def dead(self) -> list[Child]:
         """Children that were started and have exited (a part died)."""
         return [c for c in self._children if c.process is not None and not c.alive]

@@ -16,6 +16,7 @@ EXIT_USAGE = 2
 
 # name -> (module exposing main(argv) -> int, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("harness.run", "replay a scenario through its faults; report and SLO exit code"),
     "report": ("reports.cli", "build the report of a saved run directory"),
     "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),

@@ -142,8 +142,13 @@ def _spawn(
         port = free_loopback_port()
         url = f"http://127.0.0.1:{port}"
         log = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the returned server
-        process = subprocess.Popen(
-            command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env
+        process = subprocess.Popen(  # its own session: Ctrl-C reaches the caller, which clears
+            command(port),  # the faults through this server before stopping it
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=child_env,
+            start_new_session=True,
         )
         server = ToxiproxyServer(kind, url, "", process, log)
         deadline = time.monotonic() + timeout

@@ -1,0 +1,123 @@
+"""Live progress of a run: simulated clock, TPS ready / acknowledged / total, rate, errors, faults.
+
+On a terminal it is a live panel (rich); otherwise one plain line every few seconds, for CI logs.
+Figures come from the load generator's ``progress.json`` (written every second by the master)
+and, for what the target itself says, from the last scraped ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from scenarios.units import format_duration
+
+PLAIN_EVERY_S = 5.0
+
+
+@dataclass
+class Snapshot:
+    sim_local: str
+    real_elapsed: float
+    real_total: float
+    tps_ready: int
+    tps_total: int
+    acked: int | None
+    rate: float | None  # requests per real second
+    errors: dict[str, int]
+    faults: Sequence[str]
+
+    def line(self) -> str:
+        left = max(0.0, self.real_total - self.real_elapsed)
+        acked = "?" if self.acked is None else str(self.acked)
+        rate = "-" if self.rate is None else f"{self.rate:.0f}/s"
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none"
+        faults = ", ".join(self.faults) or "none"
+        return (
+            f"[{self.sim_local}] TPS ready {self.tps_ready}/{self.tps_total}, acknowledged "
+            f"{acked}; {rate}; errors: {errors}; faults: {faults}; {format_duration(left)} left"
+        )
+
+    def table(self) -> Table:
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_row("simulated clock", self.sim_local)
+        table.add_row("TPS ready / acknowledged / total",
+                      f"{self.tps_ready} / {'?' if self.acked is None else self.acked} / "
+                      f"{self.tps_total}")  # fmt: skip
+        table.add_row("requests", "-" if self.rate is None else f"{self.rate:.0f} per second")
+        table.add_row(
+            "errors by kind",
+            ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none",
+        )
+        table.add_row("active faults", ", ".join(self.faults) or "none")
+        left = max(0.0, self.real_total - self.real_elapsed)
+        table.add_row("time left (real)", format_duration(left))
+        return table
+
+
+def read_progress(run_dir: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((run_dir / "progress.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def last_scrape(path: Path) -> dict[str, Any]:
+    """The last successful line of ``server_metrics.jsonl`` (read from the end)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            handle.seek(max(0, handle.tell() - 65536))
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    for raw in reversed(lines):
+        try:
+            line: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            continue
+        if line.get("ok"):
+            return line
+    return {}
+
+
+class ProgressView:
+    """Shows snapshots: a live panel on a terminal, plain lines otherwise."""
+
+    def __init__(self, title: str, snapshot: Callable[[], Snapshot], plain: bool | None = None):
+        self.title = title
+        self.snapshot = snapshot
+        self.plain = not sys.stdout.isatty() if plain is None else plain
+        self._live: Live | None = None
+        self._last_plain = 0.0
+
+    def __enter__(self) -> ProgressView:
+        if not self.plain:
+            self._live = Live(console=Console(), refresh_per_second=2, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def update(self) -> None:
+        snapshot = self.snapshot()
+        if self._live is not None:
+            table = snapshot.table()
+            table.title = self.title
+            self._live.update(table)
+        elif time.monotonic() - self._last_plain >= PLAIN_EVERY_S:
+            self._last_plain = time.monotonic()
+            print(snapshot.line(), flush=True)

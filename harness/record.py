@@ -1,0 +1,48 @@
+"""The run record (``run.json``): what ran, where, when, with which parts, and how it ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+PACKAGES = ("sirekap-loadtest", "locust", "fastapi", "uvicorn", "pydantic", "toxiproxy-python")
+
+
+def utc_iso(moment: float | None = None) -> str:
+    at = dt.datetime.fromtimestamp(time.time() if moment is None else moment, dt.UTC)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    scenario: dict[str, Any]
+    clock: dict[str, Any]
+    target: dict[str, Any] = field(default_factory=dict)
+    toxiproxy: dict[str, Any] | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "starting"  # starting | running | completed | interrupted | failed
+    error: str | None = None
+    exit_code: int | None = None
+    started_utc: str = field(default_factory=utc_iso)
+    ended_utc: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)  # children: command, pid, exit code
+    versions: dict[str, str] = field(default_factory=versions)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)

@@ -1,0 +1,351 @@
+"""``sirekap-loadtest run SCENARIO``: replay election night through faults, report, exit code.
+
+One run: start the target (the embedded mock, or check a remote one answers), start the fault
+layer and route the load through a proxy, start Locust on the shared clock, apply the fault
+timeline, scrape the target's metrics, export what it stored, build the report, exit with the
+code of DESIGN.md. Whatever happens (an error, Ctrl-C, a part dying) faults are removed, every
+child process is stopped, the run record says what happened and the partial report is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import contextlib
+import re
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from faults.applier import FaultApplier, FaultCleanupError, FaultLayer
+from faults.network_layer import NetworkFaults
+from faults.process_layer import ProcessFaults
+from faults.server_layer import ServerFaults
+from faults.timeline import FaultTimeline, SimClock
+from faults.toxiproxy.client import ToxiproxyClient
+from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
+from harness.children import Child, Children, StartError
+from harness.faultplan import FaultPlanError, fault_timeline
+from harness.progress import ProgressView, Snapshot, last_scrape, read_progress
+from harness.record import RunRecord, utc_iso
+from harness.rundir import RunDir
+from harness.safety import UnsafeTarget, check_target
+from harness.scrape import MetricsScraper
+from harness.target import MockTarget, check_remote, export_target
+from reports.build import build_report
+from reports.cli import print_verdict
+from reports.verdict import EXIT_INFRASTRUCTURE, EXIT_USAGE
+from scenarios import Scenario, ScenarioError, arrival_schedule, build_population, loads_scenario
+from scenarios.registry import write_registry
+from scenarios.target import write_capacity
+
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfiles" / "sirekap.py"
+PROXY_NAME = "sirekap"
+LEAD_S = 4.0  # real seconds between starting Locust and simulated offset 0
+DRAIN_S = 5.0  # real seconds after the scenario's end for uploads in progress to finish
+_SPEEDUP = re.compile(r"(?m)^(\s*speedup\s*=\s*)([0-9.eE+]+)")
+
+
+class UsageError(ValueError):
+    """Exit code 2: a bad option or scenario; the message says what is valid."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sirekap-loadtest run",
+        description="Replay a scenario against the embedded mock (or --target), through faults.",
+    )
+    parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="a scenario .toml file")
+    parser.add_argument("--target", metavar="URL", help="a running service instead of the mock")
+    parser.add_argument("--allow-remote", metavar="HOST", help="allow a non-loopback --target")
+    parser.add_argument("--admin-token", metavar="T", help="the --target's admin token (export)")
+    parser.add_argument("--workers", type=int, default=1, help="Locust worker processes")
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
+    parser.add_argument("--speedup", type=float, help="override the scenario's speedup")
+    parser.add_argument("--no-faults", action="store_true", help="run without the fault timeline")
+    parser.add_argument("--ui", action="store_true", help="also serve Locust's web UI (:8089)")
+    parser.add_argument("--plain", action="store_true", help="plain progress lines, no panel")
+    return parser
+
+
+def prepare(args: argparse.Namespace) -> tuple[Scenario, str, FaultTimeline]:
+    """The scenario (its text, with --speedup applied) and its fault timeline; UsageError."""
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    try:
+        text = args.scenario.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{args.scenario}: cannot read: {exc.strerror}") from None
+    if args.speedup is not None:
+        if not args.speedup > 0:
+            raise UsageError(f"--speedup must be a number > 0; got {args.speedup:g}")
+        text, found = _SPEEDUP.subn(lambda m: f"{m[1]}{args.speedup:g}", text, count=1)
+        if not found:
+            raise UsageError(f"{args.scenario}: no 'speedup = N' line in [clock] to override")
+    try:
+        scenario = loads_scenario(text, str(args.scenario))
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
+    try:
+        timeline = FaultTimeline() if args.no_faults else fault_timeline(scenario)
+    except FaultPlanError as error:
+        raise UsageError(str(error)) from None
+    if args.target:
+        try:
+            check_target(args.target, args.allow_remote)
+        except UnsafeTarget as error:
+            raise UsageError(str(error)) from None
+    return scenario, text, timeline
+
+
+class Run:
+    """One run, start to finish; ``execute`` returns the exit code."""
+
+    def __init__(
+        self, args: argparse.Namespace, scenario: Scenario, text: str, timeline: FaultTimeline
+    ):
+        self.args, self.scenario, self.timeline = args, scenario, timeline
+        self.dir = RunDir.create(args.out, scenario.name)
+        self.dir.scenario.write_text(text, encoding="utf-8")
+        self.children = Children()
+        self.target: MockTarget | None = None
+        self.applier: FaultApplier | None = None
+        self.admin_token: str | None = None
+        self.clock_start = 0.0
+        self.record = RunRecord(
+            run_id=self.dir.path.name,
+            scenario={"name": scenario.name, "source": str(args.scenario)},
+            clock={
+                "speedup": scenario.clock.speedup,
+                "sim_duration_s": scenario.clock.duration,
+                "real_duration_s": scenario.clock.real_duration,
+                "start_local": scenario.clock.local(0.0),
+            },
+            options={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        )
+        population = build_population(scenario)
+        self.ready_times = sorted(arrival_schedule(scenario, population).ready_times())
+        self.population = population
+
+    def save(self) -> None:
+        self.dir.write_json(self.dir.record, self.record.to_json())
+
+    # -- the parts --------------------------------------------------------------------------
+    def start_target(self) -> tuple[str, str | None]:
+        """The target URL and its admin token (None when unknown: no server faults, no export)."""
+        if self.args.target:
+            check_remote(self.args.target)
+            self.record.target = {"kind": "remote", "url": self.args.target}
+            return self.args.target.rstrip("/"), self.args.admin_token
+        write_registry(self.population, self.dir.registry)
+        write_capacity(self.scenario.target, self.dir.capacity)
+        self.target = MockTarget(
+            self.children, port=free_loopback_port(), db=self.dir.path / "mock.db",
+            registry=self.dir.registry, capacity=self.dir.capacity, logs=self.dir.logs,
+        )  # fmt: skip
+        self.target.start()
+        self.record.target = {"kind": "mock", "url": self.target.url, "pid": self.target.pid}
+        return self.target.url, self.target.admin_token
+
+    def start_proxy(self, target_url: str) -> tuple[str, ToxiproxyClient]:
+        """Start (or find) Toxiproxy and route the load through a proxy to the target."""
+        try:
+            server = start_toxiproxy()
+        except ToxiproxyStartError as error:
+            raise StartError(f"fault layer: {error}") from None
+        if server.process is not None:
+            self.children.add(_Adopted("toxiproxy", server))
+        self.record.toxiproxy = server.describe()
+        parts = urlsplit(target_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        listen = free_loopback_port()
+        client = ToxiproxyClient(server.url)
+        client.ensure_proxy(
+            PROXY_NAME, listen=f"127.0.0.1:{listen}", upstream=f"{parts.hostname}:{port}"
+        )
+        return f"{parts.scheme}://127.0.0.1:{listen}", client
+
+    def start_locust(self, host: str) -> Child:
+        args = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "--scenario", str(self.dir.scenario), "--run-dir", str(self.dir.path),
+            "--clock-start", f"{self.clock_start:.3f}", "--drain", str(DRAIN_S), "--host", host,
+            "--csv", str(self.dir.locust / "locust"),
+            "--html", str(self.dir.locust / "locust.html"),
+            "--loglevel", "WARNING", "--only-summary",
+        ]  # fmt: skip
+        if self.args.workers > 1:
+            args += ["--processes", str(self.args.workers)]
+        if self.args.ui:
+            args.remove("--headless")
+            args += ["--autostart", "--web-host", "127.0.0.1"]
+        if self.args.allow_remote:
+            args += ["--allow-remote", self.args.allow_remote]
+        child = self.children.add(Child("locust", args, self.dir.logs / "locust.log"))
+        child.start()
+        self.record.parts["locust"] = {"command": args, "pid": child.pid}
+        return child
+
+    # -- the run ----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        now = time.time()
+        sim = (now - self.clock_start) * self.scenario.clock.speedup
+        progress = read_progress(self.dir.path)
+        scrape = last_scrape(self.dir.server_metrics).get("samples", {})
+        acked = progress.get("acked")
+        if acked is None and "sirekap_results_stored_total" in scrape:
+            acked = int(scrape["sirekap_results_stored_total"])
+        faults = [w.label or w.kind for w in self.applier.active] if self.applier else []
+        return Snapshot(
+            sim_local=self.scenario.clock.local(max(0.0, sim)),
+            real_elapsed=max(0.0, now - self.clock_start),
+            real_total=self.scenario.clock.real_duration,
+            tps_ready=bisect.bisect_right(self.ready_times, sim),
+            tps_total=len(self.ready_times),
+            acked=acked,
+            rate=progress.get("rate"),
+            errors=progress.get("failures", {}),
+            faults=faults,
+        )
+
+    def watch(self, locust: Child) -> None:
+        """Until Locust ends; a dead part ends the run (StartError) unless a fault killed it."""
+        deadline = self.clock_start + self.scenario.clock.real_duration + DRAIN_S + 60
+        title = f"{self.scenario.name}: {self.dir.path}"
+        with ProgressView(title, self.snapshot, plain=True if self.args.plain else None) as view:
+            while locust.alive:
+                view.update()
+                if time.time() > deadline:
+                    raise StartError("Locust did not finish within a minute of the scenario's end")
+                if self.target is not None and not self.target.alive and not self._target_fault():
+                    raise StartError(f"the mock died: {self.target.child.tail()}")
+                time.sleep(0.5)
+        if locust.returncode != 0:
+            raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
+
+    def _target_fault(self) -> bool:
+        active = self.applier.active if self.applier else []
+        return any(window.layer == "process" for window in active)
+
+    def execute(self) -> int:
+        self.save()
+        scraper: MetricsScraper | None = None
+        try:
+            target_url, self.admin_token = self.start_target()
+            load_url, toxiproxy = self.start_proxy(target_url)
+            self.clock_start = time.time() + LEAD_S
+            self.record.clock["start"] = self.clock_start
+            self.record.clock["start_utc"] = utc_iso(self.clock_start)
+            clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)
+            layers: dict[str, FaultLayer] = {"network": NetworkFaults(toxiproxy, PROXY_NAME)}
+            if self.admin_token:
+                layers["server"] = ServerFaults(target_url, self.admin_token)
+            if self.target is not None:
+                layers["process"] = ProcessFaults(self.target)
+            self._check_layers(layers)
+            self.applier = FaultApplier(self.timeline, layers, clock)
+            scraper = MetricsScraper(
+                f"{target_url}/metrics", self.dir.server_metrics, clock.simulated_now
+            )
+            locust = self.start_locust(load_url)
+            self.record.status = "running"
+            self.save()
+            scraper.start()
+            with self.applier:
+                self.applier.start()
+                self.watch(locust)
+            self.record.status = "completed"
+        except KeyboardInterrupt:
+            self.record.status = "interrupted"
+            self._stop_locust_gently()
+        except (StartError, OSError) as error:
+            self.record.status, self.record.error = "failed", str(error)
+            self._stop_locust_gently()
+        finally:
+            self._clear_faults()
+            if scraper is not None:
+                scraper.stop()
+            self._export()
+            self.children.stop_all()
+            self.record.ended_utc = utc_iso()
+            self.save()
+        return self.report()
+
+    def _check_layers(self, layers: Mapping[str, FaultLayer]) -> None:
+        missing = sorted(self.timeline.layers - set(layers))
+        if missing:
+            raise StartError(
+                f"the scenario has {', '.join(missing)} faults, which need "
+                + ("--admin-token for the target's admin API" if "server" in missing
+                   else "the embedded mock (a process the harness runs)")
+            )  # fmt: skip
+
+    def _clear_faults(self) -> None:
+        if self.applier is None:
+            return
+        try:
+            self.applier.close()
+        except FaultCleanupError as error:
+            self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{error}"
+        self.record.faults = [event.to_dict() for event in self.applier.events]
+
+    def _stop_locust_gently(self) -> None:
+        """SIGINT first: Locust then writes what it has (timeline, ledger) before it exits."""
+        for child in self.children.named("locust"):
+            if child.alive:
+                child.signal(signal.SIGINT)
+                with contextlib.suppress(Exception):
+                    assert child.process is not None
+                    child.process.wait(timeout=20)
+
+    def _export(self) -> None:
+        if not self.admin_token:
+            return
+        url = self.target.url if self.target is not None else (self.args.target or "").rstrip("/")
+        if self.target is not None and not self.target.alive:
+            return
+        try:
+            export_target(url, self.admin_token, self.dir.export)
+        except Exception as error:  # the report says it is missing; the run's end goes on
+            self.record.parts["export_error"] = str(error)
+
+    def report(self) -> int:
+        try:
+            analysis = build_report(self.dir.path)
+        except Exception as error:
+            print(f"sirekap-loadtest run: the report could not be built: {error}", file=sys.stderr)
+            return EXIT_INFRASTRUCTURE
+        print_verdict(analysis, self.dir.report)
+        self.record.exit_code = analysis.verdict.exit_code
+        self.save()
+        return analysis.verdict.exit_code
+
+
+class _Adopted(Child):
+    """A process started elsewhere (the Toxiproxy launcher), stopped with the run's children."""
+
+    def __init__(self, name: str, server: object) -> None:
+        super().__init__(name, [], Path("/dev/null"))
+        self.server = server
+        self.process = getattr(server, "process", None)
+
+    def stop(self, grace: float = 10.0) -> None:
+        stop = getattr(self.server, "stop", None)
+        if stop is not None:
+            stop()
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        scenario, text, timeline = prepare(args)
+    except UsageError as error:
+        for line in str(error).splitlines():
+            print(f"sirekap-loadtest run: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    run = Run(args, scenario, text, timeline)
+    print(f"run directory: {run.dir.path}", flush=True)
+    return run.execute()
