@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,8 @@ class SloResult:
 
 
 def show(slo: Slo, value: float) -> str:
+    if math.isinf(value):
+        return "never" if slo.kind == "duration" else "unbounded"
     if slo.kind == "duration":
         return format_duration(value)
     if slo.kind == "ratio":

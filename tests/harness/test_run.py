@@ -1,0 +1,154 @@
+"""``sirekap-loadtest run`` end to end: the real mock, Toxiproxy and Locust on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import pick_free_port, wait_until_http_ok
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+# The smoke scenario with a longer outage: 18:00-19:00 WITA = 5 s to 10 s real at speedup 720.
+OUTAGE_START_REAL, OUTAGE_END_REAL = 5.0, 10.0
+
+
+def _scenario(tmp_path: Path) -> Path:
+    text = (REPO / "scenarios" / "smoke.toml").read_text()
+    text = text.replace('end = "18:20"', 'end = "19:00"')
+    text = text.replace("\"recovery.time_to_recover('short outage') < 30m\",", "")
+    text = text.replace('"completion.final >= 0.95"', '"completion.final >= 0.5"')
+    path = tmp_path / "outage.toml"
+    path.write_text(text)
+    return path
+
+
+def _run(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(_scenario(tmp_path)), "--plain",
+         "--out", str(tmp_path / "runs"), *extra],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def _run_dir(tmp_path: Path) -> Path:
+    (found,) = (tmp_path / "runs").iterdir()
+    return found
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path: Path) -> None:
+    process = _run(tmp_path)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, out + err
+    run_dir = _run_dir(tmp_path)
+    assert out.splitlines()[-1] == f"report: {run_dir / 'report' / 'report.html'}"
+    assert "PASSED (exit code 0): all 3 SLOs met" in out
+    report = run_dir / "report"
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["verdict"] == "passed" and summary["exit_code"] == 0
+    assert summary["integrity"]["lost"] == 0 and summary["integrity"]["acknowledged"] > 0
+    (outage,) = [r for r in summary["recovery"] if r["injected"]]
+    assert abs(outage["detected_start_s"] - OUTAGE_START_REAL) <= 2.0, outage
+    assert abs(outage["detected_end_s"] - OUTAGE_END_REAL) <= 2.0, outage
+    assert not [r for r in summary["recovery"] if not r["injected"]]
+    suite = ET.parse(report / "junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
+    assert (report / "summary.md").read_text().startswith("## PASS: smoke")
+    html = (report / "report.html").read_text()
+    assert "data:image/png;base64," in html
+    assert {p.name for p in (report / "charts").iterdir()} >= {
+        "throughput.png", "latency.png", "errors.png", "completion.png", "backlog.png", "server.png",
+    }  # fmt: skip
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "completed" and record["exit_code"] == 0
+    actions = [(e["action"], e["layer"], e["ok"]) for e in record["faults"]]
+    assert actions[:2] == [("apply", "network", True), ("remove", "network", True)]
+    assert not _processes_mentioning(str(run_dir))
+
+
+def test_ctrl_c_stops_every_process_and_removes_every_fault(tmp_path: Path) -> None:
+    port = pick_free_port()
+    toxiproxy = subprocess.Popen(
+        [sys.executable, "-m", "faults.toxiproxy", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_http_ok(f"{url}/version")
+        process = _run(tmp_path, env={"TOXIPROXY_URL": url})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the outage is applied
+            proxies = httpx.get(f"{url}/proxies", timeout=2).json()
+            if proxies.get("sirekap", {}).get("enabled") is False:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the outage was never applied")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=90)
+        run_dir = _run_dir(tmp_path)
+        assert process.returncode == 4, out + err  # interrupted: the figures are partial
+        assert "INCONCLUSIVE (exit code 4): the run was interrupted" in out
+        proxy = httpx.get(f"{url}/proxies/sirekap", timeout=2).json()
+        assert proxy["enabled"] is True and proxy["toxics"] == []
+        assert not _processes_mentioning(str(run_dir))
+        record = json.loads((run_dir / "run.json").read_text())
+        assert record["status"] == "interrupted"
+        assert (run_dir / "report" / "report.html").exists()
+    finally:
+        toxiproxy.terminate()
+        toxiproxy.wait(timeout=10)
+
+
+def test_a_remote_target_needs_to_be_named(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "scenarios/smoke.toml",
+         "--target", "https://sirekap.example.org", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "sirekap-loadtest run: --target https://sirekap.example.org: sirekap.example.org is not "
+        "a loopback address; a load test goes to a remote service only when you name it: "
+        "add --allow-remote sirekap.example.org"
+    )
+    assert not list(tmp_path.iterdir())  # nothing started, no run directory
+
+
+def test_a_target_that_refuses_is_an_infrastructure_error(tmp_path: Path) -> None:
+    port = pick_free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "scenarios/smoke.toml", "--no-faults",
+         "--target", f"http://127.0.0.1:{port}", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"ERROR (exit code 3): target http://127.0.0.1:{port} does not answer" in result.stdout
+    record = json.loads(next(tmp_path.iterdir()).joinpath("run.json").read_text())
+    assert record["status"] == "failed"
