@@ -1,0 +1,177 @@
+"""Benchmark: the Locust load generator (locustfiles/sirekap.py), efficiency and scale (issue 4).
+
+Efficiency: the device user's requests/s in one generator process against the raw-mode mock,
+against a minimal FastHttpUser locustfile (bench/_locust_minimal.py) sending the same requests
+(log in, three 20 kB pages, the result, a read-back) to the same mock, 64 users each, in
+alternating rounds on fresh databases; target: median rate ratio >= 70%. Also printed: each
+generator's CPU use and requests per CPU-second (on this 2-core machine the mock, not the
+generator, usually limits the rate; requests per CPU-second is the generator's own cost).
+
+Scale: one run of 10,000 TPS on this machine, at least 2,000 of them uploading at the same moment
+(a form is in progress from its start to its receipt), keeping the arrival schedule: start slip
+p99 < 1 s, every form acknowledged, the run not inconclusive.
+
+Usage: python bench/bench_generator.py [--rounds N] [--seconds S] [--only efficiency|scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _locust_bench import (
+    DEVICE_LOCUSTFILE,
+    MINIMAL_LOCUSTFILE,
+    Measured,
+    Mock,
+    run_measured,
+    scenario_text,
+    write_work,
+)
+
+from scenarios import build_population, loads_scenario, write_registry
+
+USERS = 64
+TARGET_RATIO = 0.70
+SCALE_TPS = 10_000
+SCALE_CONCURRENT = 2_000
+MAX_SLIP = 1.0
+
+
+def prepare(workdir: Path, text: str) -> tuple[Path, Path, object]:
+    """Scenario file, the mock's registry, and the population."""
+    scenario = loads_scenario(text)
+    population = build_population(scenario)
+    path = workdir / f"{scenario.name}.toml"
+    path.write_text(text)
+    registry = workdir / f"{scenario.name}-registry.csv"
+    write_registry(population, registry)
+    return path, registry, population
+
+
+def efficiency(workdir: Path, rounds: int, seconds: int) -> bool:
+    speedup = 60
+    text = scenario_text(
+        "bench_efficiency", desa=10, tps_per_desa=999, duration=f"{seconds * speedup}s",
+        speedup=speedup, arrival='[["17:00", 0.0], ["17:01", 1.0]]',
+        page_span='{ median = "1ms", p95 = "1ms" }', think_time='"0s"',
+    )  # fmt: skip
+    scenario, registry, population = prepare(workdir, text)
+    work = workdir / "minimal-work.json"
+    write_work(population, work, photo_size=20_000)
+    results: dict[str, list[Measured]] = {"device": [], "minimal": []}
+    print(f"== efficiency: {USERS} users, one generator process, {seconds} s per run, raw mock")
+    for index in range(rounds):
+        for kind in ("device", "minimal") if index % 2 == 0 else ("minimal", "device"):
+            with Mock(registry, workdir) as mock:
+                if kind == "device":
+                    args = ["-f", str(DEVICE_LOCUSTFILE), "--scenario", str(scenario),
+                            "--host", mock.url, "--run-dir", str(workdir / f"run-{index}"),
+                            "--max-users", str(USERS), "--drain", "0"]  # fmt: skip
+                    measured, _ = run_measured(args, mock.url)
+                else:
+                    args = ["-f", str(MINIMAL_LOCUSTFILE), "--host", mock.url, "-u", str(USERS),
+                            "-r", str(USERS), "-t", f"{seconds}s"]  # fmt: skip
+                    measured, _ = run_measured(args, mock.url, env={"BENCH_WORK": str(work)})
+            results[kind].append(measured)
+            print(
+                f"round {index + 1} {kind:<7}: {measured.rate:7.0f} req/s, generator CPU "
+                f"{measured.cpu:4.0%}, {measured.per_cpu_second:6.0f} req per CPU-second"
+            )
+    device = statistics.median(m.rate for m in results["device"])
+    minimal = statistics.median(m.rate for m in results["minimal"])
+    device_cpu = statistics.median(m.per_cpu_second for m in results["device"])
+    minimal_cpu = statistics.median(m.per_cpu_second for m in results["minimal"])
+    ratio = device / minimal
+    print(f"median rate: device {device:.0f} req/s, minimal {minimal:.0f} req/s")
+    print(
+        f"median requests per CPU-second: device {device_cpu:.0f}, minimal {minimal_cpu:.0f} "
+        f"(ratio {device_cpu / minimal_cpu:.0%})"
+    )
+    verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+    print(f"{verdict}: device/minimal requests/s = {ratio:.0%} (target >= {TARGET_RATIO:.0%})")
+    return ratio >= TARGET_RATIO
+
+
+def peak_in_progress(ledger: list[dict[str, object]]) -> int:
+    """Most forms between their start and their receipt at one moment (exact, from the ledger)."""
+    events: list[tuple[float, int]] = []
+    for line in ledger:
+        start, end = line["started_at"], line["acked_at"]
+        if isinstance(start, float) and isinstance(end, float):
+            events += [(start, 1), (end, -1)]
+    events.sort()
+    current = best = 0
+    for _, step in events:
+        current += step
+        best = max(best, current)
+    return best
+
+
+def scale(workdir: Path) -> bool:
+    # 10,000 TPS counted over 40 simulated minutes (40 s real), each form's pages spread over
+    # ~15 simulated minutes (15 s real): about 3,000 forms in progress at the peak.
+    text = scenario_text(
+        "bench_scale", desa=20, tps_per_desa=SCALE_TPS // 20, duration="75m", speedup=60,
+        arrival='[["17:00", 0.0], ["17:40", 1.0]]', page_span='{ median = "15m", p95 = "20m" }',
+        think_time='"30s"',
+    )  # fmt: skip
+    scenario, registry, _ = prepare(workdir, text)
+    run_dir = workdir / "run-scale"
+    print(f"== scale: {SCALE_TPS:,} TPS in one generator process, raw mock")
+    with Mock(registry, workdir) as mock:
+        args = ["-f", str(DEVICE_LOCUSTFILE), "--scenario", str(scenario), "--host", mock.url,
+                "--run-dir", str(run_dir)]  # fmt: skip
+        measured, _ = run_measured(args, mock.url, timeout=300)
+    summary = json.loads((run_dir / "load_summary.json").read_text())
+    ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
+    forms, slip = summary["forms"], summary["start_slip_s"]
+    concurrent = peak_in_progress(ledger)
+    print(
+        f"TPS {forms['tps']:,}, forms acked {forms['final']['acked']:,} of {forms['jobs']:,}, "
+        f"peak in progress {concurrent:,} (sampled {summary['generator']['in_progress_peak']:,}), "
+        f"users {summary['generator']['users_peak']:,}"
+    )
+    print(
+        f"start slip p50 {slip['p50']:.3f} s, p99 {slip['p99']:.3f} s, max {slip['max']:.3f} s; "
+        f"{measured.rate:.0f} req/s (steady part), generator CPU {measured.cpu:.0%}; "
+        f"CPU warnings {summary['generator']['cpu_warnings'] or 'none'}"
+    )
+    checks = {
+        f"TPS >= {SCALE_TPS:,}": forms["tps"] >= SCALE_TPS,
+        f"in progress at once >= {SCALE_CONCURRENT:,}": concurrent >= SCALE_CONCURRENT,
+        f"start slip p99 < {MAX_SLIP:g} s": slip["p99"] is not None and slip["p99"] < MAX_SLIP,
+        "every form acked": forms["final"]["acked"] == forms["jobs"],
+        "not inconclusive": not summary["inconclusive"],
+    }
+    for check, ok in checks.items():
+        print(f"  {'ok  ' if ok else 'FAIL'} {check}")
+    passed = all(checks.values())
+    print(f"{'PASS' if passed else 'FAIL'}: scale")
+    return passed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating efficiency rounds")
+    parser.add_argument("--seconds", type=int, default=10, help="real seconds per efficiency run")
+    parser.add_argument("--only", choices=("efficiency", "scale"), help="run one part")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-generator-") as tmp:
+        workdir = Path(tmp)
+        passed = True
+        if args.only in (None, "efficiency"):
+            passed &= efficiency(workdir, args.rounds, args.seconds)
+        if args.only in (None, "scale"):
+            passed &= scale(workdir)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

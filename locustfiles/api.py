@@ -1,0 +1,218 @@
+"""The Sirekap upload API as a device uses it: the only code that knows paths, bodies and statuses.
+
+To test a real service with a different API, write a class with the same four methods (and the
+same :class:`Answer` results) and select it with ``--api-class module:Class``; nothing else in the
+harness knows the wire format. Each method makes exactly one HTTP request through a
+:class:`Transport` (which times it, records it and applies the request timeout) and judges the
+answer:
+
+- ``ok``: done; ``data`` holds what the device needs (token, receipt, stored document);
+- ``retry``: worth trying again (transport failures, 408, 425, 429, 5xx, a photo whose checksum
+  did not survive the trip);
+- ``relogin``: the token was refused (401); log in again, then retry;
+- ``reject``: the server refuses this for good (other 4xx); retrying cannot help.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from locustfiles.failures import TRUNCATED
+from locustfiles.retry import parse_retry_after
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    RETRY = "retry"
+    RELOGIN = "relogin"
+    REJECT = "reject"
+
+
+@dataclass(slots=True)
+class Response:
+    """One HTTP exchange as the transport saw it. ``status`` is 0 when no response arrived."""
+
+    status: int
+    failure: str | None  # the failure kind (see locustfiles.failures), None on 1xx-3xx
+    content: bytes = b""
+    retry_after: str | None = None  # the raw Retry-After header
+    error: str = ""  # what went wrong, for transport failures
+    finished_at: float = 0.0  # real UNIX time the exchange ended
+
+
+class Transport(Protocol):
+    """Sends one request; ``endpoint`` names it in the timeline and Locust's statistics."""
+
+    def send(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> Response: ...
+
+
+@dataclass(slots=True)
+class Answer:
+    """The API's judgement of one request."""
+
+    verdict: Verdict
+    failure: str | None = None  # failure kind when not ok
+    detail: str = ""  # one line: the server's error or the transport's
+    retry_after: float | None = None  # real seconds the server asked to wait
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.OK
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Real-clock seconds per request kind (scenario ``[client] timeouts``)."""
+
+    session: float
+    page: float
+    result: float
+    read: float
+
+
+class SirekapApi:
+    """The mock Sirekap API (mock_sirekap/routes_device.py, routes_public.py)."""
+
+    def __init__(self, transport: Transport, timeouts: Timeouts) -> None:
+        self.transport = transport
+        self.timeouts = timeouts
+
+    def login(self, tps_code: str, device_id: str, secret: str) -> Answer:
+        """POST /api/v1/sessions -> data: token, expires_in (real seconds)."""
+        body = {"device_id": device_id, "tps_code": tps_code, "secret": secret}
+        response = self._json(
+            "session", "POST", "/api/v1/sessions", body, {}, self.timeouts.session
+        )
+        answer = judge(response, login=True)
+        if answer.ok:
+            return _fields(answer, response, ("token", "expires_in"))
+        return answer
+
+    def upload_page(
+        self, token: str, tps_code: str, election: str, page: int, photo: bytes, sha256: str
+    ) -> Answer:
+        """PUT one page photo (``page`` is 0-based; the API counts from 1) -> data: sha256."""
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/octet-stream",
+            "X-Content-SHA256": sha256,
+        }
+        path = f"/api/v1/tps/{tps_code}/{election}/pages/{page + 1}"
+        response = self.transport.send(
+            "page", "PUT", path, body=photo, headers=headers, timeout=self.timeouts.page
+        )
+        answer = judge(response)
+        if not answer.ok and response.status == 400 and "checksum mismatch" in answer.detail:
+            # The photo was damaged on the way; sending it again is what a device should do.
+            answer.verdict = Verdict.RETRY
+        if answer.ok:
+            return _fields(answer, response, ("sha256",))
+        return answer
+
+    def submit_result(
+        self,
+        token: str,
+        tps_code: str,
+        election: str,
+        result: Mapping[str, Any],
+        pages: Sequence[str],
+        idempotency_key: str,
+    ) -> Answer:
+        """PUT the form's numbers -> data: receipt_id, content_sha256, revision, stored_at."""
+        body = {"chart": result["chart"], "administrasi": result["administrasi"]}
+        body["pages"] = list(pages)
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": idempotency_key}
+        path = f"/api/v1/tps/{tps_code}/{election}/result"
+        response = self._json("result", "PUT", path, body, headers, self.timeouts.result)
+        answer = judge(response)
+        if answer.ok:
+            return _fields(answer, response, ("receipt_id", "content_sha256", "revision"))
+        return answer
+
+    def read_result(self, tps_code: str, election: str) -> Answer:
+        """GET the stored form -> data: chart, administrasi, content_sha256 (None if absent)."""
+        path = f"/api/v1/tps/{tps_code}/{election}"
+        response = self.transport.send(
+            "read", "GET", path, body=None, headers={}, timeout=self.timeouts.read
+        )
+        answer = judge(response)
+        if answer.ok:
+            return _fields(answer, response, ("chart", "administrasi"), ("content_sha256",))
+        return answer
+
+    def _json(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        body: Mapping[str, Any],
+        headers: dict[str, str],
+        timeout: float,
+    ) -> Response:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        headers = {**headers, "Content-Type": "application/json"}
+        return self.transport.send(
+            endpoint, method, path, body=data, headers=headers, timeout=timeout
+        )
+
+
+def judge(response: Response, *, login: bool = False) -> Answer:
+    """The verdict on a response by status alone (see the module doc)."""
+    status = response.status
+    if response.failure is not None and status == 0:
+        return Answer(Verdict.RETRY, response.failure, response.error)
+    if response.failure == TRUNCATED:
+        return Answer(Verdict.RETRY, TRUNCATED, f"HTTP {status}, body cut off")
+    if 200 <= status < 300:
+        return Answer(Verdict.OK)
+    detail = _error_text(response)
+    retry_after = parse_retry_after(response.retry_after, response.finished_at)
+    failure = response.failure or f"http:{status}"
+    if status in (408, 425, 429) or status >= 500:
+        return Answer(Verdict.RETRY, failure, detail, retry_after)
+    if status == 401 and not login:
+        return Answer(Verdict.RELOGIN, failure, detail, retry_after)
+    return Answer(Verdict.REJECT, failure, detail, retry_after)
+
+
+def _error_text(response: Response) -> str:
+    """The server's ``{"error": ...}`` text, else the start of the body."""
+    try:
+        parsed = json.loads(response.content)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+        text: str = parsed["error"]
+    else:
+        text = response.content[:200].decode("utf-8", "replace")
+    return f"HTTP {response.status}: {text}"[:300]
+
+
+def _fields(
+    answer: Answer, response: Response, required: Sequence[str], optional: Sequence[str] = ()
+) -> Answer:
+    """Copy fields of a JSON object body into ``answer.data``; a body without them is cut off."""
+    try:
+        parsed = json.loads(response.content)
+    except ValueError:
+        parsed = None
+    missing = [name for name in required if not isinstance(parsed, dict) or name not in parsed]
+    if not isinstance(parsed, dict) or missing:
+        shown = "not a JSON object" if not isinstance(parsed, dict) else f"no {', '.join(missing)}"
+        return Answer(Verdict.RETRY, TRUNCATED, f"HTTP {response.status}: body has {shown}")
+    answer.data = {name: parsed.get(name) for name in (*required, *optional)}
+    return answer

@@ -1,0 +1,315 @@
+"""The conductor of a run (the Locust master, or the local runner): the clock, the pool, the files.
+
+1. At test start it assigns each generator process its index and the scenario text.
+2. When every process has laid out its jobs and the first users are up, it fixes the clock start
+   (``--clock-start``, else that moment plus ``GO_MARGIN``) and sends it to all processes.
+3. On every load-shape tick it sizes the user pool: ``processes * max(need)`` where a process
+   needs one user per busy job and per job due within the next few seconds, with headroom; the
+   pool only grows (idle users cost little, stopping a busy one would lose its upload), up to
+   ``--max-users`` if given.
+4. It ends the run when every job has its outcome, or at the scenario's end plus ``--drain``.
+5. When the test stops (that end, the web UI, Ctrl-C or SIGTERM) it asks each process for what
+   it still holds, merges it with the worker reports and writes the run directory's files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from typing import Any
+
+import gevent
+
+from locustfiles.jobs import LOOKAHEAD, DueTimes, Plan
+from locustfiles.ledger import FormRecord
+from locustfiles.options import Options
+from locustfiles.rundir import write_run_files
+from locustfiles.summary import build_summary
+from locustfiles.timeline import Timeline
+
+GO_MARGIN = 0.5  # real seconds between the go message and the clock start
+FINAL_WAIT = 15.0  # real seconds to wait for every process's final report
+HEADROOM = 1.5  # pool growth factor when the need comes close to the pool
+READY_TIMEOUT = 120.0  # real seconds for every process to lay out its jobs
+
+logger = logging.getLogger(__name__)
+
+
+class Conductor:
+    """Master-side state of one run."""
+
+    def __init__(self, environment: Any, options: Options, plan: Plan, run_dir: Any) -> None:
+        self.environment = environment
+        self.runner = environment.runner
+        self.options = options
+        self.plan = plan
+        self.run_dir = run_dir
+        self.local = not hasattr(self.runner, "clients")
+        self.phase = "idle"  # idle -> assigned -> running -> collecting -> written
+        self.workers: dict[str, int] = {}
+        self.statuses: dict[int, dict[str, Any]] = {}
+        self.finals: dict[int, dict[str, Any]] = {}
+        self.timeline = Timeline()
+        self.ledger: list[dict[str, Any]] = []
+        self.clock_start: float | None = None
+        self.per_process = 1
+        self.initial = 1
+        self.users_peak = 0
+        self.spawn_rate = 1.0
+        self.terminating = False
+        self.in_progress_peak = 0  # forms being uploaded at once, sampled twice a second
+        self.end_reason = "stopped before the scenario's end"
+        self.problems: list[str] = []  # what went wrong with the generator, for the summary
+        self.assigned_at = 0.0
+        self.cpu_warnings = 0
+        self.max_cpu = 0.0
+        self.runner.register_message("sirekap_status", self._on_status)
+        self.runner.register_message("sirekap_final", self._on_final)
+        events = environment.events
+        events.test_start.add_listener(self._on_test_start)
+        events.test_stopping.add_listener(self._on_test_stopping)
+        events.worker_report.add_listener(self._on_worker_report)
+        if not self.local:
+            events.cpu_warning.add_listener(self._on_cpu_warning)
+
+    # ---- start ----
+
+    def process_count(self) -> int:
+        if self.local:
+            return 1
+        clients = self.runner.clients
+        return max(1, len(clients.ready) + len(clients.spawning) + len(clients.running))
+
+    def _initial_per_process(self, count: int) -> int:
+        """Users each process needs at the clock start: jobs due in the first seconds."""
+        horizon = LOOKAHEAD + GO_MARGIN + 1.0
+        due = [
+            DueTimes(self.plan.partition(index, count), self.plan.speedup).due_by(horizon)
+            for index in range(count)
+        ]
+        return max(1, math.ceil(max(due) * HEADROOM) + 2)
+
+    def _on_test_start(self, environment: Any, **_: Any) -> None:
+        if self.phase != "idle":
+            return
+        if self.local:
+            ids = ["local"]
+        else:
+            clients = self.runner.clients
+            ids = sorted(node.id for node in (*clients.ready, *clients.spawning, *clients.running))
+        self.workers = {client_id: index for index, client_id in enumerate(ids)}
+        scenario = self.plan.scenario
+        for client_id, index in self.workers.items():
+            data = {
+                "index": index,
+                "count": len(ids),
+                "scenario_text": self.plan.scenario_text,
+                "scenario_source": scenario.source,
+                "read_back": self.options.read_back,
+                "api_class": self.options.api_class,
+            }
+            self.runner.send_message("sirekap_assign", data, client_id=client_id)
+        self.phase = "assigned"
+        self.assigned_at = time.monotonic()
+        logger.info(
+            "sirekap: %d jobs (%d TPS) over %d generator process(es), scenario %s",
+            len(self.plan.jobs),
+            self.plan.tps_in_run,
+            len(ids),
+            scenario.name,
+        )
+
+    def _on_status(self, environment: Any, msg: Any, **_: Any) -> None:
+        index = int(msg.data["index"])
+        self.statuses[index] = msg.data
+        if msg.data.get("error"):
+            self._fail(f"generator process {index} {msg.data['error']}")
+        busy = sum(int(status.get("busy", 0)) for status in self.statuses.values())
+        self.in_progress_peak = max(self.in_progress_peak, busy)
+        self._maybe_go()
+
+    def _maybe_go(self) -> None:
+        if self.phase != "assigned" or len(self.statuses) < len(self.workers):
+            return
+        if not all(status["ready"] for status in self.statuses.values()):
+            return
+        if self.runner.user_count < self.initial and self.options.clock_start is None:
+            return
+        now = time.time()
+        start = self.options.clock_start or now + GO_MARGIN
+        self.clock_start = start
+        self.phase = "running"
+        for client_id in self.workers:
+            self.runner.send_message("sirekap_go", {"clock_start": start}, client_id=client_id)
+        logger.info("sirekap: clock starts at %.3f (in %.2f s)", start, start - now)
+
+    # ---- the load shape ----
+
+    def _fail(self, problem: str) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+            logger.error("sirekap: %s; stopping the run", problem)
+        self.end_reason = "generator failure"
+
+    def tick(self) -> tuple[int, float] | None:
+        """The user pool for Locust's shape; None to end the test."""
+        if self.phase in ("collecting", "written") or self.problems:
+            return None
+        if self.phase == "assigned" and time.monotonic() - self.assigned_at > READY_TIMEOUT:
+            waiting = sorted(set(self.workers.values()) - {
+                index for index, status in self.statuses.items() if status.get("ready")
+            })  # fmt: skip
+            self._fail(f"generator processes {waiting} not ready after {READY_TIMEOUT:g} s")
+            return None
+        count = self.process_count()
+        if self.phase == "idle":
+            self.per_process = self._initial_per_process(count)
+            pool = self._pool(count)
+            self.initial = pool[0]
+            return pool
+        self._maybe_go()
+        if self.phase == "running" and self._finished():
+            return None
+        needs = [int(status.get("need", 0)) for status in self.statuses.values()]
+        need = max(needs, default=0)
+        if need > 0.8 * self.per_process:
+            self.per_process = math.ceil(need * HEADROOM) + 2
+        return self._pool(count)
+
+    def _pool(self, count: int) -> tuple[int, float]:
+        """(users, spawn rate): the whole growth in one step; unchanged while the pool holds."""
+        cap = self.options.max_users
+        if cap is not None:
+            self.per_process = min(self.per_process, max(1, cap // count))
+        users = self.per_process * count
+        if users != self.users_peak:
+            self.users_peak = max(self.users_peak, users)
+            self.spawn_rate = float(max(1, users - self.runner.user_count))
+        return users, self.spawn_rate
+
+    def _finished(self) -> bool:
+        assert self.clock_start is not None
+        statuses = self.statuses.values()
+        if len(self.statuses) == len(self.workers) and all(s.get("done") for s in statuses):
+            self.end_reason = "every form has its outcome"
+            return True
+        deadline = self.clock_start + self.plan.real_duration + self.options.drain
+        if time.time() >= deadline:
+            self.end_reason = "the scenario's duration (and drain) elapsed"
+            return True
+        return False
+
+    # ---- data from the processes ----
+
+    def _merge(self, data: dict[str, Any]) -> None:
+        if self.phase == "written":
+            return
+        self.timeline.merge_json(data["timeline"])
+        self.ledger.extend(json.loads(line) for line in data["ledger"])
+
+    def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        report = data.get("sirekap")
+        if report is not None:
+            self._merge(report["data"])
+
+    def _on_final(self, environment: Any, msg: Any, **_: Any) -> None:
+        index = int(msg.data["index"])
+        if index in self.finals:
+            return
+        self.finals[index] = msg.data
+        self._merge(msg.data["data"])
+
+    def _on_cpu_warning(self, environment: Any, cpu_usage: float, **_: Any) -> None:
+        self.cpu_warnings += 1
+        self.max_cpu = max(self.max_cpu, float(cpu_usage))
+
+    # ---- the end ----
+
+    def terminate(self) -> None:
+        """SIGTERM while a headless run is going: stop it the way its end would."""
+        if self.phase in ("collecting", "written") or self.terminating:
+            return
+        self.terminating = True
+        self.end_reason = "terminated (SIGTERM)"
+        logger.info("sirekap: SIGTERM: stopping the run and writing its files")
+        gevent.spawn(self.runner.quit)
+
+    def _on_test_stopping(self, environment: Any, **_: Any) -> None:
+        if self.phase in ("idle", "collecting", "written"):
+            return
+        self.phase = "collecting"
+        ended_at = time.time()
+        for client_id in self.workers:
+            self.runner.send_message("sirekap_finish", {}, client_id=client_id)
+        deadline = time.monotonic() + FINAL_WAIT
+        while len(self.finals) < len(self.workers) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        try:
+            self._write(ended_at)
+        except OSError as exc:
+            logger.error("sirekap: could not write the run files into %s: %s", self.run_dir, exc)
+            environment.process_exit_code = 3
+            return
+        if self.problems:
+            environment.process_exit_code = 3
+        elif environment.process_exit_code is None:
+            # Failed requests are the experiment's data, not a harness error.
+            environment.process_exit_code = 0
+
+    def _write(self, ended_at: float) -> None:
+        clock_start = self.clock_start if self.clock_start is not None else ended_at
+        missing = sorted(set(self.workers.values()) - set(self.finals))
+        for index in missing:
+            self.ledger.extend(self._lost_lines(index, clock_start))
+        cpu = [
+            {"process": f"worker {index}", "count": final["cpu_warnings"],
+             "max_cpu_percent": final["max_cpu_percent"]}
+            for index, final in sorted(self.finals.items())
+            if final["cpu_warnings"]
+        ]  # fmt: skip
+        if self.cpu_warnings:
+            cpu.append(
+                {"process": "master", "count": self.cpu_warnings, "max_cpu_percent": self.max_cpu}
+            )
+        summary = build_summary(
+            self.plan,
+            self.timeline,
+            self.ledger,
+            clock_start=clock_start,
+            ended_at=ended_at,
+            end_reason=self.end_reason,
+            max_slip=self.options.max_slip,
+            processes=len(self.workers),
+            users_peak=self.users_peak,
+            in_progress_peak=self.in_progress_peak,
+            cpu_warnings=cpu,
+            missing_processes=missing,
+            problems=self.problems,
+        )
+        write_run_files(
+            self.run_dir,
+            self.timeline,
+            self.ledger,
+            summary,
+            clock_start=clock_start,
+            speedup=self.plan.speedup,
+        )
+        self.phase = "written"
+        verdict = (
+            "INCONCLUSIVE: " + "; ".join(summary["reasons"]) if summary["inconclusive"] else "ok"
+        )
+        logger.info("sirekap: wrote %s (%s)", self.run_dir, verdict)
+
+    def _lost_lines(self, index: int, clock_start: float) -> list[dict[str, Any]]:
+        """Ledger lines for the jobs of a process that never sent its final report."""
+        reported = {(line["tps_code"], line["election"], line["device_id"]) for line in self.ledger}
+        lines = []
+        for job in self.plan.partition(index, len(self.workers)):
+            if job.key in reported:
+                continue
+            record = FormRecord(job, index, clock_start + job.ready / self.plan.speedup)
+            record.reason = f"lost: generator process {index} sent no final report"
+            lines.append(record.to_json(clock_start, self.plan.speedup))
+        return lines

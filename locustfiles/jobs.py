@@ -1,0 +1,129 @@
+"""The work of a run: one job per TPS form and device, from the scenario's arrival schedule.
+
+A job is one device sending one form: log in (unless it holds a token), upload each page at its
+page time, submit the result, read it back. Jobs are ordered by ready time; with N generator
+processes each takes the TPS whose rank (in ready order) modulo N is its index, so the split is
+deterministic, balanced over time, and every form of a TPS stays with one process (one token
+cache per device).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from scenarios import Population, Scenario, arrival_schedule, build_population, loads_scenario
+from scenarios.population_spec import Election
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One device sending one form. Times are simulated seconds from the scenario start."""
+
+    index: int
+    tps_code: str
+    tps_rank: int
+    election: Election
+    device_id: str
+    secret: str
+    pages: tuple[float, ...]
+
+    @property
+    def ready(self) -> float:
+        return self.pages[0]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Sort key of the ledger: TPS, election, device."""
+        return (self.tps_code, self.election, self.device_id)
+
+    @property
+    def idempotency_key(self) -> str:
+        """One key per device and form, the same on every retry (and in every run)."""
+        return f"{self.device_id}/{self.election}/1"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A scenario with its population and every job of the run, in ready order."""
+
+    scenario: Scenario
+    population: Population
+    jobs: tuple[Job, ...]
+    scenario_text: str = field(repr=False)
+
+    @property
+    def speedup(self) -> float:
+        return self.scenario.clock.speedup
+
+    @property
+    def real_duration(self) -> float:
+        return self.scenario.clock.real_duration
+
+    @cached_property
+    def tps_in_run(self) -> int:
+        return len({job.tps_code for job in self.jobs})
+
+    def partition(self, index: int, count: int) -> tuple[Job, ...]:
+        """The jobs of generator process ``index`` of ``count``."""
+        if not 0 <= index < count:
+            raise ValueError(f"process index must be in 0..{count - 1}, got {index}")
+        return tuple(job for job in self.jobs if job.tps_rank % count == index)
+
+
+def build_plan(text: str, source: str = "<scenario>") -> Plan:
+    """Validate scenario ``text`` (ScenarioError if invalid) and lay out every job."""
+    scenario = loads_scenario(text, source)
+    population = build_population(scenario)
+    schedule = arrival_schedule(scenario, population)
+    devices = scenario.client.devices_per_tps
+    jobs: list[Job] = []
+    for rank, arrival in enumerate(schedule.in_run()):
+        tps = population.get(arrival.code)
+        for form in arrival.forms:
+            if form.ready >= schedule.duration:
+                continue
+            for device in tps.devices[:devices]:
+                jobs.append(
+                    Job(
+                        0,
+                        tps.code,
+                        rank,
+                        form.election,
+                        device.device_id,
+                        device.secret,
+                        form.pages,
+                    )
+                )
+    jobs.sort(key=lambda job: (job.ready, job.tps_code, job.election, job.device_id))
+    numbered = tuple(
+        Job(i, j.tps_code, j.tps_rank, j.election, j.device_id, j.secret, j.pages)
+        for i, j in enumerate(jobs)
+    )
+    return Plan(scenario, population, numbered, text)
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of scenario text (to check master and workers run the same one)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+LOOKAHEAD = 3.0
+"""Real seconds of due jobs the user pool is sized ahead for (it takes about that long to grow)."""
+
+
+class DueTimes:
+    """Sorted due times (real offsets from the clock start) of a set of jobs, for pool sizing."""
+
+    def __init__(self, jobs: Sequence[Job], speedup: float) -> None:
+        self._times = [job.ready / speedup for job in jobs]
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def due_by(self, offset: float) -> int:
+        """Jobs due at or before ``offset`` real seconds after the clock start."""
+        return bisect.bisect_right(self._times, offset)

@@ -1,0 +1,124 @@
+"""The ledger: one line per TPS form and device, what happened to it and what the server acked.
+
+``ledger.jsonl`` holds one JSON object per line, sorted by (tps_code, election, device_id);
+every job of the schedule has exactly one line, started or not::
+
+    {"tps_code": "5103051005001", "election": "ppwp", "device_id": "5103051005001-1",
+     "ready_s": 1234.5,            # simulated seconds from the start: when the form is ready
+     "due_at": 1732755612.3,       # real UNIX time the upload was due to start
+     "started_at": 1732755612.35,  # real UNIX time it started (null if it never did)
+     "start_slip_s": 0.05,         # started_at - due_at, real seconds (null if not started)
+     "attempts": {"session": 1, "pages": [1, 2, 1], "result": 1, "read": 1},
+     "failures": {"5xx:503": 1},   # failed attempts of this form by kind
+     "first_outcome": "abandoned", # the outcome had the device never retried
+     "first_failure": "5xx:503",   # what failed first (null if nothing did)
+     "final_outcome": "acked",     # acked | abandoned | rejected | not_started
+     "reason": null,               # why it is not acked, in words
+     "receipt_id": "rcpt_...", "content_sha256": "...", "revision": 1,   # as acknowledged
+     "page_sha256": ["...", "...", "..."],   # page photos acknowledged (null: not acked)
+     "acked_at": 1732755620.1,     # real UNIX time the result was acknowledged
+     "acked_s": 9876.0,            # the simulated offset of that moment
+     "read_back": "verified",      # verified | mismatch | failed | skipped | null
+     "worker": 0}                  # generator process index
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from locustfiles.jobs import Job
+
+ACKED: Final = "acked"
+ABANDONED: Final = "abandoned"
+REJECTED: Final = "rejected"
+NOT_STARTED: Final = "not_started"
+FINAL_OUTCOMES: Final = (ACKED, ABANDONED, REJECTED, NOT_STARTED)
+
+
+@dataclass
+class FormRecord:
+    """What happened to one job; filled in as the device works."""
+
+    job: Job
+    worker: int
+    due_at: float
+    started_at: float | None = None
+    session_attempts: int = 0
+    page_attempts: list[int] = field(default_factory=list)
+    result_attempts: int = 0
+    read_attempts: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    first_failure: str | None = None
+    first_verdict: str | None = None  # "retry" or "reject": how the first failure was judged
+    final_outcome: str = NOT_STARTED
+    reason: str | None = None
+    receipt_id: str | None = None
+    content_sha256: str | None = None
+    revision: int | None = None
+    page_sha256: list[str | None] = field(default_factory=list)
+    acked_at: float | None = None
+    read_back: str | None = None
+    step: str = "waiting"  # where the device is (for the reason when the run ends)
+
+    def __post_init__(self) -> None:
+        pages = len(self.job.pages)
+        if not self.page_attempts:
+            self.page_attempts = [0] * pages
+        if not self.page_sha256:
+            self.page_sha256 = [None] * pages
+
+    @property
+    def slip(self) -> float | None:
+        return None if self.started_at is None else self.started_at - self.due_at
+
+    def failed(self, kind: str, verdict: str) -> None:
+        """Count one failed attempt; the first one decides the first outcome."""
+        self.failures[kind] = self.failures.get(kind, 0) + 1
+        if self.first_failure is None:
+            self.first_failure = kind
+            self.first_verdict = verdict
+
+    @property
+    def first_outcome(self) -> str:
+        if self.started_at is None:
+            return NOT_STARTED
+        if self.first_verdict == "reject":
+            return REJECTED
+        if self.first_verdict is not None:
+            return ABANDONED
+        return self.final_outcome if self.final_outcome != NOT_STARTED else ABANDONED
+
+    def to_json(self, clock_start: float, speedup: float) -> dict[str, Any]:
+        job = self.job
+        slip = self.slip
+        return {
+            "tps_code": job.tps_code,
+            "election": job.election,
+            "device_id": job.device_id,
+            "ready_s": round(job.ready, 3),
+            "due_at": round(self.due_at, 6),
+            "started_at": None if self.started_at is None else round(self.started_at, 6),
+            "start_slip_s": None if slip is None else round(slip, 6),
+            "attempts": {
+                "session": self.session_attempts,
+                "pages": list(self.page_attempts),
+                "result": self.result_attempts,
+                "read": self.read_attempts,
+            },
+            "failures": dict(sorted(self.failures.items())),
+            "first_outcome": self.first_outcome,
+            "first_failure": self.first_failure,
+            "final_outcome": self.final_outcome,
+            "reason": self.reason,
+            "receipt_id": self.receipt_id,
+            "content_sha256": self.content_sha256,
+            "revision": self.revision,
+            "page_sha256": list(self.page_sha256),
+            "acked_at": None if self.acked_at is None else round(self.acked_at, 6),
+            "acked_s": (
+                None if self.acked_at is None else round((self.acked_at - clock_start) * speedup, 3)
+            ),
+            "read_back": self.read_back,
+            "worker": self.worker,
+        }

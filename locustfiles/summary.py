@@ -1,0 +1,166 @@
+"""``load_summary.json``: the run's totals, start slip and whether its figures can be trusted.
+
+The run is inconclusive (the harness exits 4) when the generator could not keep the arrival
+schedule: the p99 start slip exceeds ``--max-slip`` (1 s real by default). Forms that were due but
+never started count with the time from their due moment to the end of the run (a lower bound of
+their slip), so an overloaded generator cannot hide late work by not starting it. A generator
+process that failed, or sent no final report (its ledger lines are then filled in as lost), also
+makes the run inconclusive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from locustfiles.histogram import Histogram
+from locustfiles.jobs import Plan, text_digest
+from locustfiles.ledger import FINAL_OUTCOMES
+from locustfiles.timeline import Timeline
+from scenarios import load_factor
+
+QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+
+
+def nearest_rank(sorted_values: Sequence[float], q: float) -> float | None:
+    """The ceil(q * n)-th smallest value (exact, for the slip figures)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def slip_values(ledger: Sequence[Mapping[str, Any]], ended_at: float) -> list[float]:
+    """Start slip of every started form, and the lower bound for forms due but not started."""
+    values = []
+    for line in ledger:
+        slip = line.get("start_slip_s")
+        if slip is not None:
+            values.append(max(0.0, float(slip)))
+        elif line["final_outcome"] == "not_started" and line["due_at"] < ended_at:
+            values.append(ended_at - float(line["due_at"]))
+    values.sort()
+    return values
+
+
+def _latency(histogram: Histogram) -> dict[str, float | None]:
+    figures: dict[str, float | None] = {
+        name: _round(histogram.quantile(q)) for name, q in QUANTILES
+    }
+    figures["max"] = _round(histogram.max) if histogram.count else None
+    figures["mean"] = _round(histogram.mean)
+    return figures
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _utc(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def build_summary(
+    plan: Plan,
+    timeline: Timeline,
+    ledger: Sequence[Mapping[str, Any]],
+    *,
+    clock_start: float,
+    ended_at: float,
+    end_reason: str,
+    max_slip: float,
+    processes: int,
+    users_peak: int,
+    in_progress_peak: int,
+    cpu_warnings: Sequence[Mapping[str, Any]],
+    missing_processes: Sequence[int],
+    problems: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The summary document (see the module doc)."""
+    scenario = plan.scenario
+    requests: dict[str, Any] = {}
+    total_count, total_ok, total_failures = 0, 0, Counter[str]()
+    for endpoint, cell in timeline.endpoint_totals().items():
+        requests[endpoint] = {
+            "count": cell.count,
+            "ok": cell.ok,
+            "failures": dict(sorted(cell.failures.items())),
+            "latency_ok_ms": _latency(cell.ok_latency),
+        }
+        total_count += cell.count
+        total_ok += cell.ok
+        total_failures.update(cell.failures)
+    final = Counter(line["final_outcome"] for line in ledger)
+    first = Counter(line["first_outcome"] for line in ledger)
+    slips = slip_values(ledger, ended_at)
+    slip = {name: _round(nearest_rank(slips, q)) for name, q in QUANTILES}
+    slip["max"] = _round(slips[-1]) if slips else None
+    slip["count"] = len(slips)
+    slip["over_limit"] = sum(1 for value in slips if value > max_slip)
+    reasons = []
+    p99 = nearest_rank(slips, 0.99)
+    if p99 is not None and p99 > max_slip:
+        reasons.append(
+            f"start slip p99 {p99:.3f} s exceeds {max_slip:g} s: the generator could not keep "
+            "the arrival schedule"
+        )
+    for index in missing_processes:
+        reasons.append(f"generator process {index} sent no final report; its ledger is missing")
+    reasons.extend(problems)
+    factor = load_factor(scenario)
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "source": scenario.source,
+            "sha256_16": text_digest(plan.scenario_text),
+        },
+        "clock": {
+            "start": clock_start,
+            "start_utc": _utc(clock_start),
+            "speedup": scenario.clock.speedup,
+            "sim_duration_s": scenario.clock.duration,
+            "real_duration_s": scenario.clock.real_duration,
+            "load_factor": factor.factor,
+            "load_factor_national": factor.national,
+        },
+        "run": {
+            "ended_at": ended_at,
+            "ended_utc": _utc(ended_at),
+            "real_s": round(ended_at - clock_start, 3),
+            "sim_s": round((ended_at - clock_start) * scenario.clock.speedup, 3),
+            "end_reason": end_reason,
+        },
+        "generator": {
+            "processes": processes,
+            "users_peak": users_peak,
+            "in_progress_peak": in_progress_peak,
+            "cpu_warnings": list(cpu_warnings),
+            "complete": not missing_processes,
+        },
+        "forms": {
+            "jobs": len(plan.jobs),
+            "tps": plan.tps_in_run,
+            "ledger_lines": len(ledger),
+            "started": sum(1 for line in ledger if line["started_at"] is not None),
+            "final": {outcome: final.get(outcome, 0) for outcome in FINAL_OUTCOMES},
+            "first": {outcome: first.get(outcome, 0) for outcome in FINAL_OUTCOMES},
+            "read_back": dict(
+                sorted(Counter(line["read_back"] for line in ledger if line["read_back"]).items())
+            ),
+        },
+        "requests": {
+            "total": {
+                "count": total_count,
+                "ok": total_ok,
+                "failures": dict(sorted(total_failures.items())),
+            },
+            "by_endpoint": requests,
+        },
+        "start_slip_s": slip,
+        "max_slip_s": max_slip,
+        "inconclusive": bool(reasons),
+        "reasons": reasons,
+    }
