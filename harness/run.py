@@ -44,7 +44,10 @@ from scenarios.target import write_capacity
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfiles" / "sirekap.py"
 PROXY_NAME = "sirekap"
-LEAD_S = 4.0  # real seconds between starting Locust and simulated offset 0
+# Real seconds between starting Locust and simulated offset 0: Locust is ready in ~2 s in one
+# process, ~5 s with --processes 2 on the national sample (this 2-core machine).
+LEAD_S = 5.0
+LEAD_PER_EXTRA_PROCESS_S = 2.0
 DRAIN_S = 5.0  # real seconds after the scenario's end for uploads in progress to finish
 _SPEEDUP = re.compile(r"(?m)^(\s*speedup\s*=\s*)([0-9.eE+]+)")
 
@@ -178,7 +181,9 @@ class Run:
             "--loglevel", "WARNING", "--only-summary",
         ]  # fmt: skip
         if self.args.workers > 1:
+            port = str(free_loopback_port())  # a free one: stray workers must not join this run
             args += ["--processes", str(self.args.workers)]
+            args += ["--master-bind-port", port, "--master-port", port]
         if self.args.ui:
             args.remove("--headless")
             args += ["--autostart", "--web-host", "127.0.0.1"]
@@ -236,7 +241,8 @@ class Run:
         try:
             target_url, self.admin_token = self.start_target()
             load_url, toxiproxy = self.start_proxy(target_url)
-            self.clock_start = time.time() + LEAD_S
+            lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.args.workers - 1)
+            self.clock_start = time.time() + lead
             self.record.clock["start"] = self.clock_start
             self.record.clock["start_utc"] = utc_iso(self.clock_start)
             clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)

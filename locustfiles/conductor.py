@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -25,6 +26,8 @@ import gevent
 from locustfiles.jobs import LOOKAHEAD, DueTimes, Plan
 from locustfiles.ledger import FormRecord
 from locustfiles.options import Options
+from locustfiles.progress import NAME as PROGRESS
+from locustfiles.progress import totals, write_progress
 from locustfiles.rundir import write_run_files
 from locustfiles.summary import build_summary
 from locustfiles.timeline import Timeline
@@ -63,6 +66,7 @@ class Conductor:
         self.end_reason = "stopped before the scenario's end"
         self.problems: list[str] = []  # what went wrong with the generator, for the summary
         self.assigned_at = 0.0
+        self.progress_at = 0.0
         self.cpu_warnings = 0
         self.max_cpu = 0.0
         self.runner.register_message("sirekap_status", self._on_status)
@@ -170,13 +174,29 @@ class Conductor:
             self.initial = pool[0]
             return pool
         self._maybe_go()
-        if self.phase == "running" and self._finished():
-            return None
+        if self.phase == "running":
+            self._progress()
+            if self._finished():
+                return None
         needs = [int(status.get("need", 0)) for status in self.statuses.values()]
         need = max(needs, default=0)
         if need > 0.8 * self.per_process:
             self.per_process = math.ceil(need * HEADROOM) + 2
         return self._pool(count)
+
+    def _progress(self) -> None:
+        """Running totals for live displays, about once a second (never fatal)."""
+        now = time.time()
+        if self.clock_start is None or now - self.progress_at < 1.0:
+            return
+        self.progress_at = now
+        try:
+            write_progress(
+                Path(self.run_dir),
+                totals(self.timeline, self.clock_start, self.plan.speedup, now),
+            )
+        except OSError as exc:
+            logger.warning("sirekap: progress.json not written: %s", exc)
 
     def _pool(self, count: int) -> tuple[int, float]:
         """(users, spawn rate): the whole growth in one step; unchanged while the pool holds."""
@@ -297,6 +317,7 @@ class Conductor:
             speedup=self.plan.speedup,
         )
         self.phase = "written"
+        Path(self.run_dir, PROGRESS).unlink(missing_ok=True)  # live figures only; now final
         verdict = (
             "INCONCLUSIVE: " + "; ".join(summary["reasons"]) if summary["inconclusive"] else "ok"
         )

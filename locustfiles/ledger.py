@@ -18,6 +18,8 @@ every job of the schedule has exactly one line, started or not::
      "page_sha256": ["...", "...", "..."],   # page photos acknowledged (null: not acked)
      "acked_at": 1732755620.1,     # real UNIX time the result was acknowledged
      "acked_s": 9876.0,            # the simulated offset of that moment
+     "ended_at": 1732755620.2,     # real UNIX time the device finished with the form (any outcome)
+     "ended_s": 9876.3,            # its simulated offset (null if the form never started)
      "read_back": "verified",      # verified | mismatch | failed | skipped | null
      "worker": 0}                  # generator process index
 """
@@ -58,6 +60,7 @@ class FormRecord:
     revision: int | None = None
     page_sha256: list[str | None] = field(default_factory=list)
     acked_at: float | None = None
+    ended_at: float | None = None  # when the device stopped working on it, whatever the outcome
     read_back: str | None = None
     step: str = "waiting"  # where the device is (for the reason when the run ends)
 
@@ -118,6 +121,10 @@ class FormRecord:
             "acked_at": None if self.acked_at is None else round(self.acked_at, 6),
             "acked_s": (
                 None if self.acked_at is None else round((self.acked_at - clock_start) * speedup, 3)
+            ),
+            "ended_at": None if self.ended_at is None else round(self.ended_at, 6),
+            "ended_s": (
+                None if self.ended_at is None else round((self.ended_at - clock_start) * speedup, 3)
             ),
             "read_back": self.read_back,
             "worker": self.worker,

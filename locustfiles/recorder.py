@@ -53,6 +53,7 @@ class Recorder:
         """Add the form's ledger line (and its outcome to the timeline)."""
         if self.closed:
             return
+        record.ended_at = at
         self.timeline.record_outcome(self.second(at), record.final_outcome)
         line = record.to_json(self.clock_start or 0.0, self.speedup)
         self.ledger.append(json.dumps(line, separators=(",", ":")))

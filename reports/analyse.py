@@ -101,21 +101,23 @@ def endpoint_stats(scopes: dict[str, ScopeFigures]) -> list[EndpointStats]:
 
 
 def form_times(ledger: Sequence[dict[str, Any]]) -> list[FormTimes]:
-    """One entry per TPS form: ready when its first device could start, done at the first ack."""
-    forms: dict[tuple[str, str], tuple[float, float | None]] = {}
+    """One entry per TPS form: ready when its first device could start, done at the first ack;
+    given up when its last device gave up (abandoned or rejected) without an acknowledgement."""
+    forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for line in ledger:
-        key = (line["tps_code"], line["election"])
-        ready, acked = float(line["ready_s"]), line.get("acked_s")
-        if key in forms:
-            old_ready, old_acked = forms[key]
-            ready = min(ready, old_ready)
-            acked = (
-                old_acked
-                if acked is None
-                else (acked if old_acked is None else min(acked, old_acked))
-            )
-        forms[key] = (ready, acked)
-    return [FormTimes(ready, acked) for ready, acked in forms.values()]
+        forms.setdefault((line["tps_code"], line["election"]), []).append(line)
+    found = []
+    for lines in forms.values():
+        ready = min(float(line["ready_s"]) for line in lines)
+        acks = [float(line["acked_s"]) for line in lines if line.get("acked_s") is not None]
+        ends = [
+            float(line["ended_s"])
+            for line in lines
+            if line.get("final_outcome") in {"abandoned", "rejected"} and line.get("ended_s")
+        ]
+        gave_up = max(ends) if len(ends) == len(lines) else None
+        found.append(FormTimes(ready, min(acks) if acks else None, gave_up))
+    return found
 
 
 def _empty_row(sim: float) -> dict[str, Any]:
@@ -136,9 +138,7 @@ def per_second(inputs: RunInputs, completion: Completion | None) -> list[dict[st
         row = rows.get(second) or _empty_row(second * inputs.speedup)
         sim = row["sim"]
         row["t"] = float(second)
-        row["backlog"] = (
-            0 if completion is None else completion.ready_by(sim) - completion.acked_by(sim)
-        )
+        row["backlog"] = 0 if completion is None else completion.backlog(sim)
         series.append(row)
     return series
 

@@ -57,7 +57,12 @@ def _inconclusive(inputs: RunInputs) -> str | None:
     reasons += [str(reason) for reason in summary.get("reasons", [])]
     warnings = (summary.get("generator") or {}).get("cpu_warnings") or []
     if warnings:
-        reasons.append(f"the load generator was saturated (Locust CPU warning: {warnings[0]})")
+        shown = ", ".join(
+            f"{w.get('process', '?')} at {float(w.get('max_cpu_percent', 0)):.0f}% CPU"
+            for w in warnings
+            if isinstance(w, dict)
+        )
+        reasons.append(f"the load generator was saturated (Locust CPU warning: {shown})")
     return "; ".join(reasons) or None
 
 

@@ -25,6 +25,7 @@ MANUAL_BASELINES = {
 class FormTimes:
     ready: float  # simulated seconds since the start at which the TPS could upload
     acked: float | None  # simulated seconds at which its result was acknowledged; None: never
+    gave_up: float | None = None  # simulated seconds at which its devices gave up (abandoned)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Completion:
     ready: tuple[float, ...]  # sorted ready times of the TPS ready within the run
     acked: tuple[float, ...]  # sorted acknowledgement times within the run
     kecamatan: int
+    gave_up: tuple[float, ...] = ()  # sorted times at which unacknowledged forms were given up
 
     @classmethod
     def of(cls, forms: Sequence[FormTimes], duration: float, kecamatan: int) -> Completion:
@@ -42,13 +44,23 @@ class Completion:
             for f in forms
             if f.ready <= duration and f.acked is not None and f.acked <= duration
         )
-        return cls(duration, tuple(ready), tuple(acked), max(1, kecamatan))
+        gave_up = sorted(
+            f.gave_up
+            for f in forms
+            if f.ready <= duration and f.acked is None and f.gave_up is not None
+        )
+        return cls(duration, tuple(ready), tuple(acked), max(1, kecamatan), tuple(gave_up))
 
     def ready_by(self, t: float) -> int:
         return bisect.bisect_right(self.ready, t)
 
     def acked_by(self, t: float) -> int:
         return bisect.bisect_right(self.acked, t)
+
+    def backlog(self, t: float) -> int:
+        """Forms ready by ``t`` that are neither acknowledged nor given up by then."""
+        given_up = bisect.bisect_right(self.gave_up, t)
+        return self.ready_by(t) - self.acked_by(t) - given_up
 
     def by(self, t: float) -> float | None:
         """Share of the TPS ready in the run that were acknowledged by simulated time ``t``."""

@@ -33,3 +33,9 @@ def test_the_manual_baseline_is_twenty_tps_a_day_per_kecamatan() -> None:
 
 def test_no_tps_ready_means_completion_is_not_measured() -> None:
     assert Completion.of([], duration=HOUR, kecamatan=1).final is None
+
+
+def test_forms_given_up_leave_the_backlog_when_their_devices_stop() -> None:
+    forms = [FormTimes(0, HOUR), FormTimes(0, None, gave_up=2 * HOUR), FormTimes(0, None)]
+    done = Completion.of(forms, duration=4 * HOUR, kecamatan=1)
+    assert [done.backlog(t * HOUR) for t in (0.5, 1, 2, 3)] == [3, 2, 1, 1]

@@ -1,0 +1,52 @@
+"""``progress.json``: the master's running totals, rewritten about once a second during a run.
+
+For live displays (the harness's progress panel); the final figures are in the run files.
+
+    {"at": unix time, "second": s, "sim_s": simulated offset, "started": n, "acked": n,
+     "abandoned": n, "rejected": n, "rate": requests in the last whole second,
+     "failures": {kind: n, ...}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from locustfiles.timeline import Timeline
+
+NAME = "progress.json"
+
+
+def totals(timeline: Timeline, clock_start: float, speedup: float, now: float) -> dict[str, Any]:
+    second = int(now - clock_start)
+    forms: Counter[str] = Counter()
+    for form_cell in timeline.forms.values():
+        forms["started"] += form_cell.started
+        forms.update(form_cell.outcomes)
+    failures: Counter[str] = Counter()
+    last_second = 0
+    for (at, _endpoint), cell in timeline.requests.items():
+        failures.update(cell.failures)
+        if at == second - 1:
+            last_second += cell.count
+    return {
+        "at": round(now, 3),
+        "second": second,
+        "sim_s": round((now - clock_start) * speedup, 1),
+        "started": forms["started"],
+        "acked": forms["acked"],
+        "abandoned": forms["abandoned"],
+        "rejected": forms["rejected"],
+        "rate": last_second,
+        "failures": dict(sorted(failures.items())),
+    }
+
+
+def write_progress(run_dir: Path, data: dict[str, Any]) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    partial = run_dir / f".{NAME}.{os.getpid()}.part"
+    partial.write_text(json.dumps(data), encoding="utf-8")
+    partial.replace(run_dir / NAME)
