@@ -127,6 +127,9 @@ class Conductor:
 
     def _on_status(self, environment: Any, msg: Any, **_: Any) -> None:
         index = int(msg.data["index"])
+        data = msg.data.pop("data", None)
+        if data is not None:  # a local run's data, which no worker report carries
+            self._merge(data)
         self.statuses[index] = msg.data
         if msg.data.get("error"):
             self._fail(f"generator process {index} {msg.data['error']}")

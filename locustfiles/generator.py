@@ -20,6 +20,7 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
+from locust.runners import LocalRunner
 
 from locustfiles.api import Timeouts
 from locustfiles.device import DeviceContext, TokenCache
@@ -171,8 +172,14 @@ class Generator:
 
     def _report_status(self) -> None:
         users = 0
+        # A local runner sends no worker reports: its data rides with the status instead, so the
+        # conductor's live figures (progress.json) grow during the run in every mode.
+        local = isinstance(self.runner, LocalRunner)
         while self.dispatcher is not None and not self.dispatcher.closed:
-            self.runner.send_message("sirekap_status", self.status())
+            status = self.status()
+            if local and not self.recorder.closed:
+                status["data"] = self.recorder.drain()
+            self.runner.send_message("sirekap_status", status)
             if self.runner.user_count > users:
                 # New users live to the end of the run: take them out of the collector's full
                 # passes, which would otherwise stall every greenlet for a growing time.

@@ -68,6 +68,10 @@ def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path
     assert process.returncode == 0, out + err
     run_dir = _run_dir(tmp_path)
     assert out.splitlines()[-1] == f"report: {run_dir / 'report' / 'report.html'}"
+    live = [line for line in out.splitlines() if line.startswith("[2024-02-14 ")]
+    assert len(live) >= 3, out  # plain progress lines every few seconds
+    assert any("acknowledged 0;" not in line and "acknowledged ?" not in line for line in live)
+    assert any("faults: short outage" in line for line in live)
     assert "PASSED (exit code 0): all 3 SLOs met" in out
     report = run_dir / "report"
     summary = json.loads((report / "summary.json").read_text())
