@@ -27,6 +27,7 @@ from faults.server_layer import ServerFaults
 from faults.timeline import FaultTimeline, SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
+from harness.abort import AbortWatch
 from harness.children import Child, Children, StartError
 from harness.faultplan import FaultPlanError, fault_timeline
 from harness.progress import ProgressView, Snapshot, last_scrape, read_progress
@@ -50,6 +51,10 @@ LEAD_S = 5.0
 LEAD_PER_EXTRA_PROCESS_S = 2.0
 DRAIN_S = 5.0  # real seconds after the scenario's end for uploads in progress to finish
 _SPEEDUP = re.compile(r"(?m)^(\s*speedup\s*=\s*)([0-9.eE+]+)")
+
+
+class AbortRun(Exception):
+    """An SLO marked abort_on_fail was breached beyond doubt during the run."""
 
 
 class UsageError(ValueError):
@@ -129,6 +134,7 @@ class Run:
             },
             options={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         )
+        self.abort = AbortWatch(scenario.slo.parsed)
         population = build_population(scenario)
         self.ready_times = sorted(arrival_schedule(scenario, population).ready_times())
         self.population = population
@@ -223,6 +229,7 @@ class Run:
         with ProgressView(title, self.snapshot, plain=True if self.args.plain else None) as view:
             while locust.alive:
                 view.update()
+                self._check_abort()
                 if time.time() > deadline:
                     raise StartError("Locust did not finish within a minute of the scenario's end")
                 if self.target is not None and not self.target.alive and not self._target_fault():
@@ -230,6 +237,14 @@ class Run:
                 time.sleep(0.5)
         if locust.returncode != 0:
             raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
+
+    def _check_abort(self) -> None:
+        if not self.abort.watched:
+            return
+        elapsed = (time.time() - self.clock_start) / self.scenario.clock.real_duration
+        breach = self.abort.check(read_progress(self.dir.path), elapsed)
+        if breach is not None:
+            raise AbortRun(str(breach))
 
     def _target_fault(self) -> bool:
         active = self.applier.active if self.applier else []
@@ -266,6 +281,10 @@ class Run:
             self.record.status = "completed"
         except KeyboardInterrupt:
             self.record.status = "interrupted"
+            self._stop_locust_gently()
+        except AbortRun as breach:
+            self.record.status, self.record.aborted = "aborted", str(breach)
+            print(f"sirekap-loadtest run: {breach}", flush=True)
             self._stop_locust_gently()
         except (StartError, OSError) as error:
             self.record.status, self.record.error = "failed", str(error)
@@ -354,4 +373,7 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     run = Run(args, scenario, text, timeline)
     print(f"run directory: {run.dir.path}", flush=True)
+    if run.abort.at_end_only:
+        shown = ", ".join(slo.expression for slo in run.abort.at_end_only)
+        print(f"abort_on_fail can be checked only at the end for: {shown}", flush=True)
     return run.execute()

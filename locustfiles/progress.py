@@ -4,7 +4,7 @@ For live displays (the harness's progress panel); the final figures are in the r
 
     {"at": unix time, "second": s, "sim_s": simulated offset, "started": n, "acked": n,
      "abandoned": n, "rejected": n, "rate": requests in the last whole second,
-     "failures": {kind: n, ...}}
+     "failures": {kind: n, ...}, "endpoints": {endpoint: {"count": n, "ok": n}, ...}}
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ def totals(timeline: Timeline, clock_start: float, speedup: float, now: float) -
         forms["started"] += form_cell.started
         forms.update(form_cell.outcomes)
     failures: Counter[str] = Counter()
+    endpoints: dict[str, dict[str, int]] = {}
     last_second = 0
-    for (at, _endpoint), cell in timeline.requests.items():
+    for (at, endpoint), cell in timeline.requests.items():
         failures.update(cell.failures)
+        figures = endpoints.setdefault(endpoint, {"count": 0, "ok": 0})
+        figures["count"] += cell.count
+        figures["ok"] += cell.ok
         if at == second - 1:
             last_second += cell.count
     return {
@@ -42,6 +46,7 @@ def totals(timeline: Timeline, clock_start: float, speedup: float, now: float) -
         "rejected": forms["rejected"],
         "rate": last_second,
         "failures": dict(sorted(failures.items())),
+        "endpoints": endpoints,
     }
 
 

@@ -146,7 +146,13 @@ def build_report(run_dir: Path) -> Analysis:
     facts = measure(inputs, slos)
     results = evaluate(slos, lambda slo: resolve(facts, inputs, slo))
     error = inputs.record.get("error")
-    outcome = verdict(results, _inconclusive(inputs), str(error) if error else None)
+    aborted = inputs.record.get("aborted")
+    outcome = verdict(
+        results,
+        _inconclusive(inputs),
+        str(error) if error else None,
+        str(aborted) if aborted else None,
+    )
     folder = run_dir / "report"
     analysis = Analysis(
         run=run_facts(inputs, facts),

@@ -81,11 +81,17 @@ class Verdict:
 
 
 def verdict(
-    results: Sequence[SloResult], inconclusive: str | None, error: str | None = None
+    results: Sequence[SloResult],
+    inconclusive: str | None,
+    error: str | None = None,
+    aborted: str | None = None,
 ) -> Verdict:
-    """Infrastructure errors first, then inconclusive (the figures cannot be trusted), then SLOs."""
+    """Infrastructure errors first, then an abort on a breached SLO, then inconclusive (the
+    figures cannot be trusted), then the SLOs."""
     if error:
         return Verdict("error", EXIT_INFRASTRUCTURE, error)
+    if aborted:
+        return Verdict("breached", EXIT_BREACHED, aborted)
     if inconclusive:
         return Verdict("inconclusive", EXIT_INCONCLUSIVE, inconclusive)
     failed = [result for result in results if not result.passed]

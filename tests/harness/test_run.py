@@ -155,3 +155,28 @@ def test_a_target_that_refuses_is_an_infrastructure_error(tmp_path: Path) -> Non
     assert f"ERROR (exit code 3): target http://127.0.0.1:{port} does not answer" in result.stdout
     record = json.loads(next(tmp_path.iterdir()).joinpath("run.json").read_text())
     assert record["status"] == "failed"
+
+
+def test_an_abort_on_fail_slo_stops_the_run_early_with_exit_code_1(tmp_path: Path) -> None:
+    """The outage refuses every request; 'at most 5 failures' is breached within seconds."""
+    scenario = _scenario(tmp_path)
+    text = scenario.read_text().replace(
+        '"integrity.lost == 0",',
+        '"integrity.lost == 0",\n    { check = "upload.failures <= 5", abort_on_fail = true },',
+    )
+    scenario.write_text(text)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(scenario), "--plain",
+         "--out", str(tmp_path / "runs")],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert time.monotonic() - started < 25  # the scenario alone lasts 20 s plus the lead
+    assert "sirekap-loadtest run: aborted: upload.failures <= 5 was breached during the run" in (
+        result.stdout
+    )
+    assert "BREACHED (exit code 1): aborted: upload.failures <= 5" in result.stdout
+    record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
+    assert record["status"] == "aborted"
+    assert not _processes_mentioning(str(_run_dir(tmp_path)))
