@@ -234,6 +234,9 @@ class Run:
                     raise StartError("Locust did not finish within a minute of the scenario's end")
                 if self.target is not None and not self.target.alive and not self._target_fault():
                     raise StartError(f"the mock died: {self.target.child.tail()}")
+                gone = [c.name for c in self.children.dead() if c.name not in {"mock", "locust"}]
+                if gone:
+                    raise StartError(f"{', '.join(gone)} died during the run")
                 time.sleep(0.5)
         if locust.returncode != 0:
             raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
