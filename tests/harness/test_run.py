@@ -180,3 +180,36 @@ def test_an_abort_on_fail_slo_stops_the_run_early_with_exit_code_1(tmp_path: Pat
     record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
     assert record["status"] == "aborted"
     assert not _processes_mentioning(str(_run_dir(tmp_path)))
+
+
+def test_a_part_dying_mid_run_ends_it_as_an_infrastructure_error(tmp_path: Path) -> None:
+    """Kill the built-in Toxiproxy the run started: exit 3, the record says why, no orphans."""
+    process = _run(tmp_path, "--no-faults")
+    deadline = time.monotonic() + 60
+    proxy_pid = None
+    while time.monotonic() < deadline and proxy_pid is None:
+        runs = tmp_path / "runs"
+        if runs.exists() and any(runs.iterdir()):
+            record = json.loads((_run_dir(tmp_path) / "run.json").read_text() or "{}")
+            if record.get("status") == "running":
+                proxy_pid = next(
+                    (pid for pid in _processes_mentioning("faults.toxiproxy")
+                     if _parent(pid) == process.pid),
+                    None,
+                )  # fmt: skip
+        time.sleep(0.2)
+    assert proxy_pid is not None, "the run never started its Toxiproxy"
+    os.kill(proxy_pid, signal.SIGKILL)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 3, out + err
+    assert "ERROR (exit code 3): toxiproxy died during the run" in out
+    record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
+    assert record["status"] == "failed" and record["error"] == "toxiproxy died during the run"
+    assert not _processes_mentioning(str(_run_dir(tmp_path)))
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return -1
