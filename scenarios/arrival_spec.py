@@ -20,9 +20,16 @@ from typing import Annotated, Final
 
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
-from scenarios.errors import FieldError, Shown
-from scenarios.fields import Duration, DurationRange, PositiveDuration, Section, to_time_of_day
-from scenarios.units import TimeSpec, Zone, format_duration
+from scenarios.errors import FieldError
+from scenarios.fields import (
+    Duration,
+    DurationRange,
+    PositiveDuration,
+    Section,
+    require_p95_above_median,
+    to_time_of_day,
+)
+from scenarios.units import TimeSpec, Zone
 
 CurvePoint = tuple[TimeSpec, float]
 Curve = tuple[CurvePoint, ...]
@@ -110,12 +117,7 @@ class SpanSpec(Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> SpanSpec:
-        if self.p95 < self.median:
-            raise FieldError(
-                f"must be >= median ({format_duration(self.median)})",
-                given=Shown(format_duration(self.p95)),
-                path=("p95",),
-            )
+        require_p95_above_median(self.median, self.p95)
         return self
 
 

@@ -13,13 +13,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
-from scenarios.errors import FieldError
+from scenarios.errors import FieldError, Shown
 from scenarios.units import (
     DURATION_HELP,
     SIZE_HELP,
     TIME_HELP,
     TIME_OF_DAY_HELP,
     TimeSpec,
+    format_duration,
     parse_duration,
     parse_size,
     parse_time_spec,
@@ -170,3 +171,13 @@ DurationRange = Annotated[
     PlainSerializer(lambda pair: [_seconds_text(pair[0]), _seconds_text(pair[1])], list[str]),
 ]
 """A uniform range [low, high] of seconds, written ``"30s"`` (fixed) or ``["1h", "6h"]``."""
+
+
+def require_p95_above_median(median: float, p95: float) -> None:
+    """The check every log-normal (median, p95) pair needs; FieldError on ``p95``."""
+    if p95 < median:
+        raise FieldError(
+            f"must be >= median ({format_duration(median)})",
+            given=Shown(format_duration(p95)),
+            path=("p95",),
+        )

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from scenarios.errors import FieldError, Shown
-from scenarios.fields import Duration, PositiveDuration, Section
-from scenarios.units import format_duration
+from scenarios.fields import Duration, PositiveDuration, Section, require_p95_above_median
 
 Endpoint = Literal["session", "page", "result", "read", "recap"]
 ENDPOINTS: Final[tuple[Endpoint, ...]] = get_args(Endpoint)
@@ -30,12 +29,7 @@ class ServiceTimeSpec(Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> ServiceTimeSpec:
-        if self.p95 < self.median:
-            raise FieldError(
-                f"must be >= median ({format_duration(self.median)})",
-                given=Shown(format_duration(self.p95)),
-                path=("p95",),
-            )
+        require_p95_above_median(self.median, self.p95)
         return self
 
 
