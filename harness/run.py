@@ -170,12 +170,11 @@ class Run:
         self.record.toxiproxy = server.describe()
         parts = urlsplit(target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
         listen = free_loopback_port()
         client = ToxiproxyClient(server.url)
-        client.ensure_proxy(
-            PROXY_NAME, listen=f"127.0.0.1:{listen}", upstream=f"{parts.hostname}:{port}"
-        )
-        return f"{parts.scheme}://127.0.0.1:{listen}", client
+        client.ensure_proxy(PROXY_NAME, listen=f"127.0.0.1:{listen}", upstream=f"{host}:{port}")
+        return f"{parts.scheme}://127.0.0.1:{listen}{parts.path.rstrip('/')}", client
 
     def start_locust(self, host: str) -> Child:
         args = [
@@ -192,7 +191,8 @@ class Run:
             args += ["--master-bind-port", port, "--master-port", port]
         if self.args.ui:
             args.remove("--headless")
-            args += ["--autostart", "--web-host", "127.0.0.1"]
+            # the web UI stays up after the shape ends unless told to quit
+            args += ["--autostart", "--autoquit", "3", "--web-host", "127.0.0.1"]
         if self.args.allow_remote:
             args += ["--allow-remote", self.args.allow_remote]
         child = self.children.add(Child("locust", args, self.dir.logs / "locust.log"))
@@ -232,8 +232,8 @@ class Run:
                 self._check_abort()
                 if time.time() > deadline:
                     raise StartError("Locust did not finish within a minute of the scenario's end")
-                if self.target is not None and not self.target.alive and not self._target_fault():
-                    raise StartError(f"the mock died: {self.target.child.tail()}")
+                if self._mock_died():
+                    raise StartError(f"the mock died: {self.target.child.tail()}")  # type: ignore[union-attr]
                 gone = [c.name for c in self.children.dead() if c.name not in {"mock", "locust"}]
                 if gone:
                     raise StartError(f"{', '.join(gone)} died during the run")
@@ -244,27 +244,36 @@ class Run:
     def _check_abort(self) -> None:
         if not self.abort.watched:
             return
-        elapsed = (time.time() - self.clock_start) / self.scenario.clock.real_duration
-        breach = self.abort.check(read_progress(self.dir.path), elapsed)
+        breach = self.abort.check(read_progress(self.dir.path))
         if breach is not None:
             raise AbortRun(str(breach))
 
-    def _target_fault(self) -> bool:
+    def _mock_died(self) -> bool:
+        """Dead outside a process fault (checked first: the applier holds it through restarts)."""
+        if self.target is None or self.target.alive:
+            return False
         active = self.applier.active if self.applier else []
-        return any(window.layer == "process" for window in active)
+        if any(window.layer == "process" for window in active):
+            return False
+        return not self.target.alive  # read again: a restart may have just finished
 
     def execute(self) -> int:
         self.save()
         scraper: MetricsScraper | None = None
         try:
             target_url, self.admin_token = self.start_target()
-            load_url, toxiproxy = self.start_proxy(target_url)
+            # A remote service without network faults is loaded directly (its own Host and TLS
+            # name); network faults need the load to pass through the local proxy.
+            direct = self.target is None and "network" not in self.timeline.layers
+            load_url, toxiproxy = (target_url, None) if direct else self.start_proxy(target_url)
             lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.args.workers - 1)
             self.clock_start = time.time() + lead
             self.record.clock["start"] = self.clock_start
             self.record.clock["start_utc"] = utc_iso(self.clock_start)
             clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)
-            layers: dict[str, FaultLayer] = {"network": NetworkFaults(toxiproxy, PROXY_NAME)}
+            layers: dict[str, FaultLayer] = {}
+            if toxiproxy is not None:
+                layers["network"] = NetworkFaults(toxiproxy, PROXY_NAME)
             if self.admin_token:
                 layers["server"] = ServerFaults(target_url, self.admin_token)
             if self.target is not None:
@@ -278,9 +287,8 @@ class Run:
             self.record.status = "running"
             self.save()
             scraper.start()
-            with self.applier:
-                self.applier.start()
-                self.watch(locust)
+            self.applier.start()
+            self.watch(locust)
             self.record.status = "completed"
         except KeyboardInterrupt:
             self.record.status = "interrupted"
@@ -289,18 +297,26 @@ class Run:
             self.record.status, self.record.aborted = "aborted", str(breach)
             print(f"sirekap-loadtest run: {breach}", flush=True)
             self._stop_locust_gently()
-        except (StartError, OSError) as error:
-            self.record.status, self.record.error = "failed", str(error)
+        except Exception as error:  # a part would not start or failed: exit code 3, not a breach
+            self.record.status, self.record.error = "failed", _one_line(error)
             self._stop_locust_gently()
         finally:
+            self._wind_down(scraper)
+        return self.report()
+
+    def _wind_down(self, scraper: MetricsScraper | None) -> None:
+        """Faults off, scraper stopped, export, children stopped: a second Ctrl-C waits."""
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
             self._clear_faults()
             if scraper is not None:
                 scraper.stop()
             self._export()
+        finally:
             self.children.stop_all()
             self.record.ended_utc = utc_iso()
             self.save()
-        return self.report()
+            signal.signal(signal.SIGINT, previous)
 
     def _check_layers(self, layers: Mapping[str, FaultLayer]) -> None:
         missing = sorted(self.timeline.layers - set(layers))
@@ -316,7 +332,8 @@ class Run:
             return
         try:
             self.applier.close()
-        except FaultCleanupError as error:
+        except FaultCleanupError as error:  # faults may still be in place: the run is not sound
+            self.record.status = "failed"
             self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{error}"
         self.record.faults = [event.to_dict() for event in self.applier.events]
 
@@ -364,6 +381,13 @@ class _Adopted(Child):
         stop = getattr(self.server, "stop", None)
         if stop is not None:
             stop()
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's first line; the type too unless it is one of ours (already worded)."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if isinstance(error, StartError) else f"{type(error).__name__}: {text}".strip(": ")
 
 
 def main(argv: list[str]) -> int:

@@ -84,19 +84,26 @@ def check_remote(url: str) -> None:
 
 
 def export_target(url: str, admin_token: str, out: Path, timeout: float = 120.0) -> int:
-    """Save the target's export (every stored result and page) as NDJSON; the number of lines."""
+    """Save the target's export (every stored result and page) as NDJSON; the number of lines.
+
+    Written to a ``.part`` file and renamed once complete: a broken export leaves no file that
+    the audit would read as the whole truth.
+    """
     lines = 0
     headers = {"Authorization": f"Bearer {admin_token}"}
-    with (
-        httpx.stream("GET", f"{url}/admin/export", headers=headers, timeout=timeout) as response,
-        out.open("wb") as handle,
-    ):
-        if not response.is_success:
-            response.read()
-            raise StartError(
-                f"export from {url} failed: HTTP {response.status_code} {response.text}"
-            )
-        for chunk in response.iter_bytes():
-            lines += chunk.count(b"\n")
-            handle.write(chunk)
+    partial = out.with_name(out.name + ".part")
+    try:
+        with (
+            httpx.stream("GET", f"{url}/admin/export", headers=headers, timeout=timeout) as reply,
+            partial.open("wb") as handle,
+        ):
+            if not reply.is_success:
+                reply.read()
+                raise StartError(f"export from {url} failed: HTTP {reply.status_code} {reply.text}")
+            for chunk in reply.iter_bytes():
+                lines += chunk.count(b"\n")
+                handle.write(chunk)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     return lines

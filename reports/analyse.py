@@ -18,6 +18,7 @@ from reports.integrity import Ack, IntegrityReport, audit
 from reports.model import EndpointStats
 from reports.recovery import Recovery, Second, analyse, detect_outages
 from scenarios.slo import Slo
+from scenarios.timeline import Fault
 from scenarios.units import parse_time_spec
 
 ENDPOINTS = ("session", "page", "result", "read")
@@ -51,6 +52,7 @@ class Facts:
     abandoned: int
     real_duration: float
     notes: list[str]
+    faults: list[Fault] = field(default_factory=list)  # the windows actually applied
 
 
 def _requests(inputs: RunInputs) -> Iterable[dict[str, Any]]:
@@ -149,11 +151,34 @@ def _upload_p95(row: dict[str, Any]) -> float | None:
     return None if value is None else value / 1000
 
 
+def applied_faults(inputs: RunInputs) -> tuple[list[Fault], list[str]]:
+    """The scenario's fault windows that were applied, and a note for each one that was not."""
+    events = inputs.record.get("faults")
+    timeline = list(inputs.scenario.timeline)
+    if events is None:  # a record from before fault events were kept: trust the schedule
+        return timeline, []
+    applied = {e.get("window") for e in events if e.get("action") == "apply" and e.get("ok")}
+    failed = {
+        e.get("window"): e.get("error")
+        for e in events
+        if e.get("action") == "apply" and not e.get("ok")
+    }
+    notes = []
+    for position, fault in enumerate(timeline):
+        if position not in applied:
+            why = failed.get(position) or "the run ended before it, or ran without faults"
+            notes.append(f"fault window '{fault.name}' was not applied ({why}); not measured")
+    return [f for position, f in enumerate(timeline) if position in applied], notes
+
+
 def recoveries(
-    inputs: RunInputs, seconds: Sequence[Second], latency_bound: float | None
+    inputs: RunInputs,
+    faults: Sequence[Fault],
+    seconds: Sequence[Second],
+    latency_bound: float | None,
 ) -> list[Recovery]:
     speedup = inputs.speedup
-    windows = [(f.name, f.start / speedup, f.end / speedup) for f in inputs.scenario.timeline]
+    windows = [(f.name, f.start / speedup, f.end / speedup) for f in faults]
     detected = detect_outages(seconds)
     found = []
     for name, start, end in windows:
@@ -183,6 +208,8 @@ def acks(ledger: Sequence[dict[str, Any]]) -> list[Ack]:
 
 def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
     notes = [f"{name} is missing from the run directory" for name in inputs.missing]
+    faults, not_applied = applied_faults(inputs)
+    notes += not_applied
     scopes = scope_figures(inputs)
     scenario = inputs.scenario
     completion = None
@@ -204,7 +231,8 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
         scopes=scopes,
         seconds=seconds,
         per_second=rows,
-        recovery=recoveries(inputs, seconds, bound),
+        recovery=recoveries(inputs, faults, seconds, bound),
+        faults=faults,
         completion=completion,
         integrity=integrity,
         slip_p99=slip,

@@ -74,7 +74,7 @@ def _charts(inputs: RunInputs, facts: Facts, folder: Path) -> dict[str, Path]:
         scenario.clock.zone,
         inputs.speedup,
     )
-    windows = [charts.Window(f.name, f.start, f.end) for f in scenario.timeline]
+    windows = [charts.Window(f.name, f.start, f.end) for f in facts.faults]
     t = [row["sim"] for row in rows]
     made = {}
     if rows:
@@ -167,7 +167,8 @@ def build_report(run_dir: Path) -> Analysis:
         notes=facts.notes,
         charts=_charts(inputs, facts, folder / "charts"),
     )
-    (folder / "summary.json").write_text(json.dumps(summary_json(analysis), indent=2) + "\n")
+    document = json.dumps(summary_json(analysis), indent=2, allow_nan=False)  # strict JSON
+    (folder / "summary.json").write_text(document + "\n")
     (folder / "summary.md").write_text(summary_md(analysis))
     (folder / "report.html").write_text(render_html(analysis))
     write_junit(folder / "junit.xml", inputs.scenario.name, results, outcome)

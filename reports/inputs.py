@@ -89,6 +89,11 @@ def read_run(path: Path) -> RunInputs:
             inputs.load_summary = json.loads(file.read_text(encoding="utf-8"))
         elif name == "server_metrics.jsonl":
             inputs.server_metrics = list(_jsonl(file))
+        elif (record.get("parts") or {}).get("export_error"):
+            inputs.missing.append(f"{name} (the export failed: {record['parts']['export_error']})")
         else:
-            inputs.export = read_export(file)
+            try:
+                inputs.export = read_export(file)
+            except ValueError as exc:
+                raise RunDirError(f"{file}: not NDJSON ({exc})") from None
     return inputs

@@ -33,10 +33,11 @@ class SloResult:
         return f"{self.slo.op} {show(self.slo, self.slo.threshold)}"
 
     def as_dict(self) -> dict[str, Any]:
+        finite = self.value is not None and math.isfinite(self.value)
         return {
             "expression": self.slo.expression,
             "metric": self.slo.key,
-            "value": self.value,
+            "value": self.value if finite else None,  # "never": see shown
             "threshold": self.slo.threshold,
             "op": self.slo.op,
             "kind": self.slo.kind,

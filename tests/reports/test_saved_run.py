@@ -50,3 +50,36 @@ def test_a_folder_that_is_not_a_run_is_a_usage_error(tmp_path: Path) -> None:
         f"sirekap-loadtest report: {tmp_path / 'run.json'}: missing; {tmp_path} is not a run "
         "directory"
     )
+
+
+def _edit_record(run_dir: Path, **changes: object) -> None:
+    record = json.loads((run_dir / "run.json").read_text())
+    record.update(changes)
+    (run_dir / "run.json").write_text(json.dumps(record))
+
+
+def test_a_failed_export_is_not_audited_as_a_loss(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE, run_dir)
+    _edit_record(run_dir, parts={"export_error": "HTTP 503"})
+    analysis = build_report(run_dir)
+    assert analysis.integrity is None
+    (lost,) = [r for r in analysis.slos if r.slo.key == "integrity.lost"]
+    assert not lost.passed and lost.shown_value == "not measured"
+    assert "export.ndjson (the export failed: HTTP 503) is missing from the run directory" in (
+        analysis.notes
+    )
+
+
+def test_a_fault_window_that_was_never_applied_is_not_measured(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE, run_dir)
+    _edit_record(run_dir, faults=[])  # as with --no-faults
+    analysis = build_report(run_dir)
+    assert [r for r in analysis.recovery if r.injected] == []
+    (recovery,) = [r for r in analysis.slos if r.slo.scope == "recovery"]
+    assert not recovery.passed and recovery.shown_value == "not measured"
+    assert analysis.notes == [
+        "fault window 'short outage' was not applied (the run ended before it, or ran without "
+        "faults); not measured"
+    ]
