@@ -7,6 +7,7 @@ be drawn from a saved run directory alone. One figure per file, readable at a gl
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,11 @@ def _shade(axes: Axes, clock: ChartClock, windows: Sequence[Window]) -> None:
         )
 
 
+def _gaps(values: Sequence[float | None]) -> list[float]:
+    """None as NaN: matplotlib breaks the line there instead of drawing across the gap."""
+    return [math.nan if v is None else v for v in values]
+
+
 def _save(figure: Figure, axes: Axes, path: Path) -> Path:
     handles, _ = axes.get_legend_handles_labels()
     if handles:
@@ -100,10 +106,9 @@ def latency(
     for index, (endpoint, series) in enumerate(sorted(percentiles.items())):
         colour = f"C{index}"
         for name, values in series.items():
-            points = [(xi, v) for xi, v in zip(x, values, strict=True) if v is not None]
-            if points:
-                xs, ys = zip(*points, strict=True)
-                axes.plot(xs, ys, styles.get(name, "-"), color=colour, linewidth=1,
+            if any(v is not None for v in values):  # gaps (no data) break the line
+                axes.plot(x, _gaps(values), styles.get(name, "-"), color=colour, linewidth=1,
+                          marker=".", markersize=2.5,
                           label=f"{endpoint} {name}")  # fmt: skip
     axes.set_yscale("log")
     _shade(axes, clock, windows)
@@ -156,9 +161,7 @@ def server(
     figure, axes = _figure("Server (scraped /metrics)", clock, "requests")
     x = clock.at(t)
     for name, values in series.items():
-        points = [(xi, v) for xi, v in zip(x, values, strict=True) if v is not None]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            axes.plot(xs, ys, linewidth=1.2, label=name)
+        if any(v is not None for v in values):
+            axes.plot(x, _gaps(values), linewidth=1.2, marker=".", markersize=2.5, label=name)
     _shade(axes, clock, windows)
     return _save(figure, axes, path)
