@@ -36,31 +36,37 @@ class Snapshot:
     errors: dict[str, int]
     faults: Sequence[str]
 
+    @property
+    def shown_acked(self) -> str:
+        return "?" if self.acked is None else str(self.acked)
+
+    @property
+    def shown_errors(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none"
+
+    @property
+    def shown_left(self) -> str:
+        return format_duration(max(0.0, self.real_total - self.real_elapsed))
+
     def line(self) -> str:
-        left = max(0.0, self.real_total - self.real_elapsed)
-        acked = "?" if self.acked is None else str(self.acked)
         rate = "-" if self.rate is None else f"{self.rate:.0f}/s"
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none"
-        faults = ", ".join(self.faults) or "none"
         return (
             f"[{self.sim_local}] TPS ready {self.tps_ready}/{self.tps_total}, acknowledged "
-            f"{acked}; {rate}; errors: {errors}; faults: {faults}; {format_duration(left)} left"
+            f"{self.shown_acked}; {rate}; errors: {self.shown_errors}; "
+            f"faults: {', '.join(self.faults) or 'none'}; {self.shown_left} left"
         )
 
     def table(self) -> Table:
         table = Table(show_header=False, box=None, padding=(0, 2))
         table.add_row("simulated clock", self.sim_local)
-        table.add_row("TPS ready / acknowledged / total",
-                      f"{self.tps_ready} / {'?' if self.acked is None else self.acked} / "
-                      f"{self.tps_total}")  # fmt: skip
-        table.add_row("requests", "-" if self.rate is None else f"{self.rate:.0f} per second")
         table.add_row(
-            "errors by kind",
-            ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none",
+            "TPS ready / acknowledged / total",
+            f"{self.tps_ready} / {self.shown_acked} / {self.tps_total}",
         )
+        table.add_row("requests", "-" if self.rate is None else f"{self.rate:.0f} per second")
+        table.add_row("errors by kind", self.shown_errors)
         table.add_row("active faults", ", ".join(self.faults) or "none")
-        left = max(0.0, self.real_total - self.real_elapsed)
-        table.add_row("time left (real)", format_duration(left))
+        table.add_row("time left (real)", self.shown_left)
         return table
 
 

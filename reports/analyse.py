@@ -291,18 +291,8 @@ def _recovery_value(found: Sequence[Recovery], slo: Slo, speedup: float) -> floa
     """Recovery durations compare on the simulated clock (the analysis keeps them real)."""
     if slo.metric == "outages":
         return float(len(found))
-    by_metric = {
-        "time_to_recover": "time_to_recover",
-        "time_to_first_success": "time_to_first_success",
-        "drain_time": "drain_time",
-        "backlog_peak": "backlog_peak",
-        "max_time_to_recover": "time_to_recover",
-        "max_time_to_first_success": "time_to_first_success",
-        "max_drain_time": "drain_time",
-        "max_backlog": "backlog_peak",
-        "max_retry_amplification": "retry_amplification",
-    }
-    attribute = by_metric[slo.metric]
+    # max_<x> is the largest <x> over the windows; a window's backlog is its backlog_peak
+    attribute = {"max_backlog": "backlog_peak"}.get(slo.metric, slo.metric.removeprefix("max_"))
     chosen = [r for r in found if not slo.args or r.name == slo.args[0]]
     values = [getattr(r, attribute) for r in chosen]
     if not values:

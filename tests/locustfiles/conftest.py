@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from scenarios import build_population, capacity_json, loads_scenario, write_registry
-from tests.conftest import pick_free_port
-from tests.mock_sirekap.conftest import ADMIN_TOKEN, MockServer, read_registry
+from tests.mock_sirekap.conftest import MockServer, launch_mock, read_registry
 
 REPO = Path(__file__).resolve().parents[2]
 LOCUST = Path(sys.executable).parent / "locust"
@@ -75,17 +74,10 @@ def mock_for(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
         write_registry(build_population(scenario), registry)
         capacity_file = tmp_path / f"{name}-capacity.json"
         capacity_file.write_text(json.dumps(capacity or capacity_json(scenario.target)))
-        port = pick_free_port()
-        args = [
-            sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
-            "--db", str(tmp_path / f"{name}.db"), "--registry", str(registry),
-            "--capacity", str(capacity_file), "--admin-token", ADMIN_TOKEN, *extra,
-        ]  # fmt: skip
-        server = MockServer(
-            f"http://127.0.0.1:{port}", tmp_path / f"{name}.db", {}, args, tmp_path / f"{name}.log"
+        server = launch_mock(
+            tmp_path, name, "--registry", str(registry), "--capacity", str(capacity_file), *extra
         )
         servers.append(server)
-        server.start()
         server.registry = read_registry(registry)
         return server
 

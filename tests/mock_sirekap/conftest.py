@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -77,6 +75,19 @@ class MockServer:
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
+def launch_mock(folder: Path, name: str, *args: str) -> MockServer:
+    """Start the real mock on a free 127.0.0.1 port; ``args`` give its registry and capacity."""
+    port = pick_free_port()
+    db = folder / f"{name}.db"
+    command = [
+        sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
+        "--db", str(db), "--admin-token", ADMIN_TOKEN, *args,
+    ]  # fmt: skip
+    server = MockServer(f"http://127.0.0.1:{port}", db, {}, command, folder / f"{name}.log")
+    server.start()
+    return server
+
+
 def read_registry(path: Path) -> dict[str, dict[str, Any]]:
     registry: dict[str, dict[str, Any]] = {}
     with path.open(newline="") as handle:
@@ -95,25 +106,16 @@ def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
         *extra: str, tps: int = 12, capacity: dict[str, Any] | str | None = "raw"
     ) -> MockServer:
         name = f"mock{len(servers)}"
-        port = pick_free_port()
         registry_file = tmp_path / f"{name}-registry.csv"
-        args = [
-            sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
-            "--db", str(tmp_path / f"{name}.db"), "--tps", str(tps), "--seed", "7",
-            "--registry-out", str(registry_file), "--admin-token", ADMIN_TOKEN,
-        ]  # fmt: skip
+        args = ["--tps", str(tps), "--seed", "7", "--registry-out", str(registry_file)]
         if isinstance(capacity, dict):
             capacity_file = tmp_path / f"{name}-capacity.json"
             capacity_file.write_text(json.dumps(capacity))
             args += ["--capacity", str(capacity_file)]
         elif capacity is not None:
             args += ["--capacity", capacity]
-        args += list(extra)
-        server = MockServer(
-            f"http://127.0.0.1:{port}", tmp_path / f"{name}.db", {}, args, tmp_path / f"{name}.log"
-        )
+        server = launch_mock(tmp_path, name, *args, *extra)
         servers.append(server)
-        server.start()
         server.registry = read_registry(registry_file)
         return server
 
@@ -195,17 +197,3 @@ def submit(
         json=body,
         headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
     )
-
-
-@contextlib.contextmanager
-def environ(**values: str) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

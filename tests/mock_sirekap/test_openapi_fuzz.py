@@ -12,8 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import pick_free_port
-from tests.mock_sirekap.conftest import ADMIN_TOKEN, MockServer, read_registry
+from tests.mock_sirekap.conftest import ADMIN_TOKEN, MockServer, launch_mock, read_registry
 
 pytestmark = pytest.mark.slow
 # Bounded per operation; raise it locally (FUZZ_EXAMPLES=500) for a deeper search.
@@ -24,17 +23,11 @@ FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MockServer, str]]:
     """One raw-mode mock for the whole module, and a device token for its first TPS."""
     folder = tmp_path_factory.mktemp("fuzz")
-    port = pick_free_port()
-    import sys  # noqa: PLC0415
-
-    args = [
-        sys.executable, "-m", "mock_sirekap", "--port", str(port), "--db", str(folder / "f.db"),
-        "--tps", "5", "--registry-out", str(folder / "r.csv"), "--admin-token", ADMIN_TOKEN,
-        "--capacity", "raw",
-    ]  # fmt: skip
-    server = MockServer(f"http://127.0.0.1:{port}", folder / "f.db", {}, args, folder / "f.log")
-    server.start()
-    server.registry = read_registry(folder / "r.csv")
+    registry = folder / "r.csv"
+    server = launch_mock(
+        folder, "f", "--tps", "5", "--registry-out", str(registry), "--capacity", "raw"
+    )
+    server.registry = read_registry(registry)
     with httpx.Client(timeout=10) as client:
         token = server.login(client, server.tps_codes()[0])["Authorization"]
     yield server, token
