@@ -14,9 +14,11 @@ network (through Toxiproxy):
   slow_close  closes held back delay_ms
   flaky       a fraction of connections is reset (mode "reset") or hangs (mode "timeout")
 server (the target's admin fault API):
-  errors      a fraction (rate) of requests answered with status
-  latency     extra latency_ms +/- jitter_ms per request
-  brownout    only capacity_fraction of the server's capacity is available
+  errors        a fraction (rate) of requests answered with status
+  latency       extra latency_ms +/- jitter_ms per request
+  brownout      only capacity_fraction of the server's capacity is available
+  plenary_gate  the plenary endpoints (operator sessions, plenary PUT and GET) answer 503 with
+                Retry-After: retry_after_s; uploads and public reads go on (no endpoints param)
 process (through a process handle):
   kill        SIGKILL at the start, restarted at the end of the window
   freeze      SIGSTOP at the start, SIGCONT at the end
@@ -32,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Layer = Literal["network", "server", "process"]
 LAYERS: tuple[Layer, ...] = ("network", "server", "process")
 StreamChoice = Literal["upstream", "downstream", "both"]
-Endpoint = Literal["session", "page", "result", "read", "recap"]
-ENDPOINTS: tuple[Endpoint, ...] = ("session", "page", "result", "read", "recap")
+Endpoint = Literal["session", "page", "result", "read", "recap", "plenary"]
+ENDPOINTS: tuple[Endpoint, ...] = ("session", "page", "result", "read", "recap", "plenary")
 
 
 class Params(BaseModel):
@@ -135,8 +137,15 @@ class FlakyParams(NetworkParams):
 # -- server -------------------------------------------------------------------------------------
 
 
-class ServerParams(Params):
+class ServerLayerParams(Params):
+    """Any server kind (applied through ``faults.server_layer``)."""
+
     LAYER: ClassVar[Layer] = "server"
+
+
+class ServerParams(ServerLayerParams):
+    """A server kind scoped to endpoints."""
+
     endpoints: tuple[Endpoint, ...] | None = Field(
         None, description="endpoints affected; all when omitted"
     )
@@ -167,6 +176,16 @@ class BrownoutParams(ServerParams):
     capacity_fraction: float = Field(gt=0.0, le=1.0, description="share of capacity left")
 
 
+class PlenaryGateParams(ServerLayerParams):
+    """The plenary suspended for maintenance while uploads go on: on 18 Feb 2024 plenaries were
+    suspended at noon for Sirekap maintenance (domain.md, "The seed incident")."""
+
+    KIND: ClassVar[str] = "plenary_gate"
+    retry_after_s: int = Field(
+        60, ge=0, le=86_400, description="real seconds sent in Retry-After with each 503"
+    )
+
+
 # -- process ------------------------------------------------------------------------------------
 
 
@@ -195,7 +214,10 @@ KINDS: dict[Layer, dict[str, type[Params]]] = {
             FlakyParams,
         )
     },
-    "server": {cls.KIND: cls for cls in (ServerErrorsParams, ServerLatencyParams, BrownoutParams)},
+    "server": {
+        cls.KIND: cls
+        for cls in (ServerErrorsParams, ServerLatencyParams, BrownoutParams, PlenaryGateParams)
+    },
     "process": {cls.KIND: cls for cls in (KillParams, FreezeParams)},
 }
 

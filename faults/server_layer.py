@@ -1,7 +1,8 @@
 """The server layer: fault windows through the target's admin fault API.
 
 The API holds one fault state for the whole server: ``PUT /admin/faults`` replaces it (error rate
-and status, latency and jitter, capacity fraction, endpoints), ``DELETE /admin/faults`` clears it.
+and status, latency and jitter, capacity fraction, endpoints, and the plenary gate as
+``plenary_gate: {"retry_after_s": n}``), ``DELETE /admin/faults`` clears it.
 While windows overlap, the layer sends the combination of all active ones; when none is left it
 clears. HTTP status faults and failing a time window (Toxiproxy cannot do either) live here.
 """
@@ -12,7 +13,14 @@ from typing import Any
 
 import httpx
 
-from faults.kinds import BrownoutParams, ServerErrorsParams, ServerLatencyParams, ServerParams
+from faults.kinds import (
+    BrownoutParams,
+    PlenaryGateParams,
+    ServerErrorsParams,
+    ServerLatencyParams,
+    ServerLayerParams,
+    ServerParams,
+)
 from faults.timeline import FaultWindow
 
 FAULTS_PATH = "/admin/faults"
@@ -22,7 +30,7 @@ class ServerFaultError(RuntimeError):
     """The admin fault API refused a change or could not be reached."""
 
 
-def fault_state(active: list[ServerParams]) -> dict[str, Any]:
+def fault_state(active: list[ServerLayerParams]) -> dict[str, Any]:
     """The ``PUT /admin/faults`` body for these active windows."""
     state: dict[str, Any] = {}
     for params in active:
@@ -35,7 +43,9 @@ def fault_state(active: list[ServerParams]) -> dict[str, Any]:
                 state["jitter_ms"] = params.jitter_ms
             case BrownoutParams():
                 state["capacity_fraction"] = params.capacity_fraction
-        if params.endpoints is not None:
+            case PlenaryGateParams():
+                state["plenary_gate"] = {"retry_after_s": params.retry_after_s}
+        if isinstance(params, ServerParams) and params.endpoints is not None:
             state["endpoints"] = list(params.endpoints)
     return state
 
@@ -64,13 +74,13 @@ class ServerFaults:
             transport=transport,
             headers={"Authorization": f"Bearer {admin_token}"},
         )
-        self._active: dict[str, ServerParams] = {}
+        self._active: dict[str, ServerLayerParams] = {}
 
     def close(self) -> None:
         self._http.close()
 
     def apply(self, key: str, window: FaultWindow) -> None:
-        if not isinstance(window.params, ServerParams):
+        if not isinstance(window.params, ServerLayerParams):
             raise TypeError(f"not a server fault: {window.describe()}")
         self._active[key] = window.params
         self._push()

@@ -28,6 +28,7 @@ from faults.kinds import (
     LatencyParams,
     Layer,
     LimitDataParams,
+    PlenaryGateParams,
     ResetParams,
     ServerErrorsParams,
     ServerLatencyParams,
@@ -51,6 +52,7 @@ FaultParams = (
     | ServerErrorsParams
     | ServerLatencyParams
     | BrownoutParams
+    | PlenaryGateParams
     | KillParams
     | FreezeParams
 )
@@ -150,11 +152,14 @@ def _conflict(first: FaultWindow, second: FaultWindow) -> str | None:
     if first.layer == "process":
         return "a process can only be killed or frozen by one window at a time"
     if first.layer == "server":
-        assert isinstance(first.params, ServerParams)
-        assert isinstance(second.params, ServerParams)
         if first.kind == second.kind:
             return f"only one server {first.kind} fault can be active at a time"
-        if first.params.endpoints != second.params.endpoints:
+        one, other = first.params, second.params  # the plenary gate names no endpoints
+        if (
+            isinstance(one, ServerParams)
+            and isinstance(other, ServerParams)
+            and one.endpoints != other.endpoints
+        ):
             return "overlapping server faults must name the same endpoints"
     return None
 

@@ -9,14 +9,18 @@ Exit codes (DESIGN.md): 0 every SLO met, 1 an SLO breached, 2 usage or scenario 
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from types import FrameType
 
 EXIT_USAGE = 2
 
 # name -> (module exposing main(argv) -> int, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.run", "replay a scenario through its faults; report and SLO exit code"),
+    "plan": ("harness.plan", "find the target's knee and size election night (instances)"),
     "report": ("reports.cli", "build the report of a saved run directory"),
     "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),
@@ -32,6 +36,12 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a CI job cancelled) winds down like Ctrl-C: faults cleared, children stopped,
+    what was measured kept. Sent as SIGINT, so a wind-down that ignores Ctrl-C ignores it too."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help"}:
@@ -44,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"sirekap-loadtest: unknown command {name!r}; valid commands: {valid}", file=sys.stderr
         )
         return EXIT_USAGE
+    if argv is None:  # the console script, not a caller in this process
+        signal.signal(signal.SIGTERM, _terminate)
     module = importlib.import_module(SUBCOMMANDS[name][0])
     entry: Callable[[list[str]], int] = module.main
     return entry(rest)

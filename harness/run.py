@@ -30,6 +30,7 @@ from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, s
 from harness.abort import AbortWatch
 from harness.children import Child, Children, StartError
 from harness.faultplan import FaultPlanError, fault_timeline
+from harness.locust import locust_args
 from harness.progress import ProgressView, Snapshot, last_scrape, read_progress
 from harness.record import RunRecord, utc_iso
 from harness.rundir import RunDir
@@ -40,10 +41,9 @@ from reports.build import build_report
 from reports.cli import print_verdict
 from reports.verdict import EXIT_INFRASTRUCTURE, EXIT_USAGE
 from scenarios import Scenario, ScenarioError, arrival_schedule, build_population, loads_scenario
-from scenarios.registry import write_registry
+from scenarios.registry import write_operators, write_registry
 from scenarios.target import write_capacity
 
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfiles" / "sirekap.py"
 PROXY_NAME = "sirekap"
 # Real seconds between starting Locust and simulated offset 0: Locust is ready in ~2 s in one
 # process, ~5 s with --processes 2 on the national sample (this 2-core machine).
@@ -150,10 +150,13 @@ class Run:
             self.record.target = {"kind": "remote", "url": self.args.target}
             return self.args.target.rstrip("/"), self.args.admin_token
         write_registry(self.population, self.dir.registry)
+        operators = self.dir.path / "operators.csv"
+        write_operators(self.population, operators, self.scenario.plenary.operators_per_kecamatan)
         write_capacity(self.scenario.target, self.dir.capacity)
         self.target = MockTarget(
             self.children, port=free_loopback_port(), db=self.dir.path / "mock.db",
             registry=self.dir.registry, capacity=self.dir.capacity, logs=self.dir.logs,
+            operators=operators,
         )  # fmt: skip
         self.target.start()
         self.record.target = {"kind": "mock", "url": self.target.url, "pid": self.target.pid}
@@ -177,24 +180,16 @@ class Run:
         return f"{parts.scheme}://127.0.0.1:{listen}{parts.path.rstrip('/')}", client
 
     def start_locust(self, host: str) -> Child:
-        args = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "--scenario", str(self.dir.scenario), "--run-dir", str(self.dir.path),
-            "--clock-start", f"{self.clock_start:.3f}", "--drain", str(DRAIN_S), "--host", host,
-            "--csv", str(self.dir.locust / "locust"),
-            "--html", str(self.dir.locust / "locust.html"),
-            "--loglevel", "WARNING", "--only-summary",
-        ]  # fmt: skip
-        if self.args.workers > 1:
-            port = str(free_loopback_port())  # a free one: stray workers must not join this run
-            args += ["--processes", str(self.args.workers)]
-            args += ["--master-bind-port", port, "--master-port", port]
+        args = locust_args(
+            self.dir.scenario, self.dir.path, clock_start=self.clock_start, drain=DRAIN_S,
+            host=host, workers=self.args.workers, allow_remote=self.args.allow_remote,
+        )  # fmt: skip
+        args += ["--csv", str(self.dir.locust / "locust")]
+        args += ["--html", str(self.dir.locust / "locust.html")]
         if self.args.ui:
             args.remove("--headless")
             # the web UI stays up after the shape ends unless told to quit
             args += ["--autostart", "--autoquit", "3", "--web-host", "127.0.0.1"]
-        if self.args.allow_remote:
-            args += ["--allow-remote", self.args.allow_remote]
         child = self.children.add(Child("locust", args, self.dir.logs / "locust.log"))
         child.start()
         self.record.parts["locust"] = {"command": args, "pid": child.pid}

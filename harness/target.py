@@ -33,6 +33,7 @@ class MockTarget:
         capacity: Path,
         logs: Path,
         workers: int = 1,
+        operators: Path | None = None,
     ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -42,6 +43,8 @@ class MockTarget:
             "--db", str(db), "--registry", str(registry), "--capacity", str(capacity),
             "--workers", str(workers), "--admin-token", self.admin_token,
         ]  # fmt: skip
+        if operators is not None:  # the PPK operators of the plenary
+            args += ["--operators", str(operators)]
         self.child = children.add(Child("mock", args, logs / "mock.log"))
         self.starts = 0
 

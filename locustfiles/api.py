@@ -1,10 +1,11 @@
 """The Sirekap upload API as a device uses it: the only code that knows paths, bodies and statuses.
 
-To test a real service with a different API, write a class with the same four methods (and the
-same :class:`Answer` results) and select it with ``--api-class module:Class``; nothing else in the
-harness knows the wire format. Each method makes exactly one HTTP request through a
-:class:`Transport` (which times it, records it and applies the request timeout) and judges the
-answer:
+To test a real service with a different API, write a class with the same four device methods
+(and the same :class:`Answer` results) and select it with ``--api-class module:Class``; nothing
+else in the harness knows the wire format. A scenario with a ``[plenary]`` also needs the three
+PPK operator methods, ``operator_login``, ``submit_plenary`` and ``plenary_progress``. Each
+method makes exactly one HTTP request through a :class:`Transport` (which times it, records it
+and applies the request timeout) and judges the answer:
 
 - ``ok``: done; ``data`` holds what the device needs (token, receipt, stored document);
 - ``retry``: worth trying again (transport failures, 408, 425, 429, 5xx, a photo whose checksum
@@ -68,6 +69,7 @@ class Answer:
     detail: str = ""  # one line: the server's error or the transport's
     retry_after: float | None = None  # real seconds the server asked to wait
     data: dict[str, Any] = field(default_factory=dict)
+    status: int = 0  # the HTTP status (0: no response)
 
     @property
     def ok(self) -> bool:
@@ -131,10 +133,16 @@ class SirekapApi:
         result: Mapping[str, Any],
         pages: Sequence[str],
         idempotency_key: str,
+        revision: int | None = None,
     ) -> Answer:
-        """PUT the form's numbers -> data: receipt_id, content_sha256, revision, stored_at."""
-        body = {"chart": result["chart"], "administrasi": result["administrasi"]}
+        """PUT the form's numbers -> data: receipt_id, content_sha256, revision, stored_at.
+
+        ``revision`` n+1 makes it a correction of the stored revision n.
+        """
+        body: dict[str, Any] = {"chart": result["chart"], "administrasi": result["administrasi"]}
         body["pages"] = list(pages)
+        if revision is not None:
+            body["revision"] = revision
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": idempotency_key}
         path = f"/api/v1/tps/{tps_code}/{election}/result"
         response = self._json("result", "PUT", path, body, headers, self.timeouts.result)
@@ -152,6 +160,61 @@ class SirekapApi:
         answer = judge(response)
         if answer.ok:
             return _fields(answer, response, ("chart", "administrasi"), ("content_sha256",))
+        return answer
+
+    def operator_login(self, operator_id: str, kecamatan_code: str, secret: str) -> Answer:
+        """POST /api/v1/operators/sessions -> data: token, expires_at."""
+        body = {"operator_id": operator_id, "kecamatan_code": kecamatan_code, "secret": secret}
+        response = self._json(
+            "operator_session",
+            "POST",
+            "/api/v1/operators/sessions",
+            body,
+            {},
+            self.timeouts.session,
+        )
+        answer = judge(response, login=True)
+        if answer.ok:
+            return _fields(answer, response, ("token",), ("expires_at",))
+        return answer
+
+    def submit_plenary(
+        self,
+        token: str,
+        kecamatan_code: str,
+        election: str,
+        tps_code: str,
+        manual: Mapping[str, Any],
+    ) -> Answer:
+        """PUT a TPS's manual totals to the plenary -> data: status, differences, revision, ...
+
+        A 409 for a TPS with no upload yet is a refusal with ``data["outcome"]`` =
+        ``"missing_upload"``.
+        """
+        body = {"chart": manual["chart"], "administrasi": manual["administrasi"]}
+        headers = {"Authorization": f"Bearer {token}"}
+        path = f"/api/v1/recap/{kecamatan_code}/{election}/plenary/{tps_code}"
+        response = self._json("plenary", "PUT", path, body, headers, self.timeouts.result)
+        answer = judge(response)
+        if answer.ok:
+            return _fields(
+                answer, response, ("status", "differences"), ("revision", "closed", "closed_at")
+            )
+        outcome = _json_object(response.content).get("outcome")
+        if isinstance(outcome, str):
+            answer.data = {"outcome": outcome}
+        return answer
+
+    def plenary_progress(self, token: str, kecamatan_code: str, election: str) -> Answer:
+        """GET the kecamatan's plenary -> data: missing (TPS codes with no upload), closed, ..."""
+        headers = {"Authorization": f"Bearer {token}"}
+        path = f"/api/v1/recap/{kecamatan_code}/{election}/plenary"
+        response = self.transport.send(
+            "plenary_progress", "GET", path, body=None, headers=headers, timeout=self.timeouts.read
+        )
+        answer = judge(response)
+        if answer.ok:
+            return _fields(answer, response, ("missing",), ("closed", "pending", "complete"))
         return answer
 
     def _json(
@@ -176,26 +239,33 @@ def judge(response: Response, *, login: bool = False) -> Answer:
     if response.failure is not None and status == 0:
         return Answer(Verdict.RETRY, response.failure, response.error)
     if response.failure == TRUNCATED:
-        return Answer(Verdict.RETRY, TRUNCATED, f"HTTP {status}, body cut off")
+        return Answer(Verdict.RETRY, TRUNCATED, f"HTTP {status}, body cut off", status=status)
     if 200 <= status < 300:
-        return Answer(Verdict.OK)
+        return Answer(Verdict.OK, status=status)
     detail = _error_text(response)
     retry_after = parse_retry_after(response.retry_after, response.finished_at)
     failure = response.failure or f"http:{status}"
     if status in (408, 425, 429) or status >= 500:
-        return Answer(Verdict.RETRY, failure, detail, retry_after)
-    if status == 401 and not login:
-        return Answer(Verdict.RELOGIN, failure, detail, retry_after)
-    return Answer(Verdict.REJECT, failure, detail, retry_after)
+        verdict = Verdict.RETRY
+    elif status == 401 and not login:
+        verdict = Verdict.RELOGIN
+    else:
+        verdict = Verdict.REJECT
+    return Answer(verdict, failure, detail, retry_after, status=status)
+
+
+def _json_object(content: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(content)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _error_text(response: Response) -> str:
     """The server's ``{"error": ...}`` text, else the start of the body."""
-    try:
-        parsed = json.loads(response.content)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+    parsed = _json_object(response.content)
+    if isinstance(parsed.get("error"), str):
         text: str = parsed["error"]
     else:
         text = response.content[:200].decode("utf-8", "replace")

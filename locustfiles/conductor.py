@@ -6,10 +6,13 @@
 3. On every load-shape tick it sizes the user pool: ``processes * max(need)`` where a process
    needs one user per busy job and per job due within the next few seconds, with headroom; the
    pool only grows (idle users cost little, stopping a busy one would lose its upload), up to
-   ``--max-users`` if given.
-4. It ends the run when every job has its outcome, or at the scenario's end plus ``--drain``.
+   ``--max-users`` if given; plus one user per PPK operator of a plenary, each granted its
+   operator on request (:mod:`locustfiles.operators`).
+4. It ends the run when every job has its outcome and every operator has finished its shift, or
+   at the scenario's end plus ``--drain``.
 5. When the test stops (that end, the web UI, Ctrl-C or SIGTERM) it asks each process for what
-   it still holds, merges it with the worker reports and writes the run directory's files.
+   it still holds, merges it with the worker reports, joins the ledger and the plenary lines
+   (:mod:`locustfiles.reconcile`) and writes the run directory's files.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ import gevent
 
 from locustfiles.jobs import LOOKAHEAD, DueTimes, Plan
 from locustfiles.ledger import FormRecord
+from locustfiles.operators import OperatorDesk
 from locustfiles.options import Options
 from locustfiles.progress import NAME as PROGRESS
 from locustfiles.progress import totals, write_progress
+from locustfiles.reconcile import reconcile
 from locustfiles.rundir import write_run_files
 from locustfiles.summary import build_summary
 from locustfiles.timeline import Timeline
@@ -56,6 +61,8 @@ class Conductor:
         self.finals: dict[int, dict[str, Any]] = {}
         self.timeline = Timeline()
         self.ledger: list[dict[str, Any]] = []
+        self.plenary: list[dict[str, Any]] = []
+        self.desk = OperatorDesk(self.runner, len(plan.operators))
         self.clock_start: float | None = None
         self.per_process = 1
         self.initial = 1
@@ -206,7 +213,7 @@ class Conductor:
         cap = self.options.max_users
         if cap is not None:
             self.per_process = min(self.per_process, max(1, cap // count))
-        users = self.per_process * count
+        users = self.per_process * count + len(self.plan.operators)
         if users != self.users_peak:
             self.users_peak = max(self.users_peak, users)
             self.spawn_rate = float(max(1, users - self.runner.user_count))
@@ -215,14 +222,21 @@ class Conductor:
     def _finished(self) -> bool:
         assert self.clock_start is not None
         statuses = self.statuses.values()
-        if len(self.statuses) == len(self.workers) and all(s.get("done") for s in statuses):
-            self.end_reason = "every form has its outcome"
+        forms_done = all(s.get("done") for s in statuses)
+        if len(self.statuses) == len(self.workers) and forms_done and self._operators_done():
+            self.end_reason = "every form has its outcome" + (
+                " and every operator finished its shift" if self.plan.operators else ""
+            )
             return True
         deadline = self.clock_start + self.plan.real_duration + self.options.drain
         if time.time() >= deadline:
             self.end_reason = "the scenario's duration (and drain) elapsed"
             return True
         return False
+
+    def _operators_done(self) -> bool:
+        finished = sum(int(s.get("operators_finished", 0)) for s in self.statuses.values())
+        return self.desk.all_granted and finished >= len(self.plan.operators)
 
     # ---- data from the processes ----
 
@@ -231,6 +245,7 @@ class Conductor:
             return
         self.timeline.merge_json(data["timeline"])
         self.ledger.extend(json.loads(line) for line in data["ledger"])
+        self.plenary.extend(json.loads(line) for line in data.get("plenary", ()))
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         report = data.get("sirekap")
@@ -296,6 +311,7 @@ class Conductor:
             cpu.append(
                 {"process": "master", "count": self.cpu_warnings, "max_cpu_percent": self.max_cpu}
             )
+        reconcile(self.plan, self.ledger, self.plenary)
         summary = build_summary(
             self.plan,
             self.timeline,
@@ -310,6 +326,7 @@ class Conductor:
             cpu_warnings=cpu,
             missing_processes=missing,
             problems=self.problems,
+            plenary=self.plenary,
         )
         write_run_files(
             self.run_dir,
@@ -318,6 +335,7 @@ class Conductor:
             summary,
             clock_start=clock_start,
             speedup=self.plan.speedup,
+            plenary=self.plenary if self.plan.operators else None,
         )
         self.phase = "written"
         Path(self.run_dir, PROGRESS).unlink(missing_ok=True)  # live figures only; now final

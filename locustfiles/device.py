@@ -7,6 +7,11 @@ request is judged by the API (:mod:`locustfiles.api`) and retried by the scenari
 (:mod:`locustfiles.retry`); a step that runs out of attempts abandons the form, a refusal rejects
 it. The read-back checks what the server stores but never changes the form's outcome.
 
+A form the app misreads (scenario ``[quality]``, :mod:`scenarios.misreads`) is first submitted
+with the misread numbers. When the server's ballot arithmetic refuses them (422) the officer
+notices, fixes the numbers (``officer_fix``, simulated) and submits the truth under a new
+Idempotency-Key; numbers that still add up are stored as read.
+
 Nothing here imports Locust: the clock (``now``/``sleep``) and the API are passed in, so the flow
 and its timing can be tested with a fake clock.
 """
@@ -15,14 +20,17 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from locustfiles.api import Answer, Verdict
-from locustfiles.ledger import ABANDONED, ACKED, REJECTED, FormRecord
+from locustfiles.ledger import ABANDONED, ACKED, ARITHMETIC, REJECTED, FormRecord, MisreadState
 from locustfiles.retry import RetryPolicy
-from scenarios import Population
+from scenarios import Misread, Population
+from scenarios.population_spec import Election
+
+ARITHMETIC_REFUSAL = 422
 
 
 class DeviceApi(Protocol):
@@ -89,6 +97,8 @@ class DeviceContext:
     now: Callable[[], float]
     sleep: Callable[[float], None]
     closed: Callable[[], bool] = lambda: False
+    misreads: Mapping[tuple[str, Election], Misread] = field(default_factory=dict)
+    officer_fix: tuple[float, float] = (0.0, 0.0)  # simulated seconds
 
 
 class FormUpload:
@@ -172,25 +182,44 @@ class FormUpload:
 
     def _submit(self) -> None:
         record, context, job = self.record, self.context, self.record.job
-        result = context.population.result_body(job.tps_code, job.election)
+        truth = context.population.result_body(job.tps_code, job.election)
+        key = job.idempotency_key
+        wrong = context.misreads.get((job.tps_code, job.election))
+        if wrong is not None:
+            state = record.misread = MisreadState(wrong.fields, wrong.consistent)
+            if self._result(wrong.body, key, arithmetic_may_refuse=True):
+                state.stored = True
+                return
+            # The arithmetic check refused the numbers as read: the officer fixes them.
+            state.caught_by = ARITHMETIC
+            self._pause(context.officer_fix)
+            key = job.key_for(2)
+        self._result(truth, key)
+
+    def _result(self, body: Any, key: str, *, arithmetic_may_refuse: bool = False) -> bool:
+        """Submit ``body``; True once acked, False on an arithmetic refusal if allowed."""
+        record, job = self.record, self.record.job
         pages = [sha for sha in record.page_sha256 if sha is not None]
         record.step = "result"
 
         def submit() -> Answer:
             token = self._token()
             record.step = "result"
-            return self.api.submit_result(
-                token, job.tps_code, job.election, result, pages, job.idempotency_key
-            )
+            return self.api.submit_result(token, job.tps_code, job.election, body, pages, key)
 
-        answer = self._attempts("result", submit)
+        answer = self._attempts(
+            "result", submit, keep_refusal=_arithmetic if arithmetic_may_refuse else None
+        )
+        if not answer.ok:
+            return False
         record.receipt_id = _text(answer.data.get("receipt_id"))
         record.content_sha256 = _text(answer.data.get("content_sha256"))
         revision = answer.data.get("revision")
         record.revision = revision if isinstance(revision, int) else None
-        record.acked_at = context.now()
+        record.acked_at = self.context.now()
         record.final_outcome = ACKED
-        self.result = dict(result)
+        self.result = dict(body)
+        return True
 
     def _read_back(self) -> None:
         record, job = self.record, self.record.job
@@ -215,8 +244,17 @@ class FormUpload:
 
     # ---- retries ----
 
-    def _attempts(self, step: str, call: Callable[[], Answer], page: int | None = None) -> Answer:
-        """Call until ok; FormEnded when refused, out of attempts, or the run has ended."""
+    def _attempts(
+        self,
+        step: str,
+        call: Callable[[], Answer],
+        page: int | None = None,
+        keep_refusal: Callable[[Answer], bool] | None = None,
+    ) -> Answer:
+        """Call until ok; FormEnded when refused, out of attempts, or the run has ended.
+
+        A refusal ``keep_refusal`` accepts is returned (counted as a failure) instead.
+        """
         record, context = self.record, self.context
         failures = 0
         while True:
@@ -230,6 +268,8 @@ class FormUpload:
             refused = answer.verdict is Verdict.REJECT
             if record.final_outcome != ACKED:  # a failed read-back does not change the outcome
                 record.failed(kind, "reject" if refused else "retry")
+            if refused and keep_refusal is not None and keep_refusal(answer):
+                return answer
             if refused:
                 raise FormEnded(REJECTED, f"{step} refused: {answer.detail or kind}")
             if answer.verdict is Verdict.RELOGIN:
@@ -256,7 +296,11 @@ class FormUpload:
             record.read_attempts += 1
 
     def _think(self) -> None:
-        low, high = self.context.think_time
+        self._pause(self.context.think_time)
+
+    def _pause(self, span: tuple[float, float]) -> None:
+        """Wait a uniform draw from ``span`` (simulated seconds)."""
+        low, high = span
         pause = (low if high <= low else self.rng.uniform(low, high)) / self.context.speedup
         if pause > 0:
             self.context.sleep(pause)
@@ -264,6 +308,11 @@ class FormUpload:
     def _photo(self, page: int) -> bytes:
         job = self.record.job
         return self.context.population.photo(job.tps_code, job.election, page)
+
+
+def _arithmetic(answer: Answer) -> bool:
+    """Whether a refusal is the server's ballot-arithmetic check (422)."""
+    return answer.status == ARITHMETIC_REFUSAL or answer.failure == f"4xx:{ARITHMETIC_REFUSAL}"
 
 
 def _text(value: object) -> str | None:

@@ -59,6 +59,11 @@ class Dispatcher:
     def wait_closed(self, timeout: float | None = None) -> None:
         self._closed.wait(timeout)
 
+    def wait_started(self) -> bool:
+        """Wait for the clock start; False if the run ended first."""
+        gevent.wait([self._go, self._closed], count=1)
+        return not self.closed
+
     # ---- users ----
 
     def claim(self) -> FormRecord | None:

@@ -26,7 +26,9 @@ from locustfiles.api import Timeouts
 from locustfiles.device import DeviceContext, TokenCache
 from locustfiles.dispatcher import Dispatcher
 from locustfiles.jobs import LOOKAHEAD, Plan, build_plan, text_digest
+from locustfiles.operators import OperatorPool
 from locustfiles.options import api_class_from
+from locustfiles.plenary import PlenaryContext
 from locustfiles.recorder import Recorder
 from locustfiles.retry import RetryPolicy
 
@@ -66,6 +68,7 @@ class Generator:
         self.new_connection = False
         self.connect_timeout = 10.0
         self.ready = Event()
+        self.operators = OperatorPool(self.runner)
         self.failed = ""
         self.cpu_warnings = 0
         self.max_cpu = 0.0
@@ -82,6 +85,7 @@ class Generator:
         data = msg.data
         self.index, self.count = int(data["index"]), int(data["count"])
         self.recorder = Recorder(self.index)
+        self.operators.index = self.index
         gevent.spawn(self._prepare, data).link_exception(self._crashed)
 
     def _prepare(self, data: dict[str, Any]) -> None:
@@ -91,6 +95,7 @@ class Generator:
         else:  # lay out the jobs in a thread: the hub keeps heartbeats and messages going
             plan = gevent.get_hub().threadpool.apply(plan_for, (text, source))
         self.plan = plan
+        self.operators.plan = plan
         gc.collect()
         gc.freeze()  # the plan lives all run: keep it out of the collector's full passes
         scenario = plan.scenario
@@ -118,6 +123,8 @@ class Generator:
             now=time.time,
             sleep=gevent.sleep,
             closed=lambda: dispatcher.closed,
+            misreads=plan.misreads,
+            officer_fix=scenario.quality.officer_fix,
         )
         self.ready.set()
         gevent.spawn(self._report_status)
@@ -129,6 +136,20 @@ class Generator:
         self.recorder.start(clock_start, self.plan.speedup)
         self.context.clock_start = clock_start
         self.dispatcher.begin(clock_start)
+
+    def plenary_context(self) -> PlenaryContext:
+        """What this process's operators share (once the clock has started)."""
+        dispatcher = self.dispatcher
+        assert self.plan is not None and dispatcher is not None
+        assert dispatcher.clock_start is not None
+        return PlenaryContext(
+            plan=self.plan,
+            clock_start=dispatcher.clock_start,
+            now=time.time,
+            sleep=dispatcher.wait_closed,
+            closed=lambda: dispatcher.closed,
+            worker=self.index,
+        )
 
     def _on_finish(self, environment: Any, msg: Any, **_: Any) -> None:
         self._send_final()
@@ -147,7 +168,7 @@ class Generator:
             self.recorder.close()
         payload = {
             "index": self.index,
-            "data": self.recorder.drain(),
+            "data": {**self.recorder.drain(), "plenary": self.operators.lines()},
             "cpu_warnings": self.cpu_warnings,
             "max_cpu_percent": self.max_cpu,
             "users": self.runner.user_count,
@@ -168,6 +189,7 @@ class Generator:
             "done": dispatcher.all_done,
             "users": self.runner.user_count,
             **dispatcher.counts(),
+            **self.operators.status(),
         }
 
     def _report_status(self) -> None:

@@ -5,18 +5,31 @@ page time, submit the result, read it back. Jobs are ordered by ready time; with
 processes each takes the TPS whose rank (in ready order) modulo N is its index, so the split is
 deterministic, balanced over time, and every form of a TPS stays with one process (one token
 cache per device).
+
+With a ``[plenary]``, the plan also holds one :class:`OperatorJob` per PPK operator (the TPS forms
+it goes through, in code order); with ``[quality]``, the misread of every form that has one.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from scenarios import Population, Scenario, arrival_schedule, build_population, loads_scenario
+from scenarios import (
+    Misread,
+    Population,
+    Scenario,
+    arrival_schedule,
+    build_population,
+    loads_scenario,
+    misreads,
+)
 from scenarios.population_spec import Election
+from scenarios.registry import operator_rows
+from scenarios.units import Zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +56,23 @@ class Job:
     @property
     def idempotency_key(self) -> str:
         """One key per device and form, the same on every retry (and in every run)."""
-        return f"{self.device_id}/{self.election}/1"
+        return self.key_for(1)
+
+    def key_for(self, submission: int) -> str:
+        """The key of the device's ``submission``-th result for this form (2: a fixed misread)."""
+        return f"{self.device_id}/{self.election}/{submission}"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorJob:
+    """One PPK operator and the TPS forms it reconciles, in the order it goes through them."""
+
+    index: int
+    operator_id: str
+    kecamatan_code: str
+    secret: str
+    zone: Zone
+    items: tuple[tuple[str, Election], ...]  # (TPS code, election)
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,8 @@ class Plan:
     population: Population
     jobs: tuple[Job, ...]
     scenario_text: str = field(repr=False)
+    operators: tuple[OperatorJob, ...] = ()
+    misreads: Mapping[tuple[str, Election], Misread] = field(default_factory=dict, repr=False)
 
     @property
     def speedup(self) -> float:
@@ -103,7 +134,38 @@ def build_plan(text: str, source: str = "<scenario>") -> Plan:
         Job(i, j.tps_code, j.tps_rank, j.election, j.device_id, j.secret, j.pages)
         for i, j in enumerate(jobs)
     )
-    return Plan(scenario, population, numbered, text)
+    forms = dict.fromkeys((job.tps_code, job.election) for job in numbered)
+    found = misreads(scenario.quality, population, forms)
+    return Plan(scenario, population, numbered, text, operator_jobs(scenario, population), found)
+
+
+def operator_jobs(scenario: Scenario, population: Population) -> tuple[OperatorJob, ...]:
+    """The PPK operators of the plenary; with n per kecamatan, operator k takes every n-th TPS."""
+    plenary = scenario.plenary
+    if not plenary.enabled:
+        return ()
+    per = plenary.operators_per_kecamatan
+    by_kecamatan: dict[str, list[str]] = {}
+    zones: dict[str, Zone] = {}
+    for tps in population.tps:
+        by_kecamatan.setdefault(tps.kecamatan, []).append(tps.code)
+        zones.setdefault(tps.kecamatan, tps.zone)
+    operators: list[OperatorJob] = []
+    for row in operator_rows(population, per):
+        number = int(row.operator_id.rsplit("-", 1)[1])
+        codes = sorted(by_kecamatan[row.kecamatan_code])[number - 1 :: per]
+        items = tuple((code, election) for code in codes for election in plenary.elections)
+        operators.append(
+            OperatorJob(
+                len(operators),
+                row.operator_id,
+                row.kecamatan_code,
+                row.secret,
+                zones[row.kecamatan_code],
+                items,
+            )
+        )
+    return tuple(operators)
 
 
 def text_digest(text: str) -> str:

@@ -21,6 +21,13 @@ every job of the schedule has exactly one line, started or not::
      "ended_at": 1732755620.2,     # real UNIX time the device finished with the form (any outcome)
      "ended_s": 9876.3,            # its simulated offset (null if the form never started)
      "read_back": "verified",      # verified | mismatch | failed | skipped | null
+     "misread": null,              # or, for a form whose first upload carries a misread:
+        # {"fields": ["administrasi.suara_sah", "chart.100025", ...],  # differing from the truth
+        #  "consistent": true,        # whether the misread numbers still add up
+        #  "stored": true,            # whether the server acknowledged the misread numbers
+        #  "caught_by": "plenary"}    # "arithmetic" (a 422, the officer sent the truth),
+        #  "plenary" (a discrepancy, then a KPPS correction was stored), or null: not caught
+        #  (still Sirekap's latest if stored); filled in by the conductor at the end
      "worker": 0}                  # generator process index
 """
 
@@ -31,11 +38,31 @@ from typing import Any, Final
 
 from locustfiles.jobs import Job
 
+ARITHMETIC: Final = "arithmetic"
+PLENARY: Final = "plenary"
 ACKED: Final = "acked"
 ABANDONED: Final = "abandoned"
 REJECTED: Final = "rejected"
 NOT_STARTED: Final = "not_started"
 FINAL_OUTCOMES: Final = (ACKED, ABANDONED, REJECTED, NOT_STARTED)
+
+
+@dataclass
+class MisreadState:
+    """What happened to a form's misread numbers (see the module doc)."""
+
+    fields: tuple[str, ...]
+    consistent: bool
+    stored: bool = False
+    caught_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fields": list(self.fields),
+            "consistent": self.consistent,
+            "stored": self.stored,
+            "caught_by": self.caught_by,
+        }
 
 
 @dataclass
@@ -62,6 +89,7 @@ class FormRecord:
     acked_at: float | None = None
     ended_at: float | None = None  # when the device stopped working on it, whatever the outcome
     read_back: str | None = None
+    misread: MisreadState | None = None
     step: str = "waiting"  # where the device is (for the reason when the run ends)
 
     def __post_init__(self) -> None:
@@ -127,5 +155,6 @@ class FormRecord:
                 None if self.ended_at is None else round((self.ended_at - clock_start) * speedup, 3)
             ),
             "read_back": self.read_back,
+            "misread": None if self.misread is None else self.misread.to_json(),
             "worker": self.worker,
         }

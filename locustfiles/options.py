@@ -169,6 +169,21 @@ def load_api_class(spec: str) -> type[Any]:
         fail(f"--api-class: {exc}")
 
 
+PLENARY_METHODS = ("operator_login", "submit_plenary", "plenary_progress")
+
+
+def check_plenary_api(spec: str) -> None:
+    """A scenario with a plenary needs the API class's operator methods."""
+    api = load_api_class(spec)
+    missing = [name for name in PLENARY_METHODS if not callable(getattr(api, name, None))]
+    if missing:
+        fail(
+            f"--api-class: {spec} has no {', '.join(missing)}; the scenario's [plenary] needs "
+            f"the PPK operator methods {', '.join(PLENARY_METHODS)} (see locustfiles/api.py), "
+            "or set [plenary] enabled = false"
+        )
+
+
 def default_run_dir(scenario_name: str, now: dt.datetime | None = None) -> Path:
     moment = now or dt.datetime.now(dt.UTC)
     return Path("runs") / f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{scenario_name}"

@@ -1,4 +1,5 @@
-"""Locustfile: KPPS devices uploading C.Hasil forms on a scenario's election-night schedule.
+"""Locustfile: KPPS devices uploading C.Hasil forms on a scenario's election-night schedule,
+and, with a ``[plenary]``, PPK operators reconciling manual totals with them in the plenary.
 
     locust -f locustfiles/sirekap.py --scenario scenarios/smoke.toml --host http://127.0.0.1:8000
 
@@ -9,9 +10,10 @@ the master). The load shape below sizes the user pool and ends the test; ``--use
 ``--clock-start``, ``--drain``, ``--max-slip``, ``--read-back``, ``--max-users``,
 ``--api-class``, ``--allow-remote`` (see locustfiles/README.md).
 
-Into the run directory go ``timeline.jsonl``, ``ledger.jsonl`` and ``load_summary.json``
-(:mod:`locustfiles.rundir`). The process exits 0 once they are written (read the inconclusive
-flag from the summary), 2 on a bad option or scenario, 3 if a generator process failed.
+Into the run directory go ``timeline.jsonl``, ``ledger.jsonl``, ``load_summary.json`` and, with a
+plenary, ``plenary.jsonl`` (:mod:`locustfiles.rundir`). The process exits 0 once they are written
+(read the inconclusive flag from the summary), 2 on a bad option or scenario, 3 if a generator
+process failed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if __package__ in (None, ""):  # loaded by path: make the repository's packages 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import gevent
-from locust import LoadTestShape, constant, events, task
+from locust import LoadTestShape, User, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import WorkerRunner
 
@@ -35,7 +37,14 @@ from locustfiles.device import FormUpload
 from locustfiles.generator import Generator, remember_plan
 from locustfiles.jobs import build_plan
 from locustfiles.ledger import ABANDONED, ACKED
-from locustfiles.options import add_options, check_target, default_run_dir, fail, read_options
+from locustfiles.options import (
+    add_options,
+    check_plenary_api,
+    check_target,
+    default_run_dir,
+    fail,
+    read_options,
+)
 from locustfiles.transport import HttpTransport, new_session
 from scenarios import ScenarioError
 
@@ -87,8 +96,33 @@ def _conductor(environment: Any) -> Conductor:
     if not environment.host and plan.scenario.target.url:
         environment.host = plan.scenario.target.url
     check_target(environment.host, environment.parsed_options.allow_remote)
+    if plan.operators:
+        check_plenary_api(options.api_class)
+    # Locust spawns fixed-count users first, so the operators are up before any device.
+    Operator.fixed_count = len(plan.operators)
     run_dir = options.run_dir or default_run_dir(plan.scenario.name)
     return Conductor(environment, options, plan, run_dir)
+
+
+def _generator() -> Generator:
+    generator = _PROCESS.generator
+    if generator is None:
+        raise RuntimeError("the sirekap generator was not set up (init event not fired)")
+    generator.ready.wait()
+    return generator
+
+
+def _connect(user: FastHttpUser, generator: Generator) -> Any:
+    """The user's API client, once the scenario's timeouts are known."""
+    # Connect, and a socket-level bound (each request also has its own whole-exchange
+    # timeout, in the transport).
+    timeouts = generator.timeouts
+    assert timeouts is not None and generator.api_class is not None
+    user.connection_timeout = generator.connect_timeout
+    user.network_timeout = max(timeouts.session, timeouts.page, timeouts.result, timeouts.read)
+    user.client = new_session(user)
+    transport = HttpTransport(user, generator.recorder, generator.new_connection)
+    return generator.api_class(transport, timeouts)
 
 
 class Device(FastHttpUser):
@@ -102,25 +136,12 @@ class Device(FastHttpUser):
 
     @task
     def upload_next_form(self) -> None:
-        generator = _PROCESS.generator
-        if generator is None:
-            raise RuntimeError("the sirekap generator was not set up (init event not fired)")
-        generator.ready.wait()
+        generator = _generator()
         dispatcher, context = generator.dispatcher, generator.context
         if dispatcher is None or context is None or generator.timeouts is None:
             return
         if self.api is None:
-            # The scenario's timeouts are known now: connect, and a socket-level bound (each
-            # request also has its own whole-exchange timeout, in the transport).
-            timeouts = generator.timeouts
-            self.connection_timeout = generator.connect_timeout
-            self.network_timeout = max(
-                timeouts.session, timeouts.page, timeouts.result, timeouts.read
-            )
-            self.client = new_session(self)
-            assert generator.api_class is not None
-            transport = HttpTransport(self, generator.recorder, generator.new_connection)
-            self.api = generator.api_class(transport, timeouts)
+            self.api = _connect(self, generator)
         record = dispatcher.claim()
         if record is None:
             dispatcher.wait_closed()
@@ -136,9 +157,40 @@ class Device(FastHttpUser):
             dispatcher.done(record)
 
 
+class Operator(FastHttpUser):
+    """A PPK operator: takes one operator of the plan and works its plenary shift to the end."""
+
+    fixed_count = 0  # set on the master: the plan's number of operators
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.claimed = False
+
+    @task
+    def work_shift(self) -> None:
+        generator = _generator()
+        dispatcher = generator.dispatcher
+        if dispatcher is None or generator.timeouts is None:
+            return
+        if self.claimed:  # one shift per user: wait for the end of the run
+            dispatcher.wait_closed()
+            return
+        self.claimed = True
+        operator = generator.operators.claim()
+        if operator is None or not dispatcher.wait_started():
+            dispatcher.wait_closed()
+            return
+        api = _connect(self, generator)
+        generator.operators.run(operator, api, generator.plenary_context())
+
+
 class ArrivalShape(LoadTestShape):
     """Sizes the user pool for the arrival schedule and ends the test (see conductor.py)."""
 
-    def tick(self) -> tuple[int, float] | None:
+    def tick(self) -> tuple[int, float, list[type[User]] | None] | None:
         conductor = _PROCESS.conductor
-        return conductor.tick() if conductor is not None else None
+        pool = conductor.tick() if conductor is not None else None
+        if pool is None:
+            return None
+        classes: list[type[User]] = [Device, Operator] if Operator.fixed_count else [Device]
+        return (*pool, classes)

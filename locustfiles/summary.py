@@ -6,6 +6,10 @@ never started count with the time from their due moment to the end of the run (a
 their slip), so an overloaded generator cannot hide late work by not starting it. A generator
 process that failed, or sent no final report (its ledger lines are then filled in as lost), also
 makes the run inconclusive.
+
+With ``[quality]`` the summary has a ``quality`` block (misreads injected per form and what
+caught them), with ``[plenary]`` a ``plenary`` block (operators, TPS forms gaveled and held up,
+attempts by outcome, KPPS corrections); see :mod:`locustfiles.reconcile`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from locustfiles.histogram import Histogram
 from locustfiles.jobs import Plan, text_digest
 from locustfiles.ledger import FINAL_OUTCOMES
+from locustfiles.reconcile import plenary_block, quality_block
 from locustfiles.timeline import Timeline
 from scenarios import load_factor
 
@@ -78,6 +83,7 @@ def build_summary(
     cpu_warnings: Sequence[Mapping[str, Any]],
     missing_processes: Sequence[int],
     problems: Sequence[str] = (),
+    plenary: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The summary document (see the module doc)."""
     scenario = plan.scenario
@@ -111,6 +117,11 @@ def build_summary(
         reasons.append(f"generator process {index} sent no final report; its ledger is missing")
     reasons.extend(problems)
     factor = load_factor(scenario)
+    extra: dict[str, Any] = {}
+    if scenario.quality.active:
+        extra["quality"] = quality_block(plan, ledger)
+    if plan.operators:
+        extra["plenary"] = plenary_block(plan, plenary)
     return {
         "scenario": {
             "name": scenario.name,
@@ -159,6 +170,7 @@ def build_summary(
             },
             "by_endpoint": requests,
         },
+        **extra,
         "start_slip_s": slip,
         "max_slip_s": max_slip,
         "inconclusive": bool(reasons),

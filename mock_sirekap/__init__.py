@@ -1,4 +1,5 @@
-"""A mock of Sirekap's upload path: device sessions, page photos, results, recaps.
+"""A mock of Sirekap's upload path: device sessions, page photos, results, recaps, and the
+kecamatan plenary (PPK operators compare manual totals with uploads, gavel TPS, sum the D.Hasil).
 
 It stands alone (imports nothing else of this project) so it can be run and tested by itself:
 ``python -m mock_sirekap --port 8000 --db /tmp/sirekap.db --tps 300 --seed 1``.

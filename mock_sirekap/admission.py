@@ -1,7 +1,8 @@
 """ASGI middleware in front of the API: server faults, the capacity model, request metrics.
 
-For each API request it (1) classifies the endpoint, (2) fails it if an injected error fault says
-so, (3) takes a modelled worker or refuses with 503 + Retry-After when the queue is full or the wait
+For each API request it (1) classifies the endpoint, (2) refuses a plenary request with 503 +
+Retry-After while the plenary gate is set, and fails any request an injected error fault picks,
+(3) takes a modelled worker or refuses with 503 + Retry-After when the queue is full or the wait is
 too long, (4) holds the response until the sampled service time (plus injected latency) has passed,
 overlapping the real work, and (5) records the request in the metrics.
 """
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_sirekap import metrics
 from mock_sirekap.capacity import CapacityModel, Limiter
-from mock_sirekap.server_faults import FaultState
+from mock_sirekap.server_faults import PLENARY_GATE_MESSAGE, FaultState
 
 
 @dataclass
@@ -46,6 +47,8 @@ def classify(method: str, path: str) -> str | None:
     head = parts[0]
     if head == "sessions" and method == "POST":
         return "session"
+    if head == "operators" or (head == "recap" and len(parts) in {4, 5} and parts[3] == "plenary"):
+        return "plenary"
     if head == "tps":
         if method == "GET":
             return "read"
@@ -107,6 +110,11 @@ class AdmissionMiddleware:
     async def _serve(self, endpoint: str, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
         faults, rng, capacity = runtime.faults, runtime.rng, runtime.capacity
+        gate = faults.spec.plenary_gate
+        if gate is not None and endpoint == "plenary":
+            metrics.REJECTIONS.labels("plenary_gate").inc()
+            await send_error(send, 503, PLENARY_GATE_MESSAGE, gate.retry_after_s)
+            return
         if faults.should_fail(endpoint, rng):
             metrics.REJECTIONS.labels("fault").inc()
             code = faults.spec.error_status

@@ -9,25 +9,31 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from mock_sirekap import metrics, routes_admin, routes_device, routes_public
+from mock_sirekap import metrics, routes_admin, routes_device, routes_plenary, routes_public
 from mock_sirekap.admission import AdmissionMiddleware
 from mock_sirekap.config import MockConfig
 from mock_sirekap.errors import install_error_handlers
+from mock_sirekap.operators import Operators
 from mock_sirekap.registry import Registry
 from mock_sirekap.state import MockState
 
 DESCRIPTION = """\
 A mock of Sirekap's upload path (Indonesia's electronic vote recap): KPPS devices log in, upload
 the page photos of a polling station's C.Hasil form, submit its vote counts, and read results back
-in the shape of KPU's public JSON. Its capacity (workers, queue, service times, 503 + Retry-After)
-is a model, and server-side faults can be injected through the admin API.
+in the shape of KPU's public JSON. PPK operators log in per kecamatan and hold the plenary recap:
+they submit each TPS's hand-counted totals, the mock compares them with the uploaded result,
+gavels the TPS that match and sums the kecamatan's D.Hasil once every TPS is gaveled. Its capacity
+(workers, queue, service times, 503 + Retry-After) is a model, and server-side faults (errors,
+latency, brown-out, a plenary suspended for maintenance) can be injected through the admin API.
 """
 
 
-def create_app(config: MockConfig, registry: Registry | None = None) -> FastAPI:
+def create_app(
+    config: MockConfig, registry: Registry | None = None, operators: Operators | None = None
+) -> FastAPI:
     """The app of one server process; opens its database when the server starts."""
     registry = registry if registry is not None else config.load_registry()
-    state = MockState.open(config, registry)
+    state = MockState.open(config, registry, operators)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +58,7 @@ def create_app(config: MockConfig, registry: Registry | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(routes_device.build_router(state))
     app.include_router(routes_public.build_router(state))
+    app.include_router(routes_plenary.build_router(state))
     app.include_router(routes_admin.build_router(state))
     app.add_middleware(AdmissionMiddleware, runtime=state.runtime)
     app.state.mock = state

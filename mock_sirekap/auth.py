@@ -1,7 +1,10 @@
-"""Device session tokens (scoped to one TPS) and the admin token check.
+"""Session tokens of devices (scoped to one TPS) and PPK operators (scoped to one kecamatan), and
+the admin token check.
 
-Tokens are signed, not stored: HMAC-SHA256 over TPS, device and expiry with a key kept in the
-database, so they hold across restarts and across the processes of a ``--workers N`` mock.
+Tokens are signed, not stored: HMAC-SHA256 over TPS, device and expiry (operators: kecamatan,
+operator and expiry) with a key kept in the database, so they hold across restarts and across the
+processes of a ``--workers N`` mock. Operator tokens are signed with a key derived for them alone,
+so a device token is never an operator token or the other way round.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 class AuthError(Exception):
@@ -69,6 +73,65 @@ class TokenSigner:
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSession:
+    kecamatan_code: str
+    operator_id: str
+    expires: int
+
+    @property
+    def expires_at(self) -> str:
+        return datetime.fromtimestamp(self.expires, UTC).isoformat()
+
+
+class OperatorSigner:
+    """Tokens of PPK operators, scoped to one kecamatan."""
+
+    def __init__(self, key: bytes, ttl_seconds: int) -> None:
+        self._key = hmac.new(key, b"operator-token", hashlib.sha256).digest()
+        self.ttl = ttl_seconds
+
+    def issue(self, kecamatan_code: str, operator_id: str) -> tuple[str, OperatorSession]:
+        session = OperatorSession(kecamatan_code, operator_id, int(time.time()) + self.ttl)
+        payload = f"ppk|{kecamatan_code}|{session.expires}|{operator_id}".encode()
+        return f"{_b64(payload)}.{_b64(self._sign(payload))}", session
+
+    def verify(self, authorization: str | None) -> OperatorSession:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise AuthError(
+                401,
+                "missing operator token: send Authorization: Bearer <token>, the token from "
+                "POST /api/v1/operators/sessions",
+            )
+        token = authorization[len("Bearer ") :].strip()
+        try:
+            payload_text, signature_text = token.split(".", 1)
+            payload = _unb64(payload_text)
+            signature = _unb64(signature_text)
+            tag, kecamatan_code, expires_text, operator_id = payload.decode().split("|", 3)
+            expires = int(expires_text)
+            if tag != "ppk":
+                raise ValueError(tag)
+        except ValueError:
+            raise AuthError(401, "malformed operator token: log in again") from None
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise AuthError(401, "invalid operator token: log in again")
+        if expires < time.time():
+            raise AuthError(401, "operator token expired: log in again")
+        return OperatorSession(kecamatan_code, operator_id, expires)
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:24]
+
+
+def is_admin(authorization: str | None, admin_token: str) -> bool:
+    """True when the header carries the admin token (constant time)."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return False
+    given = authorization[len("Bearer ") :].strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(given, admin_token.encode())
 
 
 def check_admin(authorization: str | None, admin_token: str) -> None:

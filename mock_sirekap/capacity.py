@@ -12,7 +12,7 @@ File format (TOML or JSON; every time is real-clock seconds)::
     queue = 256             # requests allowed to wait for a worker; more are refused (503)
     queue_timeout = 5.0     # longest wait for a worker before a 503
     retry_after = 2         # seconds, sent in Retry-After with every 503 the model answers
-    [service_time.page]     # per endpoint: session, page, result, read, recap
+    [service_time.page]     # per endpoint: session, page, result, read, recap, plenary
     median = 0.12
     p95 = 0.40
     per_mib = 0.08          # added per MiB of request body (photo uploads)
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ENDPOINTS: tuple[str, ...] = ("session", "page", "result", "read", "recap")
+ENDPOINTS: tuple[str, ...] = ("session", "page", "result", "read", "recap", "plenary")
 # z-score of the 95th percentile of a normal distribution: lognormal sigma from median and p95.
 Z95 = 1.6448536269514722
 
@@ -62,6 +62,8 @@ DEFAULT_SERVICE = {
     "result": ServiceTime(0.04, 0.15),
     "read": ServiceTime(0.01, 0.04),
     "recap": ServiceTime(0.05, 0.20),
+    # est.: a plenary call reads one result and writes one row, like a result submission.
+    "plenary": ServiceTime(0.04, 0.15),
 }
 
 

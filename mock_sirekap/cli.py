@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mock_sirekap.capacity import CapacityError, CapacityModel, load_capacity
 from mock_sirekap.config import CONFIG_ENV, DEFAULT_MAX_UPLOAD, MockConfig
+from mock_sirekap.operators import Operators, write_operators
 from mock_sirekap.registry import Registry, RegistryError, write_registry
 
 EXIT_USAGE = 2
@@ -34,6 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--tps", type=int, help="generate a registry of N TPS (with --seed)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated registry")
     parser.add_argument("--registry-out", type=Path, help="write the generated registry as CSV")
+    parser.add_argument(
+        "--operators",
+        type=Path,
+        help="PPK operators CSV: kecamatan_code,operator_id,secret (default: one generated "
+        "operator per kecamatan with --tps, none with --registry)",
+    )
+    parser.add_argument("--operators-out", type=Path, help="write the operators in use as CSV")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
         "--capacity",
@@ -48,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-upload-mib", type=float, default=DEFAULT_MAX_UPLOAD / 1_048_576, help="photo limit"
     )
-    parser.add_argument("--token-ttl", type=int, default=3600, help="device token lifetime (s)")
+    parser.add_argument(
+        "--token-ttl", type=int, default=3600, help="device and operator token lifetime (s)"
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     return parser
@@ -74,6 +84,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         keep_photos=args.keep_photos,
         max_upload_bytes=int(args.max_upload_mib * 1_048_576),
         token_ttl=args.token_ttl,
+        operators_file=args.operators,
     )
 
 
@@ -82,17 +93,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         registry = config.load_registry()
+        operators = config.load_operators(registry)
     except (ValueError, CapacityError, RegistryError) as exc:
         print(f"mock_sirekap: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.registry_out is not None:
         write_registry(registry, args.registry_out)
+    if args.operators_out is not None:
+        write_operators(operators, args.operators_out)
     if config.keep_photos is not None:
         config.keep_photos.mkdir(parents=True, exist_ok=True)
-    return _serve(config, registry, args)
+    return _serve(config, registry, operators, args)
 
 
-def _serve(config: MockConfig, registry: Registry, args: argparse.Namespace) -> int:
+def _serve(
+    config: MockConfig, registry: Registry, operators: Operators, args: argparse.Namespace
+) -> int:
     import uvicorn  # noqa: PLC0415 - only the serving path needs it
 
     from mock_sirekap.state import clear_faults  # noqa: PLC0415
@@ -105,7 +121,7 @@ def _serve(config: MockConfig, registry: Registry, args: argparse.Namespace) -> 
     if config.processes == 1:
         from mock_sirekap.app import create_app  # noqa: PLC0415
 
-        app = create_app(config, registry)
+        app = create_app(config, registry, operators)
         server = uvicorn.Server(uvicorn.Config(app, **common))
         server.run()
         return 0 if server.started else EXIT_START

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mock_sirekap.capacity import CapacityModel, parse_capacity
+from mock_sirekap.operators import NO_OPERATORS, Operators, generate_operators, load_operators
 from mock_sirekap.registry import Registry, generate_registry, load_registry
 
 CONFIG_ENV = "MOCK_SIREKAP_CONFIG"
@@ -26,11 +27,21 @@ class MockConfig:
     keep_photos: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
     token_ttl: int = 3600
+    operators_file: Path | None = None
 
     def load_registry(self) -> Registry:
         if self.registry_file is not None:
             return load_registry(self.registry_file)
         return generate_registry(self.tps or 0, self.seed)
+
+    def load_operators(self, registry: Registry) -> Operators:
+        """The operators file; else one generated operator per kecamatan of a generated registry;
+        else none (a ``--registry`` without ``--operators``)."""
+        if self.operators_file is not None:
+            return load_operators(self.operators_file, registry)
+        if self.registry_file is None:
+            return generate_operators(registry, self.seed)
+        return NO_OPERATORS
 
     def to_env(self) -> str:
         return json.dumps(
@@ -45,6 +56,7 @@ class MockConfig:
                 "keep_photos": str(self.keep_photos) if self.keep_photos else None,
                 "max_upload_bytes": self.max_upload_bytes,
                 "token_ttl": self.token_ttl,
+                "operators_file": str(self.operators_file) if self.operators_file else None,
             }
         )
 
@@ -62,4 +74,5 @@ class MockConfig:
             keep_photos=Path(data["keep_photos"]) if data["keep_photos"] else None,
             max_upload_bytes=data["max_upload_bytes"],
             token_ttl=data["token_ttl"],
+            operators_file=Path(data["operators_file"]) if data["operators_file"] else None,
         )

@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS latest (
     chart TEXT NOT NULL,
     PRIMARY KEY (election, tps_code)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS plenary (
+    election TEXT NOT NULL, tps_code TEXT NOT NULL, kecamatan_code TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    manual TEXT NOT NULL, revision INTEGER NOT NULL, differences TEXT NOT NULL,
+    operator_id TEXT NOT NULL, since TEXT NOT NULL, closed_at TEXT, updated_at TEXT NOT NULL,
+    PRIMARY KEY (election, tps_code)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS plenary_by_kecamatan ON plenary (kecamatan_code, election);
 CREATE TABLE IF NOT EXISTS server_faults (
     id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, body TEXT NOT NULL
 );

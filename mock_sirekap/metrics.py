@@ -39,12 +39,24 @@ QUEUE_DEPTH = Gauge(
 )
 REJECTIONS = Counter(
     "sirekap_rejections",
-    "Requests refused before service, by reason (queue_full, queue_timeout, fault)",
+    "Requests refused before service, by reason (queue_full, queue_timeout, fault, plenary_gate)",
     ["reason"],
 )
 RESULTS_STORED = Counter("sirekap_results_stored", "Result revisions durably stored")
 PAGES_STORED = Counter("sirekap_pages_stored", "Page photos durably stored")
 UPLOAD_BYTES = Counter("sirekap_upload_bytes", "Bytes of page photos received and verified")
+PLENARY_SUBMISSIONS = Counter(
+    "sirekap_plenary_submissions",
+    "Manual totals submitted to the plenary, by outcome "
+    "(matched, discrepancy, missing_upload, already_gaveled)",
+    ["outcome"],
+)
+PLENARY_OUTCOMES: tuple[str, ...] = ("matched", "discrepancy", "missing_upload", "already_gaveled")
+for _outcome in PLENARY_OUTCOMES:  # every outcome is exported from the start, at 0
+    PLENARY_SUBMISSIONS.labels(_outcome)
+PLENARY_CLOSED = Counter(
+    "sirekap_plenary_closed", "TPS gaveled (closed) by the plenary, by a manual entry or a revision"
+)
 DB_COMMIT_SECONDS = Histogram(
     "sirekap_db_commit_duration_seconds",
     "Duration of one group-commit transaction",

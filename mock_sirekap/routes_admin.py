@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import StreamingResponse
 
+from mock_sirekap import plenary
 from mock_sirekap.auth import AuthError, check_admin
 from mock_sirekap.db import connect
 from mock_sirekap.errors import ApiError
@@ -42,7 +44,8 @@ def build_router(state: MockState) -> APIRouter:
     async def put_faults(
         spec: FaultSpec, authorization: Annotated[str | None, Header()] = None
     ) -> dict[str, Any]:
-        """Replace the server fault state: error rate and status, latency, capacity brown-out."""
+        """Replace the server fault state: error rate and status, latency, capacity brown-out,
+        plenary gate."""
         admin(authorization)
         if spec.capacity_fraction < 1.0 and state.runtime.capacity.raw:
             raise ApiError(
@@ -66,7 +69,8 @@ def build_router(state: MockState) -> APIRouter:
         responses={200: {"content": {"application/x-ndjson": {}}}},
     )
     async def export(authorization: Annotated[str | None, Header()] = None) -> StreamingResponse:
-        """NDJSON of every stored result revision and page, for the integrity audit."""
+        """NDJSON of every stored result revision and page, for the integrity audit, and of every
+        plenary TPS state (lines of kind result, page and plenary)."""
         admin(authorization)
         return StreamingResponse(_export_lines(state), media_type="application/x-ndjson")
 
@@ -78,7 +82,7 @@ def _export_lines(state: MockState) -> Iterator[bytes]:
     conn = connect(state.config.db, writer=False)
     try:
         conn.execute("BEGIN")  # one consistent snapshot of the whole export
-        for row in export_rows(conn):
+        for row in itertools.chain(export_rows(conn), plenary.export_rows(conn)):
             yield (json.dumps(row, separators=(",", ":")) + "\n").encode()
         conn.execute("COMMIT")
     finally:

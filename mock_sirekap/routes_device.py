@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,14 +16,14 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mock_sirekap import metrics
+from mock_sirekap import metrics, plenary
 from mock_sirekap.arithmetic import check_result
 from mock_sirekap.auth import AuthError, DeviceSession
 from mock_sirekap.db import StorageUnavailable
 from mock_sirekap.elections import election_error, page_error
 from mock_sirekap.errors import ApiError, arithmetic_error, validation_error
 from mock_sirekap.state import MockState
-from mock_sirekap.store import Conflict, PageWrite, ResultWrite, store_page, submit_result
+from mock_sirekap.store import Conflict, PageWrite, Receipt, ResultWrite, store_page, submit_result
 
 HASH_OFF_LOOP_BYTES = 256 * 1024
 # One hashing thread: it works beside the event loop; more would only contend for the same cores.
@@ -163,9 +164,22 @@ def build_router(state: MockState) -> APIRouter:
         if violations:
             raise arithmetic_error(violations)
         write = _result_write(tps_code, election, session.device_id, key, body)
-        receipt = await _commit(state, lambda conn: submit_result(conn, write))
+        numbers = {"chart": body.chart, "administrasi": body.administrasi}
+
+        def store(conn: sqlite3.Connection) -> tuple[Receipt, bool]:
+            # A new revision of a TPS the plenary holds open is compared with the kept manual
+            # entry in the same transaction: the gavel is as durable as the upload.
+            receipt = submit_result(conn, write)
+            gaveled = receipt.created and plenary.recompare_after_result(
+                conn, tps_code, election, receipt.revision, numbers
+            )
+            return receipt, gaveled
+
+        receipt, gaveled = await _commit(state, store)
         if receipt.created:
             metrics.RESULTS_STORED.inc()
+        if gaveled:
+            metrics.PLENARY_CLOSED.inc()
         return JSONResponse(receipt.as_dict(), 201 if receipt.created else 200)
 
     return router

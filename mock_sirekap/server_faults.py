@@ -1,4 +1,5 @@
-"""Server-side faults set through the admin API: errors, extra latency, capacity brown-out.
+"""Server-side faults set through the admin API: errors, extra latency, capacity brown-out, and
+the plenary gate (the plenary endpoints suspended for maintenance while uploads go on).
 
 The state is kept in the database as well as in memory, so every server process of a
 ``--workers N`` mock follows the same faults (each polls the row a few times a second).
@@ -15,6 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mock_sirekap.capacity import ENDPOINTS
 
+# On 18 Feb 2024 plenaries were suspended at noon for Sirekap maintenance, and the recap display
+# paused 18-19 Feb while uploads continued (domain.md, "The seed incident", "Failures seen").
+PLENARY_GATE_MESSAGE = "plenary suspended for Sirekap maintenance"
+
+
+class PlenaryGate(BaseModel):
+    """While set, the plenary endpoints (operator sessions, PUT and GET plenary) answer 503."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    retry_after_s: int = Field(
+        60, ge=0, le=86_400, description="seconds sent in Retry-After with each refusal"
+    )
+
 
 class FaultSpec(BaseModel):
     """Body of ``PUT /admin/faults``: replaces the whole server fault state."""
@@ -30,6 +45,9 @@ class FaultSpec(BaseModel):
     )
     endpoints: list[str] | None = Field(
         None, description=f"endpoints affected, of {', '.join(ENDPOINTS)}; omitted: all"
+    )
+    plenary_gate: PlenaryGate | None = Field(
+        None, description="suspend the plenary endpoints (503 + Retry-After); null: open"
     )
 
     @field_validator("endpoints")

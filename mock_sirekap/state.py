@@ -1,4 +1,5 @@
-"""Everything one server process holds: settings, registry, database handles, runtime model."""
+"""Everything one server process holds: settings, registry and operators, database handles,
+runtime model."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 
 from mock_sirekap import metrics
 from mock_sirekap.admission import ServerRuntime
-from mock_sirekap.auth import TokenSigner, signing_key
+from mock_sirekap.auth import OperatorSigner, TokenSigner, signing_key
 from mock_sirekap.config import MockConfig
 from mock_sirekap.db import BatchStats, GroupCommitter, connect, init_schema
+from mock_sirekap.operators import Operators, kecamatan_index
 from mock_sirekap.registry import Registry
 from mock_sirekap.server_faults import FaultState
 
@@ -31,9 +33,15 @@ class MockState:
     committer: GroupCommitter
     reader: sqlite3.Connection
     signer: TokenSigner
+    operators: Operators
+    operator_signer: OperatorSigner
+    kecamatan: dict[str, tuple[str, ...]]  # kecamatan code -> its TPS codes, sorted
 
     @classmethod
-    def open(cls, config: MockConfig, registry: Registry) -> MockState:
+    def open(
+        cls, config: MockConfig, registry: Registry, operators: Operators | None = None
+    ) -> MockState:
+        operators = operators if operators is not None else config.load_operators(registry)
         init_schema(config.db)
         committer = GroupCommitter(config.db, on_batch=_observe_batch)
         committer.start()
@@ -41,7 +49,17 @@ class MockState:
         with contextlib.closing(connect(config.db, writer=True)) as conn:
             key = signing_key(conn)
         runtime = ServerRuntime(config.capacity.per_process(config.processes))
-        return cls(config, registry, runtime, committer, reader, TokenSigner(key, config.token_ttl))
+        return cls(
+            config,
+            registry,
+            runtime,
+            committer,
+            reader,
+            TokenSigner(key, config.token_ttl),
+            operators,
+            OperatorSigner(key, config.token_ttl),
+            kecamatan_index(registry),
+        )
 
     def close(self) -> None:
         self.committer.stop()

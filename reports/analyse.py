@@ -16,6 +16,14 @@ from reports.completion import Completion, FormTimes
 from reports.inputs import RunInputs
 from reports.integrity import Ack, IntegrityReport, audit
 from reports.model import EndpointStats
+from reports.plenary import (
+    PlenaryReport,
+    QualityReport,
+    plenary_report,
+    plenary_value,
+    quality_report,
+    quality_value,
+)
 from reports.recovery import Recovery, Second, analyse, detect_outages
 from scenarios.slo import Slo
 from scenarios.timeline import Fault
@@ -53,6 +61,8 @@ class Facts:
     real_duration: float
     notes: list[str]
     faults: list[Fault] = field(default_factory=list)  # the windows actually applied
+    plenary: PlenaryReport | None = None
+    quality: QualityReport | None = None
 
 
 def _requests(inputs: RunInputs) -> Iterable[dict[str, Any]]:
@@ -60,8 +70,13 @@ def _requests(inputs: RunInputs) -> Iterable[dict[str, Any]]:
 
 
 def scope_figures(inputs: RunInputs) -> dict[str, ScopeFigures]:
+    return figures_of(_requests(inputs))
+
+
+def figures_of(lines: Iterable[dict[str, Any]]) -> dict[str, ScopeFigures]:
+    """Figures per endpoint and per scope from timeline "requests" lines."""
     by_endpoint = {name: ScopeFigures() for name in ENDPOINTS}
-    for line in _requests(inputs):
+    for line in lines:
         figures = by_endpoint.setdefault(line["endpoint"], ScopeFigures())
         figures.requests += line["count"]
         figures.ok += line["ok"]
@@ -98,7 +113,7 @@ def endpoint_stats(scopes: dict[str, ScopeFigures]) -> list[EndpointStats]:
             None if not f.latency.count else f.latency.max / 1000,
         )
         for name, f in scopes.items()
-        if name in ENDPOINTS and f.requests
+        if f.requests and (name in ENDPOINTS or name not in SCOPES)  # the plenary's too
     ]
 
 
@@ -129,6 +144,8 @@ def _empty_row(sim: float) -> dict[str, Any]:
 def per_second(inputs: RunInputs, completion: Completion | None) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
     for line in _requests(inputs):
+        if line["endpoint"] not in ENDPOINTS:
+            continue  # the plenary's own requests (409 while an upload is missing) are not load
         row = rows.setdefault(line["second"], _empty_row(line["sim_s"]))
         row["ok"] += line["ok"]
         row["failed"] += line["count"] - line["ok"]
@@ -198,12 +215,21 @@ def recoveries(
     return found
 
 
-def acks(ledger: Sequence[dict[str, Any]]) -> list[Ack]:
-    return [
+def acks(ledger: Sequence[dict[str, Any]], plenary: Sequence[dict[str, Any]] = ()) -> list[Ack]:
+    """Every acknowledged result: the devices' (ledger) and the KPPS corrections the plenary
+    asked for (plenary.jsonl), which are revisions of results already acknowledged."""
+    found = [
         Ack(line["tps_code"], line["election"], line["receipt_id"], line["content_sha256"])
         for line in ledger
         if line.get("final_outcome") == "acked" and line.get("receipt_id")
     ]
+    found += [
+        Ack(line["tps_code"], line["election"], fix["receipt_id"], fix["content_sha256"])
+        for line in plenary
+        for fix in line.get("corrections") or ()
+        if fix.get("outcome") == "acked" and fix.get("receipt_id")
+    ]
+    return found
 
 
 def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
@@ -223,7 +249,7 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
     bound = next((s.threshold for s in slos if s.key in {"page.p95", "upload.p95"}), None)
     integrity = None
     if inputs.export is not None:
-        integrity = audit(acks(inputs.ledger), inputs.export)
+        integrity = audit(acks(inputs.ledger, inputs.plenary), inputs.export)
     summary = inputs.load_summary or {}
     slip = (summary.get("start_slip_s") or {}).get("p99")
     real = float((summary.get("run") or {}).get("real_s") or scenario.clock.real_duration)
@@ -239,13 +265,17 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
         abandoned=sum(1 for line in inputs.ledger if line.get("final_outcome") == "abandoned"),
         real_duration=real,
         notes=notes,
+        plenary=plenary_report(
+            inputs.plenary, inputs.ledger, lambda s: scenario.clock.local(s)[:10]
+        ),
+        quality=quality_report(inputs.ledger),
     )
 
 
 def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | None:
     """The measured value of ``slo``'s metric, None when the run cannot tell."""
     if slo.scope in SCOPES:
-        return _scope_value(facts.scopes[slo.scope], slo.metric, facts.real_duration)
+        return scope_value(facts.scopes[slo.scope], slo.metric, facts.real_duration)
     if slo.scope == "recovery":
         return _recovery_value(facts.recovery, slo, inputs.speedup)
     if slo.scope == "integrity":
@@ -260,12 +290,16 @@ def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | None:
     if slo.scope == "throughput" and facts.completion is not None:
         per_day = facts.completion.tps_per_day
         return per_day if slo.metric == "tps_per_day" else per_day / 24
+    if slo.scope == "plenary":
+        return plenary_value(facts.plenary, slo.metric)
+    if slo.scope == "quality":
+        return quality_value(facts.quality, slo.metric)
     if slo.scope == "load":
         return facts.slip_p99 if slo.metric == "slip_p99" else float(facts.abandoned)
     return None  # plan.*: measured by `plan`, not by a run
 
 
-def _scope_value(figures: ScopeFigures, metric: str, real_duration: float) -> float | None:
+def scope_value(figures: ScopeFigures, metric: str, real_duration: float) -> float | None:
     latency = figures.latency
     if metric in PERCENTILES:
         value = latency.quantile(PERCENTILES[metric])

@@ -19,6 +19,7 @@ from reports.html import render_html
 from reports.inputs import RunInputs, read_run
 from reports.junit import write_junit
 from reports.model import Analysis, RunFacts
+from reports.plenary_view import plenary_chart
 from reports.summary import summary_json, summary_md
 from reports.verdict import evaluate, verdict
 from scenarios import load_factor
@@ -107,6 +108,10 @@ def _charts(inputs: RunInputs, facts: Facts, folder: Path) -> dict[str, Path]:
             folder / "completion.png", clock, times, [float(p[1]) for p in curve],
             [float(p[2]) for p in curve], manual, windows,
         )  # fmt: skip
+    if facts.plenary is not None:
+        chart = plenary_chart(facts.plenary, folder / "plenary.png")
+        if chart is not None:
+            made["Plenary"] = chart
     server = _server_series(inputs)
     if server:
         made["Server"] = charts.server(
@@ -142,8 +147,11 @@ def _server_series(inputs: RunInputs) -> dict[str, Any]:
 def build_report(run_dir: Path) -> Analysis:
     """Analyse ``run_dir`` and write its ``report/``; the analysis holds the verdict."""
     inputs = read_run(run_dir)
-    slos = list(inputs.scenario.slo.parsed)
+    parsed = inputs.scenario.slo.parsed
+    slos = [slo for slo in parsed if slo.scope != "plan"]
     facts = measure(inputs, slos)
+    if len(slos) < len(parsed):
+        facts.notes.append("plan.* SLOs are judged by `sirekap-loadtest plan`, not by a run")
     results = evaluate(slos, lambda slo: resolve(facts, inputs, slo))
     error = inputs.record.get("error")
     aborted = inputs.record.get("aborted")
@@ -166,6 +174,8 @@ def build_report(run_dir: Path) -> Analysis:
         slip_p99_s=facts.slip_p99,
         notes=facts.notes,
         charts=_charts(inputs, facts, folder / "charts"),
+        plenary=facts.plenary,
+        quality=facts.quality,
     )
     document = json.dumps(summary_json(analysis), indent=2, allow_nan=False)  # strict JSON
     (folder / "summary.json").write_text(document + "\n")

@@ -5,36 +5,11 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from reports.markup import STYLE, html_table
 from reports.model import Analysis
+from reports.plenary_view import plenary_html
 from reports.summary import both_clocks, millis
 from scenarios.units import format_duration
-
-STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
-padding:0 1rem}
-h1{font-size:1.5rem;margin:.2rem 0}
-h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-.verdict{padding:1rem 1.2rem;border-radius:8px;color:#fff;margin:1rem 0}
-.passed{background:#2e7d32}.breached{background:#c62828}.inconclusive{background:#ef6c00}
-.error{background:#6a1b9a} table{border-collapse:collapse;margin:.5rem 0;width:100%}
-th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:left;font-size:.9rem}
-th{background:#f5f5f5} td.no{color:#c62828;font-weight:bold} td.yes{color:#2e7d32}
-img{max-width:100%;border:1px solid #eee;margin:.5rem 0} .muted{color:#666;font-size:.85rem}
-"""
-
-
-def _table(head: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
-    out = ["<table><tr>", *[f"<th>{escape(h)}</th>" for h in head], "</tr>"]
-    for r, row in enumerate(rows):
-        cells = []
-        for c, cell in enumerate(row):
-            css = classes[r][c] if classes else ""
-            cells.append(
-                f'<td class="{css}">{escape(cell)}</td>' if css else f"<td>{escape(cell)}</td>"
-            )
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
 
 
 def render_html(analysis: Analysis) -> str:
@@ -55,7 +30,7 @@ def render_html(analysis: Analysis) -> str:
         )
         + "</p>",
         "<h2>SLOs</h2>",
-        _table(
+        html_table(
             ["SLO", "measured", "needs", "passed", "note"],
             [
                 [
@@ -74,7 +49,7 @@ def render_html(analysis: Analysis) -> str:
         i = analysis.integrity
         parts += [
             "<h2>Integrity</h2>",
-            _table(
+            html_table(
                 ["acknowledged", "lost", "duplicate", "corrupt", "ambiguous (stored, never acked)"],
                 [
                     [
@@ -93,7 +68,7 @@ def render_html(analysis: Analysis) -> str:
     parts.append("<h2>Recovery</h2>")
     if analysis.recovery:
         parts.append(
-            _table(
+            html_table(
                 [
                     "outage",
                     "injected",
@@ -123,7 +98,7 @@ def render_html(analysis: Analysis) -> str:
         c = analysis.completion.as_dict()
         parts += [
             "<h2>Completion</h2>",
-            _table(
+            html_table(
                 [
                     "ready in the run",
                     "acknowledged",
@@ -142,10 +117,11 @@ def render_html(analysis: Analysis) -> str:
                 ],
             ),
         ]
+    parts.append(plenary_html(analysis.plenary, analysis.quality))
     if analysis.endpoints:
         parts += [
             "<h2>Endpoints</h2>",
-            _table(
+            html_table(
                 ["endpoint", "requests", "success", "p50", "p95", "p99", "max"],
                 [
                     [

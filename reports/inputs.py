@@ -30,6 +30,7 @@ class RunInputs:
     load_summary: dict[str, Any] | None = None
     server_metrics: list[dict[str, Any]] = field(default_factory=list)
     export: list[dict[str, Any]] | None = None
+    plenary: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -59,6 +60,7 @@ OPTIONAL = (
     "load_summary.json",
     "server_metrics.jsonl",
     "export.ndjson",
+    "plenary.jsonl",
 )
 
 
@@ -80,7 +82,10 @@ def read_run(path: Path) -> RunInputs:
     for name in OPTIONAL:
         file = path / name
         if not file.exists():
-            inputs.missing.append(name)
+            if name != "plenary.jsonl" or scenario.plenary.enabled:
+                inputs.missing.append(name)
+        elif name == "plenary.jsonl":
+            inputs.plenary = list(_jsonl(file))
         elif name == "timeline.jsonl":
             inputs.timeline = list(_jsonl(file))
         elif name == "ledger.jsonl":

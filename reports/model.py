@@ -8,6 +8,7 @@ from typing import Any
 
 from reports.completion import Completion
 from reports.integrity import IntegrityReport
+from reports.plenary import PlenaryReport, QualityReport
 from reports.recovery import Recovery
 from reports.verdict import SloResult, Verdict
 
@@ -75,3 +76,5 @@ class Analysis:
     slip_p99_s: float | None
     notes: list[str] = field(default_factory=list)  # what could not be analysed, and why
     charts: dict[str, Path] = field(default_factory=dict)  # title -> PNG
+    plenary: PlenaryReport | None = None
+    quality: QualityReport | None = None

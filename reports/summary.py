@@ -5,7 +5,10 @@ clock, target, fault layer), ``slos`` [{expression, metric, value, threshold, op
 shown, note}], ``integrity`` {acknowledged, lost, duplicate, corrupt, ambiguous, examples},
 ``recovery`` [one per fault window or detected outage, with start, end and times in both clocks:
 ``*_s`` real seconds, ``*_sim_s`` simulated], ``completion``, ``endpoints``, ``failures``,
-``slip_p99_s``, ``notes``.
+``slip_p99_s``, ``plenary`` (null without a plenary: forms, gaveled, open, working_days,
+tps_per_day, per_day, gavel_time_p50_s/p90_s/max_s simulated, discrepancies, causes, fields,
+waited_for_upload, refused, corrections), ``quality`` (injected, consistent, caught_arithmetic,
+caught_plenary, undetected, never_stored, detection_ratio, examples), ``notes``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from reports.model import Analysis
+from reports.plenary_view import plenary_md
 from scenarios.units import format_duration
 
 
@@ -32,6 +36,8 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "endpoints": [e.as_dict() for e in analysis.endpoints],
         "failures": analysis.failures,
         "slip_p99_s": analysis.slip_p99_s,
+        "plenary": None if analysis.plenary is None else analysis.plenary.as_dict(),
+        "quality": None if analysis.quality is None else analysis.quality.as_dict(),
         "notes": analysis.notes,
     }
 
@@ -97,6 +103,7 @@ def summary_md(analysis: Analysis) -> str:
             f"{millis(e.p50)} | {millis(e.p95)} | {millis(e.p99)} |"
             for e in analysis.endpoints
         ]
+    lines += plenary_md(analysis.plenary, analysis.quality)
     if analysis.notes:
         lines += ["", *[f"- {note}" for note in analysis.notes]]
     return "\n".join(lines) + "\n"

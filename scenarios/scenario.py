@@ -1,8 +1,9 @@
 """The whole scenario: a frozen model of one file, with its cross-section checks.
 
 Sections: ``name``, ``description``, ``[clock]``, ``[population]``, ``[arrival]``, ``[client]``,
-``[target]``, ``[[faults]]`` and ``[slo]``. Only ``name``, ``clock`` and ``population`` are
-required; the other sections have documented defaults.
+``[quality]``, ``[plenary]``, ``[target]``, ``[[faults]]`` and ``[slo]``. Only ``name``, ``clock``
+and ``population`` are required; the other sections have documented defaults (no misreads and no
+plenary when ``[quality]`` and ``[plenary]`` are left out).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from scenarios.client import ClientSpec
 from scenarios.clock import Clock
 from scenarios.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.fields import Section
+from scenarios.plenary import NO_PLENARY, PlenarySpec
 from scenarios.population_spec import PopulationSpec
-from scenarios.slo import Slo, SloSyntaxError, parse_slo
+from scenarios.quality import NO_MISREADS, QualitySpec
+from scenarios.slo import Slo, SloSyntaxError, parse_slo, plan_args
 from scenarios.target import TargetSpec
 from scenarios.timeline import Fault, FaultWindowSpec, resolve_faults
 from scenarios.units import parse_time_spec
@@ -77,6 +80,8 @@ class Scenario(Section):
     population: PopulationSpec
     arrival: ArrivalSpec = ArrivalSpec()
     client: ClientSpec = ClientSpec()
+    quality: QualitySpec = NO_MISREADS
+    plenary: PlenarySpec = NO_PLENARY
     target: TargetSpec = TargetSpec()
     faults: Annotated[tuple[FaultWindowSpec, ...], Field(strict=False)] = ()
     slo: SloSpec = SloSpec()
@@ -108,6 +113,49 @@ class Scenario(Section):
         return self
 
     @model_validator(mode="after")
+    def _forms_are_uploaded(self) -> Scenario:
+        uploaded = self.client.elections
+        shown = ", ".join(uploaded)
+        problems = [
+            FieldError(
+                f"must be a form the devices upload (client.elections: {shown})",
+                given=election,
+                path=(section, "elections", index),
+            )
+            for section, active, elections in (
+                ("quality", self.quality.active, self.quality.elections),
+                ("plenary", self.plenary.enabled, self.plenary.elections),
+            )
+            if active
+            for index, election in enumerate(elections)
+            if election not in uploaded
+        ]
+        raise_if_any(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _plenary_inside_run(self) -> Scenario:
+        plenary, clock = self.plenary, self.clock
+        if not plenary.enabled:
+            return self
+        start = clock.offset(plenary.start)
+        run = f"{clock.local(0)} to {clock.local(clock.duration)}"
+        if not 0 <= start < clock.duration:
+            raise FieldError(
+                f"starts {clock.local(start)}, outside the run ({run}); must lie inside the run",
+                given=plenary.start.text,
+                path=("plenary", "start"),
+            )
+        if not plenary.periods(clock, clock.zone):
+            raise FieldError(
+                f"must leave working time between plenary.start ({clock.local(start)}) and the "
+                f"run's end ({clock.local(clock.duration)}); start earlier or run longer",
+                given=plenary.model_dump(mode="json")["working_hours"],
+                path=("plenary", "working_hours"),
+            )
+        return self
+
+    @model_validator(mode="after")
     def _slos_name_known_faults(self) -> Scenario:
         names = [fault.name for fault in self._timeline]
         problems = []
@@ -118,6 +166,13 @@ class Scenario(Section):
                 except ValueError as error:
                     problems.append(
                         FieldError(str(error), given=slo.args[0], path=("slo", "checks", index))
+                    )
+            if slo.scope == "plan" and slo.args:
+                try:
+                    plan_args(*slo.args)
+                except ValueError as error:
+                    problems.append(
+                        FieldError(str(error), given=slo.expression, path=("slo", "checks", index))
                     )
             if slo.scope == "recovery" and slo.args and slo.args[0] not in names:
                 valid = (

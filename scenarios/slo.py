@@ -6,13 +6,14 @@
     upload.error_ratio < 1%               recovery.max_time_to_recover < 30m
     integrity.lost == 0                   completion.by('+1d 06:00') >= 0.95
     throughput.tps_per_day >= 20          recovery.time_to_recover('server down') < 1h
+    plenary.tps_per_day >= 20             quality.misreads_undetected == 0
 
 Scopes are the endpoints (``session``, ``page``, ``result``, ``read``; ``upload`` = session, page
 and result together; ``all``) and the analyses (``recovery``, ``integrity``, ``completion``,
-``throughput``, ``load``, ``plan``). Each metric has a kind, and the value must be of that kind:
-a duration with a unit (``150ms``, ``2s``, ``30m``), a ratio (``0.999`` or ``99.9%``), a count
-or a number. Latencies are on the real clock; recovery, drain and completion times on the
-simulated one.
+``throughput``, ``load``, ``plenary``, ``quality``, ``plan``). Each metric has a kind, and the
+value must be of that kind: a duration with a unit (``150ms``, ``2s``, ``30m``), a ratio
+(``0.999`` or ``99.9%``), a count or a number. Latencies are on the real clock; recovery, drain,
+completion and gavel times on the simulated one.
 
 This module only parses and checks expressions (so a bad one is a scenario error naming it and
 what is valid); the report evaluates them against a run.
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from scenarios.units import parse_duration
+from scenarios.units import TimeSpec, parse_duration, parse_time_spec
 
 Kind = Literal["duration", "ratio", "count", "number"]
 
@@ -70,7 +71,28 @@ ANALYSIS_METRICS: Final[dict[str, dict[str, tuple[Kind, int]]]] = {
     "completion": {"final": ("ratio", 0), "by": ("ratio", 1)},
     "throughput": {"tps_per_day": ("number", 0), "tps_per_hour": ("number", 0)},
     "load": {"slip_p99": ("duration", 0), "abandoned": ("count", 0)},
-    "plan": {"instances_for": ("count", 2), "knee_rps": ("number", 0)},
+    "plenary": {
+        "tps_per_day": ("number", 0),
+        "gaveled": ("count", 0),
+        "open": ("count", 0),
+        "discrepancies": ("count", 0),
+        "refused": ("count", 0),
+        "gavel_time_p50": ("duration", 0),
+        "gavel_time_p90": ("duration", 0),
+        "gavel_time_max": ("duration", 0),
+    },
+    "quality": {
+        "misreads_injected": ("count", 0),
+        "misreads_caught_arithmetic": ("count", 0),
+        "misreads_caught_plenary": ("count", 0),
+        "misreads_undetected": ("count", 0),
+        "detection_ratio": ("ratio", 0),
+    },
+    "plan": {
+        "instances_for": ("count", 2),
+        "instances_for_faults": ("count", 2),
+        "knee_rps": ("number", 0),
+    },
 }
 OPERATORS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<=": operator.le,
@@ -196,3 +218,29 @@ def _parse_value(expression: str, text: str, kind: Kind) -> float:
     if kind == "count" and not value.is_integer():
         raise SloSyntaxError(expression, f"{text!r} is not a whole number")
     return value
+
+
+_DAY_PREFIX = re.compile(r"^\s*D(\d+)\s+(.*)$")
+PLAN_ARGS_HELP: Final = (
+    "plan.instances_for takes a share and a local deadline, like ('99%', 'D0 24:00'): "
+    "a share in (0, 1] or (0%, 100%], and a time of day on election day D0 or a later day "
+    "('D1 06:00', or '24:00', '+1d 06:00')"
+)
+
+
+def plan_args(share: str, deadline: str) -> tuple[float, TimeSpec]:
+    """The share and deadline of ``plan.instances_for(share, deadline)``; ValueError says what
+    is valid. ``D<n> HH:MM`` is day n counted from the scenario's start date (D0)."""
+    try:
+        value = float(share[:-1]) / 100 if share.strip().endswith("%") else float(share)
+    except ValueError:
+        raise ValueError(f"share {share!r} is not a number; {PLAN_ARGS_HELP}") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"share {share!r} is outside (0, 1]; {PLAN_ARGS_HELP}")
+    day = _DAY_PREFIX.match(deadline)
+    text = deadline if day is None else (f"+{day[1]}d {day[2]}" if int(day[1]) else day[2])
+    try:
+        spec = parse_time_spec(text, allow_offset=False)
+    except ValueError:
+        raise ValueError(f"deadline {deadline!r} is not a time of day; {PLAN_ARGS_HELP}") from None
+    return value, TimeSpec(deadline.strip(), day=spec.day, second_of_day=spec.second_of_day)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from scenarios.arrival import ArrivalSchedule, peak_rate
 from scenarios.loadfactor import load_factor
+from scenarios.misreads import misreads
 from scenarios.population import Population
 from scenarios.scenario import Scenario
 from scenarios.units import ZONES, format_duration, format_size
@@ -93,6 +94,8 @@ def summarize(scenario: Scenario, population: Population, schedule: ArrivalSched
         f"relative to {factor.reference}; {factor.national:.3g} of the national rate",
         f"target      {_target(scenario)}",
         f"client      {_client(scenario)}",
+        f"quality     {_quality(scenario, population, schedule)}",
+        f"plenary     {_plenary(scenario, population)}",
         f"faults      {len(scenario.timeline)} window(s)",
     ]
     for fault in scenario.timeline:
@@ -141,4 +144,49 @@ def _client(scenario: Scenario) -> str:
     return (
         f"{policy} (simulated){honour}; page timeout {format_duration(client.timeouts.page)} real"
         + ("; new connection per upload" if client.new_connection_per_upload else "")
+    )
+
+
+def _range(low: float, high: float) -> str:
+    if low == high:
+        return format_duration(low)
+    return f"{format_duration(low)}..{format_duration(high)}"
+
+
+def _quality(scenario: Scenario, population: Population, schedule: ArrivalSchedule) -> str:
+    quality = scenario.quality
+    if not quality.active:
+        return "no misreads"
+    forms = [
+        (item.code, form.election)
+        for item in schedule.in_run()
+        for form in item.forms
+        if form.election in quality.elections
+    ]
+    found = misreads(quality, population, forms)
+    consistent = sum(1 for item in found.values() if item.consistent)
+    return (
+        f"{quality.misread_fraction:.1%} of {', '.join(quality.elections)} forms misread on the "
+        f"first upload, {quality.consistent_fraction:.0%} of them still adding up: "
+        f"{len(found):,} in the run ({consistent:,} for the plenary to catch, "
+        f"{len(found) - consistent:,} for the arithmetic check); officer fix "
+        f"{_range(*quality.officer_fix)} (simulated)"
+    )
+
+
+def _plenary(scenario: Scenario, population: Population) -> str:
+    plenary, clock = scenario.plenary, scenario.clock
+    if not plenary.enabled:
+        return "none"
+    kecamatan = len({tps.kecamatan for tps in population})
+    hours = plenary.model_dump(mode="json")
+    breaks = len(plenary.breaks)
+    return (
+        f"{plenary.operators_per_kecamatan} PPK operator(s) per kecamatan, "
+        f"{kecamatan * plenary.operators_per_kecamatan:,} in all, for {len(population):,} TPS x "
+        f"{', '.join(plenary.elections)}, from {clock.local(clock.offset(plenary.start))}: "
+        f"{plenary.minutes_per_tps:g} min/TPS, {'-'.join(hours['working_hours'])} less "
+        f"{breaks} break{'s' if breaks != 1 else ''} = {plenary.tps_per_day:.3g} TPS/day each; "
+        f"missing upload rechecked after {format_duration(plenary.missing_recheck)}, KPPS "
+        f"correction {_range(*plenary.correction_delay)} (simulated)"
     )

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from scenarios.errors import FieldError, Shown
 from scenarios.fields import Duration, PositiveDuration, Section, require_p95_above_median
 
-Endpoint = Literal["session", "page", "result", "read", "recap"]
+Endpoint = Literal["session", "page", "result", "read", "recap", "plenary"]
 ENDPOINTS: Final[tuple[Endpoint, ...]] = get_args(Endpoint)
 
 
@@ -45,6 +45,8 @@ class ServiceTimesSpec(Section):
     result: ServiceTimeSpec = _service(0.03, 0.12)
     read: ServiceTimeSpec = _service(0.005, 0.02)
     recap: ServiceTimeSpec = _service(0.03, 0.15)
+    # est.: a PPK operator's plenary call reads one result and writes one row, like a submission.
+    plenary: ServiceTimeSpec = _service(0.03, 0.12)
 
 
 class MockCapacitySpec(Section):

@@ -81,7 +81,7 @@ def parse_size(text: str) -> int:
 
 def format_size(size: float) -> str:
     """Decimal units, three significant digits: ``1.2 MB``, ``431 GB``."""
-    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if size >= factor:
             return f"{size / factor:.3g} {unit}"
     return f"{size:.0f} B"

@@ -1,4 +1,5 @@
-"""The server layer against a small fake admin endpoint that records every call."""
+"""The server layer against a small fake admin endpoint that records every call (the real mock's
+plenary gate through this layer: tests/mock_sirekap/test_plenary.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from faults.kinds import PlenaryGateParams
 from faults.server_layer import ServerFaultError, ServerFaults, fault_state
-from faults.timeline import FaultWindow
+from faults.timeline import FaultTimeline, FaultWindow
 from tests.conftest import pick_free_port
 
 TOKEN = "s3cret"
@@ -146,3 +149,48 @@ def test_an_unreachable_server_is_reported_with_the_url() -> None:
 def test_an_empty_admin_token_is_refused_up_front() -> None:
     with pytest.raises(ValueError, match="admin_token must not be empty"):
         ServerFaults("http://127.0.0.1:1", "")
+
+
+def test_the_plenary_gate_is_sent_beside_endpoint_scoped_faults() -> None:
+    gate = server("plenary_gate", retry_after_s=120)
+    errors = server("errors", rate=0.2, endpoints=["page"])
+    assert fault_state([gate.params]) == {"plenary_gate": {"retry_after_s": 120}}  # type: ignore[list-item]
+    assert fault_state([errors.params, gate.params]) == {  # type: ignore[list-item]
+        "error_rate": 0.2,
+        "error_status": 503,
+        "endpoints": ["page"],
+        "plenary_gate": {"retry_after_s": 120},
+    }
+    assert server("plenary_gate").params == PlenaryGateParams(retry_after_s=60)
+
+
+def test_apply_and_remove_put_and_clear_the_plenary_gate(admin: FakeAdmin) -> None:
+    layer = ServerFaults(admin.url, TOKEN)
+    gate, slow = server("plenary_gate"), server("latency", latency_ms=50)
+    layer.apply("gate", gate)
+    assert layer.current() == {"plenary_gate": {"retry_after_s": 60}}
+    layer.apply("slow", slow)
+    layer.remove("gate", gate)
+    layer.remove("slow", slow)
+    assert admin.calls == [
+        ("PUT", {"plenary_gate": {"retry_after_s": 60}}),
+        ("PUT", {"plenary_gate": {"retry_after_s": 60}, "latency_ms": 50.0, "jitter_ms": 0.0}),
+        ("PUT", {"latency_ms": 50.0, "jitter_ms": 0.0}),
+        ("DELETE", None),
+    ]
+
+
+def test_plenary_gate_windows_take_no_endpoints_and_do_not_stack() -> None:
+    with pytest.raises(ValidationError) as error:
+        server("plenary_gate", endpoints=["page"])
+    assert (
+        "unknown parameter 'endpoints' for a server plenary_gate fault; "
+        "valid parameters: retry_after_s"
+    ) in str(error.value)
+    with pytest.raises(ValidationError, match="retry_after_s"):
+        server("plenary_gate", retry_after_s=-1)
+    # The gate affects only the plenary endpoints, so it overlaps endpoint-scoped faults freely.
+    FaultTimeline(windows=(server("plenary_gate"), server("errors", rate=0.5, endpoints=["page"])))
+    with pytest.raises(ValidationError) as twice:
+        FaultTimeline(windows=(server("plenary_gate", 0, 10), server("plenary_gate", 5, 20)))
+    assert "only one server plenary_gate fault can be active at a time" in str(twice.value)

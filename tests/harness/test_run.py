@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import pick_free_port, wait_until_http_ok
+from tests.conftest import pick_free_port, processes_mentioning, wait_until_http_ok
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -47,21 +47,6 @@ def _run_dir(tmp_path: Path) -> Path:
     return found
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z":
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path: Path) -> None:
     process = _run(tmp_path)
     out, err = process.communicate(timeout=180)
@@ -92,7 +77,7 @@ def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path
     assert record["status"] == "completed" and record["exit_code"] == 0
     actions = [(e["action"], e["layer"], e["ok"]) for e in record["faults"]]
     assert actions[:2] == [("apply", "network", True), ("remove", "network", True)]
-    assert not _processes_mentioning(str(run_dir))
+    assert not processes_mentioning(str(run_dir))
 
 
 def test_ctrl_c_stops_every_process_and_removes_every_fault(tmp_path: Path) -> None:
@@ -120,7 +105,7 @@ def test_ctrl_c_stops_every_process_and_removes_every_fault(tmp_path: Path) -> N
         assert "INCONCLUSIVE (exit code 4): the run was interrupted" in out
         proxy = httpx.get(f"{url}/proxies/sirekap", timeout=2).json()
         assert proxy["enabled"] is True and proxy["toxics"] == []
-        assert not _processes_mentioning(str(run_dir))
+        assert not processes_mentioning(str(run_dir))
         record = json.loads((run_dir / "run.json").read_text())
         assert record["status"] == "interrupted"
         assert (run_dir / "report" / "report.html").exists()
@@ -179,7 +164,7 @@ def test_an_abort_on_fail_slo_stops_the_run_early_with_exit_code_1(tmp_path: Pat
     assert "BREACHED (exit code 1): aborted: upload.failures <= 5" in result.stdout
     record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
     assert record["status"] == "aborted"
-    assert not _processes_mentioning(str(_run_dir(tmp_path)))
+    assert not processes_mentioning(str(_run_dir(tmp_path)))
 
 
 def test_a_part_dying_mid_run_ends_it_as_an_infrastructure_error(tmp_path: Path) -> None:
@@ -193,7 +178,7 @@ def test_a_part_dying_mid_run_ends_it_as_an_infrastructure_error(tmp_path: Path)
             record = json.loads((_run_dir(tmp_path) / "run.json").read_text() or "{}")
             if record.get("status") == "running":
                 proxy_pid = next(
-                    (pid for pid in _processes_mentioning("faults.toxiproxy")
+                    (pid for pid in processes_mentioning("faults.toxiproxy")
                      if _parent(pid) == process.pid),
                     None,
                 )  # fmt: skip
@@ -205,7 +190,7 @@ def test_a_part_dying_mid_run_ends_it_as_an_infrastructure_error(tmp_path: Path)
     assert "ERROR (exit code 3): toxiproxy died during the run" in out
     record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
     assert record["status"] == "failed" and record["error"] == "toxiproxy died during the run"
-    assert not _processes_mentioning(str(_run_dir(tmp_path)))
+    assert not processes_mentioning(str(_run_dir(tmp_path)))
 
 
 def _parent(pid: int) -> int:

@@ -35,6 +35,7 @@ class MockServer:
     admin: dict[str, str] = field(
         default_factory=lambda: {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     )
+    operators: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (kecamatan, secret)
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -74,6 +75,23 @@ class MockServer:
         assert response.status_code == 201, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
+    def kecamatan_tps(self, kecamatan_code: str) -> list[str]:
+        return [code for code in self.tps_codes() if code.startswith(kecamatan_code)]
+
+    def operator_login(self, client: httpx.Client, kecamatan_code: str) -> dict[str, str]:
+        """Log the kecamatan's first operator in; its Authorization header."""
+        operator_id = min(op for op, (kec, _) in self.operators.items() if kec == kecamatan_code)
+        response = client.post(
+            f"{self.url}/api/v1/operators/sessions",
+            json={
+                "operator_id": operator_id,
+                "kecamatan_code": kecamatan_code,
+                "secret": self.operators[operator_id][1],
+            },
+        )
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
 
 def launch_mock(folder: Path, name: str, *args: str) -> MockServer:
     """Start the real mock on a free 127.0.0.1 port; ``args`` give its registry and capacity."""
@@ -97,6 +115,14 @@ def read_registry(path: Path) -> dict[str, dict[str, Any]]:
     return registry
 
 
+def read_operators(path: Path) -> dict[str, tuple[str, str]]:
+    with path.open(newline="") as handle:
+        return {
+            row["operator_id"]: (row["kecamatan_code"], row["secret"])
+            for row in csv.DictReader(handle)
+        }
+
+
 @pytest.fixture
 def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
     """Start mocks with given options; every one is stopped at the end of the test."""
@@ -107,7 +133,9 @@ def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
     ) -> MockServer:
         name = f"mock{len(servers)}"
         registry_file = tmp_path / f"{name}-registry.csv"
+        operators_file = tmp_path / f"{name}-operators.csv"
         args = ["--tps", str(tps), "--seed", "7", "--registry-out", str(registry_file)]
+        args += ["--operators-out", str(operators_file)]
         if isinstance(capacity, dict):
             capacity_file = tmp_path / f"{name}-capacity.json"
             capacity_file.write_text(json.dumps(capacity))
@@ -117,6 +145,7 @@ def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
         server = launch_mock(tmp_path, name, *args, *extra)
         servers.append(server)
         server.registry = read_registry(registry_file)
+        server.operators = read_operators(operators_file)
         return server
 
     yield start

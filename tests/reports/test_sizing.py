@@ -67,8 +67,20 @@ def test_fault_kinds_leave_their_share_of_capacity() -> None:
 
 
 def test_the_fewest_instances_for_a_share_by_a_deadline() -> None:
-    # 99% by 1,500 s: 990 TPS in 1,500 s needs 0.66 TPS/s = 3.3 req/s; knee 1 req/s -> 4
-    assert instances_for(EVEN, knee_rps=1, share="99%", deadline=1500) == 4
+    # All 1,000 TPS are ready by 1,000 s; 99% of them in by 1,500 s needs 990 TPS in 1,500 s:
+    # 0.66 TPS/s = 3.3 req/s; knee 1 req/s -> 4 instances (3 take in 0.6 TPS/s: 900 by 1,500 s)
+    assert instances_for(EVEN, knee_rps=1, share=0.99, deadlines=[1500]) == 4
     assert simulate(EVEN, 3, 1).completion["99%"] > 1500  # type: ignore[operator]
     outage = fault_factor([(0.0, 1e9, "process", "kill", {})])
-    assert instances_for(EVEN, knee_rps=1, share="99%", deadline=1500, factor=outage) is None
+    assert instances_for(EVEN, knee_rps=1, share=0.99, deadlines=[1500], factor=outage) is None
+
+
+def test_a_deadline_counts_only_the_tps_ready_by_it() -> None:
+    # By 500 s, 500 TPS are ready; 99% of them (495) in by 500 s needs 0.99 TPS/s = 4.95 req/s
+    # (capacity keeps pace with the 1 TPS/s arrivals at 5 instances, falls behind at 4).
+    assert instances_for(EVEN, knee_rps=1, share=0.99, deadlines=[500]) == 5
+    sizing = simulate(EVEN, 4, 1)
+    assert sizing.ready_by(500) == pytest.approx(500)
+    assert sizing.taken_in_by(500) == pytest.approx(400)
+    # every deadline must hold: the later one (1,500 s) alone needs 4, the earlier one 5
+    assert instances_for(EVEN, knee_rps=1, share=0.99, deadlines=[500, 1500]) == 5

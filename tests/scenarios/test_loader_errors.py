@@ -92,7 +92,7 @@ CASES = [
         "an unknown section",
         MINIMAL + "\n[clients]\nelections = ['ppwp']\n",
         "mini.toml: clients: unknown key; valid keys here: name, description, clock, population, "
-        "arrival, client, target, faults, slo",
+        "arrival, client, quality, plenary, target, faults, slo",
     ),
     (
         "sample above one",

@@ -59,7 +59,7 @@ def test_every_layer_has_its_documented_kinds() -> None:
         "slow_close",
         "flaky",
     )
-    assert FAULT_KINDS["server"] == ("errors", "latency", "brownout")
+    assert FAULT_KINDS["server"] == ("errors", "latency", "brownout", "plenary_gate")
     assert FAULT_KINDS["process"] == ("kill", "freeze")
 
 
@@ -73,7 +73,9 @@ def test_the_mock_capacity_document_has_the_contract_shape(tmp_path: Path) -> No
     assert (document["workers"], document["queue"]) == (3, 9)
     assert document["queue_timeout"] == 1.5
     assert document["retry_after"] == 60 and isinstance(document["retry_after"], int)
-    assert set(document["service_time"]) == {"session", "page", "result", "read", "recap"}
+    assert set(document["service_time"]) == {
+        "session", "page", "result", "read", "recap", "plenary"
+    }  # fmt: skip
     assert document["service_time"]["page"] == {"median": 0.08, "p95": 0.3, "per_mib": 0.02}
     write_capacity(loaded.target, tmp_path / "capacity.json")
     assert json.loads((tmp_path / "capacity.json").read_text()) == document

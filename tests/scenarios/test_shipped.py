@@ -62,6 +62,38 @@ def test_kuta_selatan_is_314_tps_in_six_desa_with_the_server_down_at_1430_wita()
     assert down.duration >= 2 * 3600
 
 
+def test_kuta_selatan_misreads_a_quarter_of_its_forms_and_leaves_the_plenary_to_its_sequel() -> (
+    None
+):
+    loaded = load_scenario(SHIPPED / "kuta_selatan_2024.toml")
+    assert loaded.quality.misread_fraction == 0.242 and loaded.quality.elections == ("ppwp",)
+    assert loaded.plenary.enabled is False
+
+
+def test_kuta_selatan_plenary_replays_14_to_18_feb_with_the_stalled_plenary() -> None:
+    """domain.md: plenary stalled 16 Feb (server down), suspended 18 Feb at noon."""
+    night = load_scenario(SHIPPED / "kuta_selatan_2024.toml")
+    loaded = load_scenario(SHIPPED / "kuta_selatan_plenary_2024.toml")
+    clock = loaded.clock
+    assert clock.local(0) == "2024-02-14 13:00 WITA"
+    assert clock.local(clock.duration).startswith("2024-02-18")
+    assert clock.real_duration <= 210  # fits in about 3.5 minutes with the harness around it
+    assert len(build_population(loaded)) == 314
+    assert loaded.population == night.population and loaded.quality == night.quality
+    plenary = loaded.plenary
+    assert plenary.enabled and plenary.tps_per_day == 20
+    assert clock.local(clock.offset(plenary.start)) == "2024-02-16 08:00 WITA"
+    # The modelled server scales with the speed-up, so it behaves as on election night.
+    ratio = clock.speedup / night.clock.speedup
+    assert night.target.mock is not None and loaded.target.mock is not None
+    assert loaded.target.mock.workers == pytest.approx(night.target.mock.workers * ratio, rel=0.05)
+    faults = {fault.name: fault for fault in loaded.timeline}
+    assert clock.local(faults["recap stalled"].start) == "2024-02-16 08:00 WITA"
+    gate = faults["plenary suspended"]
+    assert (gate.layer, gate.kind) == ("server", "plenary_gate")
+    assert clock.local(gate.start) == "2024-02-18 12:00 WITA" and gate.end == clock.duration
+
+
 def test_the_national_sample_spans_three_zones_at_load_factor_one() -> None:
     loaded = load_scenario(SHIPPED / "national_sample_2024.toml")
     assert load_factor(loaded).factor == pytest.approx(1.0)

@@ -1,0 +1,205 @@
+"""One stage of a load sweep: a constant offered request rate against the target, measured.
+
+A stage is a scenario of its own, derived from the user's: the same request mix (elections,
+pages per form, photo sizes, devices per TPS, timeouts) and the same target (the mock with its
+capacity model, or ``--target``), but TPS that arrive evenly over the stage, send their pages back
+to back and never retry (a retry would add load the stage did not offer). It runs on the real
+Locust locustfile, like a run; against the mock, each stage gets a fresh mock (a clean database
+and queue). Its TPS are fresh too (desa codes counted up over the whole sweep), so a remote
+service never sees the same TPS twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from faults.toxiproxy.launcher import free_loopback_port
+from harness.children import Child, Children, StartError
+from harness.locust import locust_args
+from harness.target import MockTarget
+from reports.knee import Stage, measure_stage
+from scenarios import Scenario, build_population, loads_scenario
+from scenarios.registry import write_registry
+from scenarios.slo import Slo
+from scenarios.target import write_capacity
+
+# A stage runs at 60 simulated seconds per real second, so its arrival curve can be written in
+# whole minutes of a simulated day: a stage of N real seconds is N simulated minutes from 13:00.
+SPEEDUP = 60
+START_MINUTE = 13 * 60
+MAX_STAGE_S = 600  # 13:00 + 600 minutes stays within the simulated day
+TPS_PER_DESA = 500  # at most 999 (3-digit TPS numbers)
+SYNTHETIC_KECAMATAN = "317101"  # a WIB kecamatan code (DKI Jakarta, 31); stages run on WIB
+LEAD_S = 4.0  # real seconds from starting Locust to the stage's clock start (one process)
+LEAD_PER_EXTRA_PROCESS_S = 2.0
+DRAIN_S = 2.0
+
+
+def requests_per_tps(scenario: Scenario) -> float:
+    """Requests one TPS makes without retries: per device a login, then each form's pages and
+    its result (the mock's contract; read-backs are not part of a stage)."""
+    forms = scenario.population.forms
+    per_device = 1 + sum(forms.pages(election) + 1 for election in scenario.client.elections)
+    return float(scenario.client.devices_per_tps * per_device)
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def stage_text(scenario: Scenario, *, tps: int, stage_s: int, first_desa: int, seed: int) -> str:
+    """The TOML of a stage: ``tps`` TPS arriving evenly over ``stage_s`` real seconds."""
+    if not 1 <= stage_s <= MAX_STAGE_S:
+        raise ValueError(f"a stage lasts 1 to {MAX_STAGE_S} s; got {stage_s}")
+    dumped = scenario.model_dump(mode="json")
+    regions = []
+    left, desa = tps, first_desa
+    while left > 0:
+        count = min(TPS_PER_DESA, left)
+        regions.append({"code": f"{SYNTHETIC_KECAMATAN}{desa:04d}", "tps": count, "zone": "WIB"})
+        left, desa = left - count, desa + 1
+    end = START_MINUTE + stage_s
+    population = dumped["population"]
+    client = dumped["client"]
+    client["retry"] = {"policy": "none"}
+    client["think_time"] = ["0s", "0s"]
+    document = {
+        "name": f"{scenario.name}-stage",
+        "description": f"sweep stage of {scenario.name}: {tps} TPS evenly over {stage_s} s",
+        "clock": {
+            "start": "2024-02-14 13:00",
+            "zone": "WIB",
+            "duration": f"{stage_s * SPEEDUP}s",
+            "speedup": SPEEDUP,
+        },
+        "population": {
+            "scale": "regions",
+            "seed": seed,
+            "regions": regions,
+            "forms": population["forms"],
+            "dpt": population["dpt"],
+            "photo_size": population["photo_size"],
+        },
+        "arrival": {
+            "curve": [["13:00", 0.0], [f"{end // 60:02d}:{end % 60:02d}", 1.0]],
+            "page_span": {"median": "1s", "p95": "2s"},  # simulated: back to back
+            "form_gap": "0s",
+            "offline_fraction": 0.0,
+        },
+        "client": client,
+        "target": dumped["target"],
+    }
+    return tomli_w.dumps(_drop_none(document))
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    repeat: int
+    index: int
+    offered_rps: float
+    stage_s: int
+    warmup_s: int
+
+
+class StageRunner:
+    """Runs stages one after another into ``folder``/stages/; keeps count of the desa used."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        folder: Path,
+        slos: Sequence[Slo],
+        *,
+        target: str | None,
+        allow_remote: str | None,
+        workers: int = 1,
+    ) -> None:
+        self.scenario = scenario
+        self.folder = folder
+        self.slos = tuple(slos)
+        self.target = target
+        self.allow_remote = allow_remote
+        self.workers = workers
+        self.per_tps = requests_per_tps(scenario)
+        self.next_desa = 1001
+
+    def run(self, plan: StagePlan) -> Stage:
+        """Run one stage to its end and measure it; StartError when a part fails."""
+        tps = max(1, math.ceil(plan.offered_rps * plan.stage_s / self.per_tps))
+        folder = self.folder / "stages" / f"r{plan.repeat}-s{plan.index:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = stage_text(
+            self.scenario, tps=tps, stage_s=plan.stage_s, first_desa=self.next_desa,
+            seed=self.scenario.population.seed + 1000 * plan.repeat + plan.index,
+        )  # fmt: skip
+        self.next_desa += math.ceil(tps / TPS_PER_DESA)
+        (folder / "scenario.toml").write_text(text, encoding="utf-8")
+        stage_scenario = loads_scenario(text, str(folder / "scenario.toml"))
+        children = Children()
+        try:
+            url = self._target(stage_scenario, folder, children)
+            lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.workers - 1)
+            clock_start = time.time() + lead
+            locust = self._locust(folder, url, clock_start, children)
+            deadline = clock_start + plan.stage_s + DRAIN_S + 60
+            while locust.alive:
+                if time.time() > deadline:
+                    raise StartError("Locust did not finish within a minute of the stage's end")
+                time.sleep(0.2)
+            if locust.returncode != 0:
+                raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
+        finally:
+            children.stop_all()
+        return self._measure(folder, plan)
+
+    def _target(self, scenario: Scenario, folder: Path, children: Children) -> str:
+        if self.target:
+            return self.target.rstrip("/")
+        write_registry(build_population(scenario), folder / "registry.csv")
+        write_capacity(scenario.target, folder / "capacity.json")
+        mock = MockTarget(
+            children, port=free_loopback_port(), db=folder / "mock.db",
+            registry=folder / "registry.csv", capacity=folder / "capacity.json", logs=folder,
+        )  # fmt: skip
+        mock.start()
+        return mock.url
+
+    def _locust(self, folder: Path, url: str, clock_start: float, children: Children) -> Child:
+        args = locust_args(
+            folder / "scenario.toml", folder, clock_start=clock_start, drain=DRAIN_S, host=url,
+            workers=self.workers, allow_remote=self.allow_remote,
+        )  # fmt: skip
+        args += ["--read-back", "0"]
+        child = children.add(Child("locust", args, folder / "locust.log"))
+        child.start()
+        return child
+
+    def _measure(self, folder: Path, plan: StagePlan) -> Stage:
+        timeline = _jsonl(folder / "timeline.jsonl")
+        summary_path = folder / "load_summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        slip = (summary.get("start_slip_s") or {}).get("p99")
+        return measure_stage(
+            timeline, self.slos, repeat=plan.repeat, index=plan.index,
+            offered_rps=plan.offered_rps, window=(plan.warmup_s, plan.stage_s),
+            slip_p99_s=slip,
+        )  # fmt: skip
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise StartError(f"{path} is missing: the stage's load generator wrote no timeline")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
