@@ -23,10 +23,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.children import StartError
 from harness.rundir import RunDir
 from harness.safety import UnsafeTarget, check_target
-from harness.stage import MAX_STAGE_S, StagePlan, StageRunner, requests_per_tps
+from harness.stage import (
+    MAX_STAGE_S,
+    StagePlan,
+    StageRunner,
+    desas_needed,
+    requests_per_tps,
+    write_pool,
+)
 from harness.sweep import SweepSettings, next_start, run_sweep
 from harness.target import check_remote
 from reports.knee import KEEP_UP_CHECK, Stage, knee_of, stage_slos
@@ -62,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="Locust worker processes")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
     parser.add_argument("--sweep", type=Path, metavar="FILE", help="plan from a saved sweep.json")
+    parser.add_argument(
+        "--registry-out", type=Path, metavar="FILE",
+        help="write the registry of the TPS the sweep would send (load it into a --target), exit",
+    )  # fmt: skip
     return parser
 
 
@@ -93,12 +103,16 @@ def _mean(median: float, p95: float) -> float:
 
 def settings_from(args: argparse.Namespace, scenario: Scenario) -> SweepSettings:
     hint = capacity_hint(scenario)
-    start = args.start_rps if args.start_rps is not None else (0.4 * hint if hint else 5.0)
     top = args.max_rps if args.max_rps is not None else (4 * hint if hint else 2000.0)
+    start = args.start_rps if args.start_rps is not None else (0.4 * hint if hint else 5.0)
+    if args.start_rps is None:
+        start = min(start, top)  # a default start never overrides the user's ceiling
+    elif args.max_rps is None:
+        top = max(top, start)
     if args.stage > MAX_STAGE_S:
         raise UsageError(f"--stage must be at most {MAX_STAGE_S} seconds; got {args.stage}")
     settings = SweepSettings(
-        start_rps=start, max_rps=max(top, start), factor=args.factor, refine=args.refine,
+        start_rps=start, max_rps=top, factor=args.factor, refine=args.refine,
         max_stages=args.max_stages, stage_s=args.stage, warmup_s=args.warmup, repeat=args.repeat,
     )  # fmt: skip
     try:
@@ -116,6 +130,8 @@ def load_sweep(path: Path) -> tuple[list[Stage], float, dict[str, Any]]:
         document = json.loads(path.read_text(encoding="utf-8"))
         stages = [Stage.from_json(stage) for stage in document["stages"]]
         per_tps = float(document["requests_per_tps"])
+        if not stages:
+            raise ValueError("it holds no stage: the sweep measured nothing")
     except OSError as error:
         raise UsageError(f"--sweep {path}: cannot read: {error.strerror}") from None
     except (ValueError, KeyError, TypeError) as error:
@@ -174,8 +190,9 @@ class Planner:
             self.sweep["status"] = "completed"
         except KeyboardInterrupt:
             self.sweep["status"] = "interrupted"
-        except (StartError, OSError) as error:
-            self.sweep["status"], self.sweep["error"] = "failed", str(error).splitlines()[0]
+        except Exception as error:  # a part failed: keep what was measured, exit 3
+            text = str(error).splitlines()[0] if str(error) else type(error).__name__
+            self.sweep["status"], self.sweep["error"] = "failed", text
         self.save()
         return stages
 
@@ -270,6 +287,16 @@ def main(argv: list[str]) -> int:
         for line in str(error).splitlines():
             print(f"sirekap-loadtest plan: {line}", file=sys.stderr)
         return EXIT_USAGE
+    if args.registry_out:
+        assert settings is not None
+        most = settings.max_rps * settings.stage_s / requests_per_tps(scenario)
+        desas = desas_needed(most, settings.max_stages * settings.repeat)
+        written = write_pool(scenario, desas, args.registry_out)
+        print(
+            f"wrote {written:,} TPS (the most a sweep with these options sends) to "
+            f"{args.registry_out}; load them into the target, then run plan with --target"
+        )
+        return 0
     planner = Planner(args, scenario, text)
     print(f"plan directory: {planner.dir.path}", flush=True)
     if saved is not None:

@@ -37,10 +37,29 @@ SPEEDUP = 60
 START_MINUTE = 13 * 60
 MAX_STAGE_S = 600  # 13:00 + 600 minutes stays within the simulated day
 TPS_PER_DESA = 500  # at most 999 (3-digit TPS numbers)
+FIRST_DESA, LAST_DESA = 1001, 9999  # 4-digit desa numbers under the synthetic kecamatan
+POOL_LIMIT = (LAST_DESA - FIRST_DESA + 1) * TPS_PER_DESA
+AUTH_REFUSALS = frozenset({"4xx:401", "4xx:403", "4xx:404"})
 SYNTHETIC_KECAMATAN = "317101"  # a WIB kecamatan code (DKI Jakarta, 31); stages run on WIB
 LEAD_S = 4.0  # real seconds from starting Locust to the stage's clock start (one process)
 LEAD_PER_EXTRA_PROCESS_S = 2.0
 DRAIN_S = 2.0
+
+
+def write_pool(scenario: Scenario, desas: int, path: Path) -> int:
+    """The registry of the TPS of the first ``desas`` synthetic desa a sweep of ``scenario`` sends
+    (each stage starts a new desa and takes a prefix of its TPS, with these credentials), so a
+    ``--target`` can be loaded with them before the sweep. Returns the TPS written."""
+    tps = min(max(1, desas), LAST_DESA - FIRST_DESA + 1) * TPS_PER_DESA
+    seed = scenario.population.seed
+    text = stage_text(scenario, tps=tps, stage_s=1, first_desa=FIRST_DESA, seed=seed)
+    write_registry(build_population(loads_scenario(text, str(path))), path)
+    return tps
+
+
+def desas_needed(settings_tps_per_stage: float, stages: int) -> int:
+    """Desa a sweep of ``stages`` stages of at most ``settings_tps_per_stage`` TPS uses at most."""
+    return stages * max(1, math.ceil(settings_tps_per_stage / TPS_PER_DESA))
 
 
 def requests_per_tps(scenario: Scenario) -> float:
@@ -133,7 +152,7 @@ class StageRunner:
         self.allow_remote = allow_remote
         self.workers = workers
         self.per_tps = requests_per_tps(scenario)
-        self.next_desa = 1001
+        self.next_desa = FIRST_DESA
 
     def run(self, plan: StagePlan) -> Stage:
         """Run one stage to its end and measure it; StartError when a part fails."""
@@ -142,9 +161,15 @@ class StageRunner:
         folder.mkdir(parents=True, exist_ok=True)
         text = stage_text(
             self.scenario, tps=tps, stage_s=plan.stage_s, first_desa=self.next_desa,
-            seed=self.scenario.population.seed + 1000 * plan.repeat + plan.index,
+            seed=self.scenario.population.seed,
         )  # fmt: skip
+        first_desa = self.next_desa
         self.next_desa += math.ceil(tps / TPS_PER_DESA)
+        if self.next_desa > LAST_DESA:
+            raise StartError(
+                f"the sweep used up its {POOL_LIMIT:,} TPS codes; use shorter --stage or fewer "
+                "--max-stages"
+            )
         (folder / "scenario.toml").write_text(text, encoding="utf-8")
         stage_scenario = loads_scenario(text, str(folder / "scenario.toml"))
         children = Children()
@@ -162,12 +187,21 @@ class StageRunner:
                 raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
         finally:
             children.stop_all()
-        return self._measure(folder, plan)
+        stage = self._measure(folder, plan)
+        refusals = set(stage.failures) & AUTH_REFUSALS
+        if self.target and stage.goodput_rps == 0 and refusals == set(stage.failures) != set():
+            raise StartError(
+                f"the target refused every device of the stage ({', '.join(sorted(refusals))}): "
+                f"it does not know the sweep's TPS (desa {SYNTHETIC_KECAMATAN}{first_desa:04d} "
+                f"on, in {folder / 'registry.csv'}); load them first: "
+                "`sirekap-loadtest plan SCENARIO --registry-out pool.csv`"
+            )
+        return stage
 
     def _target(self, scenario: Scenario, folder: Path, children: Children) -> str:
+        write_registry(build_population(scenario), folder / "registry.csv")
         if self.target:
             return self.target.rstrip("/")
-        write_registry(build_population(scenario), folder / "registry.csv")
         write_capacity(scenario.target, folder / "capacity.json")
         mock = MockTarget(
             children, port=free_loopback_port(), db=folder / "mock.db",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from locustfiles.histogram import Histogram
@@ -25,9 +26,11 @@ from reports.plenary import (
     quality_value,
 )
 from reports.recovery import Recovery, Second, analyse, detect_outages
+from scenarios.geography import zone_of
+from scenarios.scenario import Scenario
 from scenarios.slo import Slo
 from scenarios.timeline import Fault
-from scenarios.units import parse_time_spec
+from scenarios.units import ZONE_UTC_OFFSET_HOURS, parse_time_spec
 
 ENDPOINTS = ("session", "page", "result", "read")
 SCOPES: dict[str, tuple[str, ...]] = {
@@ -232,10 +235,23 @@ def acks(ledger: Sequence[dict[str, Any]], plenary: Sequence[dict[str, Any]] = (
     return found
 
 
+def local_date(scenario: Scenario, simulated: float, region_code: str) -> str:
+    """The calendar date at a simulated second in the region's own zone (the clock's if unknown)."""
+    zone = zone_of(region_code) or scenario.clock.zone
+    shift = ZONE_UTC_OFFSET_HOURS[zone] - ZONE_UTC_OFFSET_HOURS[scenario.clock.zone]
+    return (scenario.clock.start + timedelta(seconds=simulated, hours=shift)).date().isoformat()
+
+
 def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
     notes = [f"{name} is missing from the run directory" for name in inputs.missing]
     faults, not_applied = applied_faults(inputs)
     notes += not_applied
+    gates = [f for f in faults if (f.layer, f.kind) == ("server", "plenary_gate")]
+    notes += [
+        f"fault window '{f.name}' suspends only the plenary (uploads go on): see the plenary, "
+        "not recovery" for f in gates
+    ]  # fmt: skip
+    faults = [f for f in faults if f not in gates]
     scopes = scope_figures(inputs)
     scenario = inputs.scenario
     completion = None
@@ -266,7 +282,11 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
         real_duration=real,
         notes=notes,
         plenary=plenary_report(
-            inputs.plenary, inputs.ledger, lambda s: scenario.clock.local(s)[:10]
+            inputs.plenary,
+            inputs.ledger,
+            lambda s, code: local_date(scenario, s, code),
+            tps_forms=(summary.get("plenary") or {}).get("tps_forms"),
+            exported=inputs.exported_plenary,
         ),
         quality=quality_report(inputs.ledger),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.integrity import read_export
+from reports.plenary import read_exported_plenary
 from scenarios import Scenario, ScenarioError, load_scenario
 
 
@@ -31,6 +32,7 @@ class RunInputs:
     server_metrics: list[dict[str, Any]] = field(default_factory=list)
     export: list[dict[str, Any]] | None = None
     plenary: list[dict[str, Any]] = field(default_factory=list)
+    exported_plenary: list[dict[str, Any]] | None = None  # the export's "plenary" lines
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +101,7 @@ def read_run(path: Path) -> RunInputs:
         else:
             try:
                 inputs.export = read_export(file)
+                inputs.exported_plenary = read_exported_plenary(file)
             except ValueError as exc:
                 raise RunDirError(f"{file}: not NDJSON ({exc})") from None
     return inputs

@@ -18,6 +18,7 @@ from reports.knee import Knee
 from reports.sizing import Demand, Sizing, fault_factor, instances_for, simulate
 from scenarios import Scenario, build_population
 from scenarios.arrival import curve_seconds
+from scenarios.loadfactor import load_factor
 from scenarios.slo import Slo, plan_args
 from scenarios.units import Zone, parse_time_spec
 
@@ -54,7 +55,8 @@ class Workload:
     zones: dict[str, float]  # zone -> share of the TPS
     kecamatan: int
     requests_per_tps: float
-    bytes_per_tps: float  # photo bytes one TPS uploads (one copy: duplicates are deduplicated)
+    bytes_per_tps: float  # photo bytes one TPS stores (one copy: duplicates are deduplicated)
+    devices_per_tps: int = 1  # each device sends every photo: the bytes sent per TPS
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -72,14 +74,17 @@ def workload(scenario: Scenario, requests_per_tps: float) -> Workload:
     total_tps = population.real_tps
     if scenario.population.scale == "national":
         kecamatan, total_tps = NATIONAL_KECAMATAN, NATIONAL_TPS
-    elif population.sample < 1:
-        kecamatan = round(kecamatan / population.sample)
+    elif scenario.population.scale == "regions":  # sampling drops TPS, not kecamatan
+        kecamatan = len({region.code[:6] for region in scenario.population.regions})
+    elif population.sample < 1:  # generated provinces: est. from the sample
+        kecamatan = max(kecamatan, round(kecamatan / population.sample))
     return Workload(
         total_tps=total_tps,
         zones={zone: count / total for zone, count in sorted(counts.items())},
         kecamatan=kecamatan,
         requests_per_tps=requests_per_tps,
         bytes_per_tps=photo,
+        devices_per_tps=scenario.client.devices_per_tps,
     )
 
 
@@ -135,8 +140,9 @@ def demand_of(scenario: Scenario, work: Workload) -> Demand:
     curves = {zone: curve_seconds(scenario, _zone(zone)) for zone in work.zones}
     horizon = max(points[-1][0] for points in curves.values()) + HORIZON_DAYS * DAY
     return Demand.from_curves(
-        curves, work.zones, work.total_tps, work.requests_per_tps, work.bytes_per_tps,
-        horizon=horizon, step=STEP_S,
+        curves, work.zones, work.total_tps, work.requests_per_tps,
+        work.bytes_per_tps * work.devices_per_tps, horizon=horizon, step=STEP_S,
+        stored_bytes_per_tps=work.bytes_per_tps,
     )  # fmt: skip
 
 
@@ -154,6 +160,13 @@ def plan(
     with_faults = fault_factor(windows)
     described = [f"{f.name}: {f.layer} {f.kind} {dict(f.params)}" for f in scenario.timeline]
     notes = list(knee.notes)
+    factor = load_factor(scenario).factor
+    if scenario.target.url is None and abs(factor - 1) > 0.01:
+        notes.append(
+            f"the scenario replays at load factor {factor:.3g} (sample x speedup); the sweep runs "
+            "in real time, so the knee is read as the capacity of one real instance: a "
+            "[target.mock] capacity model scaled up for a fast replay overstates it that much"
+        )
     observed = [
         (scenario.clock.offset(parse_time_spec(text), "WIB"), share)
         for text, share in OBSERVED_2024

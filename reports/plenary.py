@@ -14,10 +14,12 @@ got through: stored, never corrected, so Sirekap's latest numbers for that TPS a
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from reports.completion import MANUAL_TPS_PER_DAY_SMOOTH, MANUAL_TPS_PER_DAY_STALLED
@@ -35,9 +37,13 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
 @dataclass(frozen=True)
 class PlenaryReport:
     kecamatan: int
+    tps_forms: int  # TPS forms in the plenary's kecamatan (for its elections)
     forms: int  # TPS forms the plenary dealt with
-    gaveled: int
-    open: int  # dealt with, not gaveled when the run ended
+    gaveled: int  # the operators saw "matched"
+    server_closed: (
+        int | None
+    )  # closed per the target's export (also by a correction); None: no export
+    open: int  # not gaveled when the run ended
     working_days: int
     tps_per_day: float | None  # gaveled per working day per kecamatan
     per_day: dict[str, int]  # local date -> TPS gaveled that day (all kecamatan)
@@ -79,10 +85,15 @@ class QualityReport:
 def plenary_report(
     lines: Sequence[dict[str, Any]],
     ledger: Sequence[dict[str, Any]],
-    local_date: Callable[[float], str],
+    local_date: Callable[[float, str], str],
+    *,
+    tps_forms: int | None = None,
+    exported: Sequence[dict[str, Any]] | None = None,
 ) -> PlenaryReport | None:
     """The plenary's figures; None when the run had no plenary. ``local_date`` maps a simulated
-    second to the local calendar date (the scenario's clock)."""
+    second and a kecamatan code to the local calendar date there; ``tps_forms`` is how many TPS
+    forms the plenary had to close (default: those it dealt with); ``exported`` the target's
+    export lines of kind "plenary" (None: no export)."""
     if not lines:
         return None
     ready: dict[tuple[str, str], float] = {}
@@ -95,9 +106,10 @@ def plenary_report(
     discrepancies = waited = refused = 0
     for line in lines:
         attempts = line.get("attempts") or []
-        working.update(local_date(float(a["at_s"])) for a in attempts)
+        kecamatan_code = str(line["kecamatan_code"])
+        working.update(local_date(float(a["at_s"]), kecamatan_code) for a in attempts)
+        refused += sum(1 for a in attempts if a.get("outcome") == "refused")  # logins too
         outcomes = [a.get("outcome") for a in attempts if a.get("step", "plenary") == "plenary"]
-        refused += sum(1 for o in outcomes if o == "refused")
         waited += "missing_upload" in outcomes
         if "discrepancy" in outcomes:
             discrepancies += 1
@@ -106,18 +118,24 @@ def plenary_report(
         corrections.update(c.get("outcome", "unknown") for c in line.get("corrections") or [])
         gaveled = line.get("gaveled_s")
         if gaveled is not None:
-            per_day[local_date(float(gaveled))] += 1
+            per_day[local_date(float(gaveled), kecamatan_code)] += 1
             counted = ready.get((line["tps_code"], line["election"]))
             if counted is not None and math.isfinite(counted):
                 times.append(float(gaveled) - counted)
     kecamatan = len({line["kecamatan_code"] for line in lines})
     gaveled_total = sum(per_day.values())
     days = len(working)
+    total = max(tps_forms or 0, len(lines))
+    closed = None
+    if exported is not None:
+        closed = sum(1 for row in exported if row.get("status") == "closed")
     return PlenaryReport(
         kecamatan=kecamatan,
+        tps_forms=total,
         forms=len(lines),
         gaveled=gaveled_total,
-        open=len(lines) - gaveled_total,
+        server_closed=closed,
+        open=total - gaveled_total,
         working_days=days,
         tps_per_day=gaveled_total / (days * kecamatan) if days and kecamatan else None,
         per_day=dict(sorted(per_day.items())),
@@ -131,6 +149,18 @@ def plenary_report(
         refused=refused,
         corrections=dict(sorted(corrections.items())),
     )
+
+
+def read_exported_plenary(path: Path) -> list[dict[str, Any]]:
+    """The export's lines of kind "plenary" (the target's own view of each TPS's closing)."""
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if '"plenary"' in line:
+                row = json.loads(line)
+                if row.get("kind") == "plenary":
+                    rows.append(row)
+    return rows
 
 
 def quality_report(ledger: Sequence[dict[str, Any]]) -> QualityReport | None:

@@ -29,9 +29,15 @@ def plenary_lines(report: PlenaryReport) -> list[str]:
     causes = ", ".join(f"{cause} {n}" for cause, n in report.causes.items()) or "none"
     fields = ", ".join(f"{name} {n}" for name, n in report.fields.items()) or "none"
     corrections = ", ".join(f"{k} {v}" for k, v in report.corrections.items()) or "none"
+    server = (
+        ""
+        if report.server_closed is None or report.server_closed == report.gaveled
+        else f" (the server closed {report.server_closed}: corrections also close a TPS)"
+    )
     return [
-        f"{report.gaveled} of {report.forms} TPS forms gaveled in {report.kecamatan} kecamatan "
-        f"over {report.working_days} working day(s): {_per_day(report)} TPS per day per "
+        f"{report.gaveled} of {report.tps_forms} TPS forms gaveled{server} in {report.kecamatan} "
+        f"kecamatan over {report.working_days} working day(s), {report.forms} taken up: "
+        f"{_per_day(report)} TPS per day per "
         f"kecamatan (the seed: {report.baseline_smooth:g} a day when it runs smoothly, "
         f"{report.baseline_stalled:g} on the day Sirekap was down); {report.open} still open.",
         f"Gaveled per day (all kecamatan): {days}.",

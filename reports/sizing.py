@@ -15,6 +15,7 @@ import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+UPLOAD_ENDPOINTS = frozenset({"session", "page", "result"})
 Points = Sequence[tuple[float, float]]  # (simulated seconds, cumulative fraction), sorted
 SHARES = ((0.5, "50%"), (0.9, "90%"), (0.99, "99%"))
 
@@ -38,7 +39,8 @@ class Demand:
     step: float  # simulated seconds per step
     arrivals: tuple[float, ...]  # TPS ready in each step, from simulated second 0
     requests_per_tps: float
-    bytes_per_tps: float
+    bytes_per_tps: float  # sent: every device sends its photos
+    stored_bytes_per_tps: float | None = None  # kept: one copy (default: bytes_per_tps)
 
     @property
     def ready(self) -> float:
@@ -54,6 +56,7 @@ class Demand:
         bytes_per_tps: float,
         horizon: float,
         step: float = 60.0,
+        stored_bytes_per_tps: float | None = None,
     ) -> Demand:
         steps = max(1, round(horizon / step))
         arrivals = []
@@ -70,7 +73,7 @@ class Demand:
         arrivals[0] += total_tps * sum(
             shares[zone] * fraction_at(points, 0.0) for zone, points in curves.items()
         )
-        return cls(step, tuple(arrivals), requests_per_tps, bytes_per_tps)
+        return cls(step, tuple(arrivals), requests_per_tps, bytes_per_tps, stored_bytes_per_tps)
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,12 @@ def simulate(
         peak_mb_per_s=peak * demand.bytes_per_tps / 1e6,
         max_backlog=max_backlog,
         completion=reached,
-        storage_bytes=ready * demand.bytes_per_tps,
+        storage_bytes=ready
+        * (
+            demand.bytes_per_tps
+            if demand.stored_bytes_per_tps is None
+            else demand.stored_bytes_per_tps
+        ),
         step=step,
         taken_in=tuple(taken_in),
         arrived=tuple(arrived),
@@ -187,6 +195,9 @@ def fault_factor(
     """
 
     def left(layer: str, kind: str, params: Mapping[str, object]) -> float:
+        endpoints = params.get("endpoints")
+        if isinstance(endpoints, list | tuple) and not set(endpoints) & UPLOAD_ENDPOINTS:
+            return 1.0  # a server fault on reads or the recap only: uploads go on
         if (layer, kind) in {("network", "down"), ("process", "kill"), ("process", "freeze")}:
             return 0.0
         if (layer, kind) == ("server", "brownout"):

@@ -17,6 +17,7 @@ from harness.plan import capacity_hint
 from harness.stage import requests_per_tps, stage_text
 from scenarios import load_scenario, loads_scenario
 from tests.conftest import processes_mentioning
+from tests.mock_sirekap.conftest import launch_mock
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "reports" / "fixtures" / "plan-sweep"
@@ -126,6 +127,34 @@ def test_sigterm_mid_sweep_stops_every_process_and_keeps_what_was_measured(
     assert "sweep interrupted" in out
     assert (folder / "report" / "summary.json").exists()
     assert not processes_mentioning(str(folder))
+
+
+@pytest.mark.slow
+def test_a_target_loaded_with_the_sweeps_registry_takes_its_devices_and_others_refuse(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "knee.toml"
+    scenario.write_text(KNEE_SCENARIO)
+    options = ["--repeat", "1", "--stage", "4", "--warmup", "1", "--start-rps", "10",
+               "--max-rps", "12", "--max-stages", "2", "--refine", "0"]  # fmt: skip
+    pool = tmp_path / "pool.csv"
+    done = _plan(tmp_path, scenario, *options, "--registry-out", str(pool))
+    assert done.returncode == 0, done.stderr
+    assert "wrote 1,000 TPS" in done.stdout  # two stages of <= 10 TPS: two desa of 500
+    loaded = launch_mock(tmp_path, "loaded", "--registry", str(pool))
+    stranger = launch_mock(tmp_path, "stranger", "--tps", "5")
+    try:
+        done = _plan(tmp_path / "a", scenario, *options, "--target", loaded.url)
+        sweep = json.loads((_plan_dir(tmp_path / "a") / "sweep.json").read_text())
+        assert sweep["status"] == "completed", done.stdout + done.stderr
+        assert sweep["stages"] and all(s["goodput_rps"] > 0 for s in sweep["stages"])
+        done = _plan(tmp_path / "b", scenario, *options, "--target", stranger.url)
+        assert done.returncode == 3
+        assert "the target refused every device of the stage (4xx:401)" in done.stdout
+        assert "sirekap-loadtest plan SCENARIO --registry-out pool.csv" in done.stdout
+    finally:
+        loaded.stop()
+        stranger.stop()
 
 
 def test_the_capacity_hint_is_workers_over_the_mean_service_time() -> None:

@@ -13,9 +13,9 @@ import pytest
 
 from reports import plan_charts
 from reports.knee import Knee, Stage, StageCheck, SweepKnee, knee_of
-from reports.plan import Plan, plan
+from reports.plan import Plan, plan, workload
 from reports.plan_report import comparison_2024, plan_results, plan_verdict, write_plan_report
-from scenarios import Scenario, load_scenario
+from scenarios import Scenario, load_scenario, loads_scenario
 from scenarios.slo import parse_slo
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -257,3 +257,9 @@ def test_a_single_sweep_knee_without_spread_draws(tmp_path: Path) -> None:
     knee = Knee((SweepKnee(0, 20.0, 30.0),), 20.0, 20.0, 20.0)
     path = plan_charts.load_curves(stages, knee, tmp_path / "one.png")
     assert path is not None and path.read_bytes()[:8] == PNG
+
+
+def test_sampling_a_regions_population_keeps_its_kecamatan() -> None:
+    text = (SCENARIOS / "kuta_selatan_2024.toml").read_text()
+    sampled = loads_scenario(text.replace("seed = 2024", "seed = 2024\nsample = 0.1"), "k.toml")
+    assert workload(sampled, 5.0).kecamatan == 1

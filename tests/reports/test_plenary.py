@@ -15,7 +15,8 @@ from scenarios.slo import parse_slo
 DAY = 86_400.0
 
 
-def _date(s: float) -> str:
+def _date(s: float, kecamatan: str) -> str:
+    assert len(kecamatan) == 6
     return f"2024-02-{14 + int(s // DAY):02d}"
 
 
@@ -67,6 +68,7 @@ def test_tps_per_day_is_gaveled_per_working_day_per_kecamatan() -> None:
     report = plenary_report(PLENARY, LEDGER, _date)
     assert report is not None
     assert (report.kecamatan, report.forms, report.gaveled, report.open) == (2, 4, 3, 1)
+    assert report.server_closed is None  # no export
     assert report.working_days == 2  # 15 and 16 Feb
     assert report.tps_per_day == pytest.approx(3 / (2 * 2))
     assert report.per_day == {"2024-02-15": 2, "2024-02-16": 1}
@@ -84,6 +86,22 @@ def test_counting_to_gavel_discrepancies_and_waits_are_counted() -> None:
     assert report.waited_for_upload == 1
     assert report.refused == 1
     assert report.corrections == {"acked": 1}
+
+
+def test_the_forms_to_close_and_the_servers_closings_come_from_the_run() -> None:
+    exported = [{"kind": "plenary", "status": s} for s in ("closed",) * 4 + ("open",)]
+    report = plenary_report(PLENARY, LEDGER, _date, tps_forms=10, exported=exported)
+    assert report is not None
+    assert (report.tps_forms, report.gaveled, report.open) == (10, 3, 7)
+    assert report.server_closed == 4  # one closed by a correction the operator did not see
+    text = "\n".join(plenary_md(report, None))
+    assert "3 of 10 TPS forms gaveled (the server closed 4: corrections also close a TPS)" in text
+
+
+def test_a_refused_operator_login_counts_as_refused() -> None:
+    login = {"at_s": DAY, "step": "session", "outcome": "refused", "differences": []}
+    report = plenary_report([_line("5103051004001", [login], None)], LEDGER, _date)
+    assert report is not None and report.refused == 1
 
 
 def test_no_plenary_lines_means_no_plenary_report() -> None:
@@ -126,6 +144,9 @@ def test_plenary_and_quality_slos_parse_and_resolve() -> None:
 
 def test_the_summary_tells_the_plenary_against_the_seed() -> None:
     lines = "\n".join(plenary_md(plenary_report(PLENARY, LEDGER, _date), quality_report(LEDGER)))
-    assert "3 of 4 TPS forms gaveled in 2 kecamatan over 2 working day(s): 0.8 TPS per day" in lines
+    assert (
+        "3 of 4 TPS forms gaveled in 2 kecamatan over 2 working day(s), 4 taken up: 0.8 TPS"
+        in lines
+    )
     assert "the seed: 20 a day when it runs smoothly, 2 on the day Sirekap was down" in lines
     assert "got through (Sirekap's latest numbers are wrong): 1" in lines

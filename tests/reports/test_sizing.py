@@ -84,3 +84,25 @@ def test_a_deadline_counts_only_the_tps_ready_by_it() -> None:
     assert sizing.taken_in_by(500) == pytest.approx(400)
     # every deadline must hold: the later one (1,500 s) alone needs 4, the earlier one 5
     assert instances_for(EVEN, knee_rps=1, share=0.99, deadlines=[500, 1500]) == 5
+
+
+def test_a_server_fault_on_reads_or_the_plenary_leaves_upload_capacity_alone() -> None:
+    factor = fault_factor(
+        [
+            (0.0, 10.0, "server", "errors", {"rate": 0.5, "endpoints": ["read"]}),
+            (0.0, 10.0, "server", "plenary_gate", {"retry_after_s": 60}),
+            (20.0, 30.0, "server", "errors", {"rate": 0.5, "endpoints": ["read", "page"]}),
+        ]
+    )
+    assert factor(5.0) == 1.0
+    assert factor(25.0) == 0.5
+
+
+def test_two_devices_send_every_photo_twice_but_it_is_stored_once() -> None:
+    demand = Demand.from_curves(
+        {"WIB": [(0.0, 0.0), (100.0, 1.0)]}, {"WIB": 1.0}, 100, 5, 2e6, horizon=200, step=10,
+        stored_bytes_per_tps=1e6,
+    )  # fmt: skip
+    sizing = simulate(demand, 10, 100)
+    assert sizing.peak_mb_per_s == pytest.approx(2.0)  # 1 TPS/s x 2 MB sent
+    assert sizing.storage_bytes == pytest.approx(100 * 1e6)
