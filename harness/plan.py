@@ -173,12 +173,17 @@ class Planner:
         stages: list[Stage] = []
 
         def run_stage(repeat: int, index: int, rate: float) -> Stage:
+            print(
+                f"[sweep {repeat + 1}/{settings.repeat}, stage {index + 1} of at most "
+                f"{settings.max_stages}] offering {rate:.1f} req/s for {settings.stage_s} s",
+                flush=True,
+            )
             stage_plan = StagePlan(repeat, index, rate, settings.stage_s, settings.warmup_s)
             stage = runner.run(stage_plan)
             stages.append(stage)
             self.sweep["stages"].append(stage.to_json())
             self.save()
-            self._print_stage(stage, settings)
+            self._print_stage(stage)
             return stage
 
         try:
@@ -196,7 +201,7 @@ class Planner:
         self.save()
         return stages
 
-    def _print_stage(self, stage: Stage, settings: SweepSettings) -> None:
+    def _print_stage(self, stage: Stage) -> None:
         verdict = (
             "generator-limited" if stage.generator_limited else "pass" if stage.passed else "FAIL"
         )
@@ -205,9 +210,8 @@ class Planner:
         shed = "-" if stage.shed_ratio is None else f"{stage.shed_ratio:.1%}"
         elapsed = format_duration(round(time.time() - self.started))
         print(
-            f"[sweep {stage.repeat + 1}/{settings.repeat} stage {stage.index + 1}] offered "
-            f"{stage.offered_rps:.1f} req/s: goodput {stage.goodput_rps:.1f} req/s, p95 {p95}, "
-            f"errors {errors} (503 {shed}) -> {verdict}  [{elapsed}]",
+            f"    goodput {stage.goodput_rps:.1f} req/s, p95 {p95}, errors {errors} "
+            f"(503 {shed}) -> {verdict}  [{elapsed}]",
             flush=True,
         )
 
