@@ -81,7 +81,7 @@ def test_the_knee_comes_out_within_ten_percent_of_workers_over_service_time(
     scenario = tmp_path / "knee.toml"
     scenario.write_text(KNEE_SCENARIO)
     done = _plan(
-        tmp_path, scenario, "--repeat", "1", "--stage", "6", "--warmup", "2",
+        tmp_path, scenario, "--repeat", "1", "--stage", "8", "--warmup", "2",
         "--start-rps", "30", "--max-rps", "120", "--refine", "3",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
