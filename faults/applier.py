@@ -2,7 +2,9 @@
 
 Each window is applied when the simulated clock reaches its start and removed at its end (removals
 due at the same instant go first, so back-to-back windows hand over cleanly). A window whose end
-has already passed when its turn comes is skipped, not flashed. Every action becomes a
+has already passed when its turn comes is skipped, not flashed. A target restarted at the end of
+a process fault comes back without server faults, so the server windows still active are applied
+again (recorded as ``reapply``). Every action becomes a
 :class:`~faults.events.FaultEvent`, failed ones included, so the run record can list them.
 
 On leaving the ``with`` block — normally, on an exception or on Ctrl-C — the applier stops and
@@ -191,6 +193,25 @@ class FaultApplier:
             self._record(step.action, window, step, False, f"{type(exc).__name__}: {exc}")
         else:
             self._record(step.action, window, step, True, None)
+            if window.layer == "process" and step.action == "remove":
+                self._reapply_server_faults()
+
+    def _reapply_server_faults(self) -> None:
+        """A restarted target starts without server faults: put back the ones still active."""
+        layer = self._layers.get("server")
+        if layer is None:
+            return
+        for index in sorted(self._active):
+            window = self.timeline.windows[index]
+            if window.layer != "server":
+                continue
+            step = _Step(self.clock.simulated_now(), "apply", index, window)
+            try:
+                layer.apply(f"w{index}", window)
+            except Exception as exc:  # recorded; the run goes on
+                self._record("reapply", window, step, False, f"{type(exc).__name__}: {exc}")
+            else:
+                self._record("reapply", window, step, True, None)
 
     # -- clearing -------------------------------------------------------------------------------
 
@@ -230,7 +251,7 @@ class FaultApplier:
 
     def _record(
         self,
-        action: Literal["apply", "remove", "skip"],
+        action: Literal["apply", "remove", "skip", "reapply"],
         window: FaultWindow,
         step: _Step,
         ok: bool,

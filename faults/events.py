@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-Action = Literal["apply", "remove", "skip", "clear"]
+Action = Literal["apply", "remove", "skip", "clear", "reapply"]
 
 
 @dataclass(frozen=True)

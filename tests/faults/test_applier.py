@@ -208,3 +208,25 @@ def test_an_applier_runs_once() -> None:
     applier.run()
     with pytest.raises(RuntimeError, match="runs once"):
         applier.start()
+
+
+def test_server_faults_still_active_are_put_back_after_a_process_restart() -> None:
+    server, process = RecordingLayer(), RecordingLayer()
+    windows = FaultTimeline(
+        windows=(
+            FaultWindow.model_validate(
+                {"start_s": 5, "end_s": 40, "layer": "server", "kind": "latency",
+                 "params": {"latency_ms": 100}}
+            ),
+            FaultWindow.model_validate(
+                {"start_s": 10, "end_s": 20, "layer": "process", "kind": "kill"}
+            ),
+        )
+    )  # fmt: skip
+    applier = FaultApplier(windows, {"server": server, "process": process}, clock())
+    applier.run()
+    # the kill's end restarts the target, which starts without faults: w0 goes back on
+    assert server.actions()[:3] == [("apply", "w0"), ("apply", "w0"), ("remove", "w0")]
+    assert [e.action for e in applier.events if e.layer == "server"][:3] == [
+        "apply", "reapply", "remove",
+    ]  # fmt: skip
