@@ -105,6 +105,9 @@ class FaultApplier:
         self._events: list[FaultEvent] = []
         self._attempted: set[int] = set()
         self._active: set[int] = set()
+        # What ``active`` and ``events`` show: read without the lock, which a layer call may hold
+        # for long (a restart takes seconds), so a progress display never waits on it.
+        self._shown: tuple[int, ...] = ()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -152,14 +155,15 @@ class FaultApplier:
 
     @property
     def events(self) -> list[FaultEvent]:
-        with self._lock:
-            return list(self._events)
+        return list(self._events)  # appended to, never changed: a copy is consistent
 
     @property
     def active(self) -> list[FaultWindow]:
         """The windows applied and not yet removed."""
-        with self._lock:
-            return [self.timeline.windows[index] for index in sorted(self._active)]
+        return [self.timeline.windows[index] for index in self._shown]
+
+    def _show_active(self) -> None:
+        self._shown = tuple(sorted(self._active))
 
     def _execute(self) -> None:
         for step in self._steps:
@@ -186,8 +190,10 @@ class FaultApplier:
             if step.action == "apply":
                 layer.apply(key, window)
                 self._active.add(step.index)
+                self._show_active()
             else:
                 self._active.discard(step.index)
+                self._show_active()
                 layer.remove(key, window)
         except Exception as exc:  # recorded; the run goes on
             self._record(step.action, window, step, False, f"{type(exc).__name__}: {exc}")
@@ -242,6 +248,7 @@ class FaultApplier:
                 else:
                     self._record_clear(name, True, None)
             self._active.clear()
+            self._show_active()
         if interrupted is not None:
             raise interrupted
         if failures:

@@ -230,3 +230,19 @@ def test_server_faults_still_active_are_put_back_after_a_process_restart() -> No
     assert [e.action for e in applier.events if e.layer == "server"][:3] == [
         "apply", "reapply", "remove",
     ]  # fmt: skip
+
+
+def test_active_and_events_answer_at_once_while_a_layer_call_is_slow() -> None:
+    gate = threading.Event()
+    layer = RecordingLayer(block=gate)
+    with FaultApplier(timeline((0, 1000), (0, 1000)), {"network": layer}, clock()) as applier:
+        applier.start()
+        time.sleep(0.05)  # the first apply is blocked in the layer, holding the applier's lock
+        began = time.monotonic()
+        assert applier.active == [] and applier.events == []
+        assert time.monotonic() - began < 0.5
+        gate.set()
+        deadline = time.monotonic() + 5
+        while len(applier.active) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(applier.active) == 2
