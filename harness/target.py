@@ -34,14 +34,16 @@ class MockTarget:
         logs: Path,
         workers: int = 1,
         operators: Path | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.admin_token = secrets.token_urlsafe(18)
+        # URL-safe base64: one token in 64 starts with "-", hence "--admin-token=" below
+        self.admin_token = admin_token or secrets.token_urlsafe(18)
         args = [
             sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
             "--db", str(db), "--registry", str(registry), "--capacity", str(capacity),
-            "--workers", str(workers), "--admin-token", self.admin_token,
+            "--workers", str(workers), f"--admin-token={self.admin_token}",
         ]  # fmt: skip
         if operators is not None:  # the PPK operators of the plenary
             args += ["--operators", str(operators)]

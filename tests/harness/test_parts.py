@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.children import Child, Children, StartError, wait_until
@@ -148,3 +149,25 @@ def test_the_mock_target_is_scraped_killed_restarted_and_exported(tmp_path: Path
     assert export_target(target.url, target.admin_token, tmp_path / "export.ndjson") == 0
     children.stop_all()
     assert not target.alive
+
+
+def test_the_mock_takes_an_admin_token_that_starts_with_a_dash(tmp_path: Path) -> None:
+    """Random tokens are URL-safe base64: one in 64 starts with '-', which must not read as an
+    option on the mock's command line."""
+    from mock_sirekap.registry import generate_registry, write_registry  # noqa: PLC0415
+
+    write_registry(generate_registry(2, 1), tmp_path / "registry.csv")
+    (tmp_path / "capacity.json").write_text('{"mode": "raw"}')
+    children = Children()
+    target = MockTarget(
+        children, port=pick_free_port(), db=tmp_path / "m.db", registry=tmp_path / "registry.csv",
+        capacity=tmp_path / "capacity.json", logs=tmp_path, admin_token="-starts-with-a-dash",
+    )  # fmt: skip
+    try:
+        target.start()
+        faults = httpx.get(
+            f"{target.url}/admin/faults", headers={"Authorization": "Bearer -starts-with-a-dash"}
+        )
+        assert faults.status_code == 200
+    finally:
+        children.stop_all()
