@@ -40,6 +40,7 @@ from reports.plan import Plan, asked_deadlines, plan
 from reports.plan_report import plan_results, plan_verdict, write_plan_report
 from reports.verdict import EXIT_INCONCLUSIVE, EXIT_INFRASTRUCTURE, EXIT_USAGE
 from scenarios import Scenario, ScenarioError, load_scenario
+from scenarios.sampling import lognormal_sigma
 from scenarios.units import format_duration
 
 SWEEP_FILE = "sweep.json"
@@ -97,7 +98,7 @@ def capacity_hint(scenario: Scenario) -> float | None:
 
 def _mean(median: float, p95: float) -> float:
     """The mean of a log-normal given by its median and p95."""
-    sigma = math.log(p95 / median) / 1.6449
+    sigma = lognormal_sigma(median, p95)
     return median * math.exp(sigma * sigma / 2)
 
 

@@ -86,6 +86,23 @@ class Timeouts:
     read: float
 
 
+class DeviceCalls(Protocol):
+    """What a KPPS device needs of the API to log in and submit a result (a correction, too)."""
+
+    def login(self, tps_code: str, device_id: str, secret: str) -> Answer: ...
+
+    def submit_result(
+        self,
+        token: str,
+        tps_code: str,
+        election: str,
+        result: Any,
+        pages: Any,
+        idempotency_key: str,
+        revision: int | None = None,
+    ) -> Answer: ...
+
+
 class SirekapApi:
     """The mock Sirekap API (mock_sirekap/routes_device.py, routes_public.py)."""
 

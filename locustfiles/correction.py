@@ -9,27 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from locustfiles.api import Answer, Verdict
+from locustfiles.api import DeviceCalls, Verdict
 from locustfiles.retry import RetryPolicy
 from scenarios import Population, page_digest
 from scenarios.population_spec import Election
-
-
-class DeviceCalls(Protocol):
-    def login(self, tps_code: str, device_id: str, secret: str) -> Answer: ...
-
-    def submit_result(
-        self,
-        token: str,
-        tps_code: str,
-        election: str,
-        result: Any,
-        pages: Any,
-        idempotency_key: str,
-        revision: int | None = None,
-    ) -> Answer: ...
 
 
 def correction_entry(requested_s: float, revision: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from locustfiles.api import Answer, Verdict
+from locustfiles.api import Answer, DeviceCalls, Verdict
 from locustfiles.ledger import ABANDONED, ACKED, ARITHMETIC, REJECTED, FormRecord, MisreadState
 from locustfiles.retry import RetryPolicy
 from scenarios import Misread, Population
@@ -33,23 +33,11 @@ from scenarios.population_spec import Election
 ARITHMETIC_REFUSAL = 422
 
 
-class DeviceApi(Protocol):
+class DeviceApi(DeviceCalls, Protocol):
     """The four calls of :class:`locustfiles.api.SirekapApi` a device makes."""
-
-    def login(self, tps_code: str, device_id: str, secret: str) -> Answer: ...
 
     def upload_page(
         self, token: str, tps_code: str, election: str, page: int, photo: bytes, sha256: str
-    ) -> Answer: ...
-
-    def submit_result(
-        self,
-        token: str,
-        tps_code: str,
-        election: str,
-        result: Any,
-        pages: Any,
-        idempotency_key: str,
     ) -> Answer: ...
 
     def read_result(self, tps_code: str, election: str) -> Answer: ...

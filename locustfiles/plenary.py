@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any, Protocol
 
-from locustfiles.api import Answer, Verdict
-from locustfiles.correction import DeviceCalls, correction_entry, send_correction
+from locustfiles.api import Answer, DeviceCalls, Verdict
+from locustfiles.correction import correction_entry, send_correction
 from locustfiles.jobs import OperatorJob, Plan
 from locustfiles.plenary_record import (
     DISCREPANCY,

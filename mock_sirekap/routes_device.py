@@ -168,10 +168,16 @@ def build_router(state: MockState) -> APIRouter:
 
         def store(conn: sqlite3.Connection) -> tuple[Receipt, bool]:
             # A new revision of a TPS the plenary holds open is compared with the kept manual
-            # entry in the same transaction: the gavel is as durable as the upload.
+            # entry in the same transaction: the gavel is as durable as the upload. A first
+            # revision cannot meet one (the plenary keeps an entry only once a result is stored),
+            # so the common upload skips the lookup.
             receipt = submit_result(conn, write)
-            gaveled = receipt.created and plenary.recompare_after_result(
-                conn, tps_code, election, receipt.revision, numbers
+            gaveled = (
+                receipt.created
+                and receipt.revision > 1
+                and plenary.recompare_after_result(
+                    conn, tps_code, election, receipt.revision, numbers
+                )
             )
             return receipt, gaveled
 

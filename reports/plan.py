@@ -52,7 +52,7 @@ class Workload:
     """What election night asks of the service, from the scenario's population."""
 
     total_tps: int  # before sampling: the whole population the scenario models
-    zones: dict[str, float]  # zone -> share of the TPS
+    zones: dict[Zone, float]  # zone -> share of the TPS
     kecamatan: int
     requests_per_tps: float
     bytes_per_tps: float  # photo bytes one TPS stores (one copy: duplicates are deduplicated)
@@ -118,6 +118,7 @@ class Plan:
     sweep_counts: list[int]  # instance counts of the completion-vs-count chart
     sweep_times: dict[str, list[float | None]]  # "50%" -> completion second per count
     observed_2024: list[tuple[float, float]]  # (simulated s, share of all TPS)
+    wib_midnight_s: float  # D0 24:00 WIB, simulated s (the comparison's extra moment)
     manual_days: dict[str, float]  # label -> days for the manual recap to take every TPS in
     notes: list[str] = field(default_factory=list)
     demand: Demand | None = None
@@ -125,19 +126,15 @@ class Plan:
     manual: dict[str, Sizing] = field(default_factory=dict)
 
 
-def deadline(scenario: Scenario, share_text: str, when: str, zones: list[str]) -> Deadline:
+def deadline(scenario: Scenario, share_text: str, when: str, zones: list[Zone]) -> Deadline:
     """A share and a local deadline per zone (SLO arguments); ValueError when unusable."""
     share, spec = plan_args(share_text, when)
-    seconds = {zone: scenario.clock.offset(spec, _zone(zone)) for zone in zones}
+    seconds: dict[str, float] = {zone: scenario.clock.offset(spec, zone) for zone in zones}
     return Deadline(share, when, seconds)
 
 
-def _zone(name: str) -> Zone:
-    return name  # type: ignore[return-value]
-
-
 def demand_of(scenario: Scenario, work: Workload) -> Demand:
-    curves = {zone: curve_seconds(scenario, _zone(zone)) for zone in work.zones}
+    curves = {zone: curve_seconds(scenario, zone) for zone in work.zones}
     horizon = max(points[-1][0] for points in curves.values()) + HORIZON_DAYS * DAY
     return Demand.from_curves(
         curves, work.zones, work.total_tps, work.requests_per_tps,
@@ -182,7 +179,9 @@ def plan(
     result = Plan(
         scenario=scenario.name, workload=work, knee=knee, knee_rps=knee.median_rps,
         answers=[], rows=[], rows_with_faults=[], faults=described, recommended=None,
-        sweep_counts=[], sweep_times={}, observed_2024=observed, manual_days=manual_days,
+        sweep_counts=[], sweep_times={}, observed_2024=observed,
+        wib_midnight_s=scenario.clock.offset(parse_time_spec("24:00"), "WIB"),
+        manual_days=manual_days,
         notes=notes, demand=demand, manual=manual,
     )  # fmt: skip
     rate = knee.median_rps

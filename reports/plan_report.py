@@ -122,9 +122,7 @@ def comparison_2024(plan: Plan) -> list[Compared]:
         (_d_day(text) + " WIB", t, share)
         for (text, _), (t, share) in zip(OBSERVED_2024, plan.observed_2024, strict=True)
     ]
-    noon = next((t for moment, t, _ in moments if moment == "D1 12:00 WIB"), None)
-    if noon is not None:  # midnight is twelve hours before noon: Indonesia has no DST
-        moments.append(("D0 24:00 WIB", noon - 12 * HOUR, None))
+    moments.append(("D0 24:00 WIB", plan.wib_midnight_s, None))
     return [
         Compared(moment, t, share, sizing.taken_in_by(t) / total)
         for moment, t, share in sorted(moments, key=lambda m: m[1])

@@ -14,7 +14,9 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+Key = TypeVar("Key")  # a zone
 UPLOAD_ENDPOINTS = frozenset({"session", "page", "result"})
 Points = Sequence[tuple[float, float]]  # (simulated seconds, cumulative fraction), sorted
 SHARES = ((0.5, "50%"), (0.9, "90%"), (0.99, "99%"))
@@ -49,8 +51,8 @@ class Demand:
     @classmethod
     def from_curves(
         cls,
-        curves: Mapping[str, Points],
-        shares: Mapping[str, float],
+        curves: Mapping[Key, Points],
+        shares: Mapping[Key, float],
         total_tps: float,
         requests_per_tps: float,
         bytes_per_tps: float,
