@@ -2,7 +2,9 @@
 
 A run starts servers (the mock, a Toxiproxy) and Locust. Whatever happens (an error, Ctrl-C, a part
 dying) every child must be gone when the run ends: ``Children`` keeps them and ``stop_all`` stops
-them in reverse order, escalating from SIGTERM to SIGKILL of the whole process group.
+them in reverse order, escalating from SIGTERM to SIGKILL of the whole process group. With a
+:class:`~harness.reaper.Reaper` every group is also known to the run's reaper, which kills what
+is left if the harness itself is killed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
+
+
+class Watcher(Protocol):
+    """What a child tells about its process group (harness.reaper.Reaper)."""
+
+    def watch(self, pgid: int) -> None: ...
+
+    def forget(self, pgid: int) -> None: ...
 
 
 class StartError(RuntimeError):
@@ -31,6 +42,7 @@ class Child:
         self.log = log
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
+        self.watcher: Watcher | None = None
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +55,8 @@ class Child:
                 env=self.env,
                 start_new_session=True,  # its own process group: Ctrl-C reaches us, not it
             )
+        if self.watcher is not None:
+            self.watcher.watch(self.process.pid)
 
     @property
     def pid(self) -> int | None:
@@ -77,6 +91,8 @@ class Child:
         # Whatever the leader left behind in its group goes too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
+        if self.watcher is not None:
+            self.watcher.forget(process.pid)
 
     def tail(self, limit: int = 800) -> str:
         """The end of the child's log, for error messages."""
@@ -104,10 +120,12 @@ def wait_until(check: Callable[[], bool], child: Child, timeout: float, what: st
 class Children:
     """The children of one run, stopped in reverse order of start."""
 
-    def __init__(self) -> None:
+    def __init__(self, watcher: Watcher | None = None) -> None:
         self._children: list[Child] = []
+        self.watcher = watcher
 
     def add(self, child: Child) -> Child:
+        child.watcher = self.watcher
         self._children.append(child)
         return child
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.reaper import Reaper
 from harness.rundir import RunDir
-from harness.safety import UnsafeTarget, check_target
 from harness.stage import (
     MAX_STAGE_S,
     StagePlan,
@@ -40,6 +40,7 @@ from reports.plan import Plan, asked_deadlines, plan
 from reports.plan_report import plan_results, plan_verdict, write_plan_report
 from reports.verdict import EXIT_INCONCLUSIVE, EXIT_INFRASTRUCTURE, EXIT_USAGE
 from scenarios import Scenario, ScenarioError, load_scenario
+from scenarios.safety import UnsafeTarget, check_target
 from scenarios.sampling import lognormal_sigma
 from scenarios.units import format_duration
 
@@ -167,9 +168,11 @@ class Planner:
     def measure(self, settings: SweepSettings) -> list[Stage]:
         """Every sweep; Ctrl-C or a failing part ends it, keeping what was measured."""
         self.sweep["settings"] = settings.to_json()
+        reaper = Reaper(self.dir.path / "reaper.log")
+        reaper.record(self.dir.path / SWEEP_FILE)
         runner = StageRunner(
             self.scenario, self.dir.path, self.slos, target=self.args.target,
-            allow_remote=self.args.allow_remote, workers=self.args.workers,
+            allow_remote=self.args.allow_remote, workers=self.args.workers, watcher=reaper,
         )  # fmt: skip
         stages: list[Stage] = []
 
@@ -199,6 +202,8 @@ class Planner:
         except Exception as error:  # a part failed: keep what was measured, exit 3
             text = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.sweep["status"], self.sweep["error"] = "failed", text
+        finally:
+            reaper.done()
         self.save()
         return stages
 
@@ -225,8 +230,7 @@ class Planner:
         write_plan_report(result, stages, results, verdict, self.dir.report, self.scenario)
         self._print_plan(result)
         for r in results:
-            mark = "pass" if r.passed else "FAIL"
-            print(f"  {r.slo.expression}: {r.shown_value} (needs {r.shown_threshold}) {mark}")
+            print(f"  {r.slo.expression}: {r.shown_value} (needs {r.shown_threshold}) {r.mark}")
         code = verdict.exit_code
         if self.sweep["status"] in {"interrupted", "failed"}:
             why = self.sweep.get("error") or "interrupted"

@@ -33,8 +33,9 @@ class Snapshot:
     tps_total: int
     acked: int | None
     rate: float | None  # requests per real second
-    errors: dict[str, int]
+    errors: dict[str, int]  # totals since the start, by kind
     faults: Sequence[str]
+    final: bool = False  # the generator's final figures, after the run
 
     @property
     def shown_acked(self) -> str:
@@ -49,24 +50,37 @@ class Snapshot:
         return format_duration(max(0.0, self.real_total - self.real_elapsed))
 
     def line(self) -> str:
+        if self.final:
+            return (
+                f"[{self.sim_local}] final: TPS ready {self.tps_ready}/{self.tps_total}, "
+                f"acknowledged {self.shown_acked}; errors (total): {self.shown_errors}"
+            )
         rate = "-" if self.rate is None else f"{self.rate:.0f}/s"
         return (
             f"[{self.sim_local}] TPS ready {self.tps_ready}/{self.tps_total}, acknowledged "
-            f"{self.shown_acked}; {rate}; errors: {self.shown_errors}; "
-            f"faults: {', '.join(self.faults) or 'none'}; {self.shown_left} left"
+            f"{self.shown_acked}; requests {rate} (last second); errors so far: "
+            f"{self.shown_errors}; faults: {', '.join(self.faults) or 'none'}; "
+            f"{self.shown_left} left"
         )
 
     def table(self) -> Table:
         table = Table(show_header=False, box=None, padding=(0, 2))
-        table.add_row("simulated clock", self.sim_local)
+        table.add_row(
+            "simulated clock", self.sim_local + ("  (final figures)" if self.final else "")
+        )
         table.add_row(
             "TPS ready / acknowledged / total",
             f"{self.tps_ready} / {self.shown_acked} / {self.tps_total}",
         )
-        table.add_row("requests", "-" if self.rate is None else f"{self.rate:.0f} per second")
-        table.add_row("errors by kind", self.shown_errors)
-        table.add_row("active faults", ", ".join(self.faults) or "none")
-        table.add_row("time left (real)", self.shown_left)
+        if not self.final:
+            rate = "-" if self.rate is None else f"{self.rate:.0f} per second"
+            table.add_row("requests (last second)", rate)
+        table.add_row(
+            "errors by kind (total)" if self.final else "errors by kind (so far)", self.shown_errors
+        )
+        if not self.final:
+            table.add_row("active faults", ", ".join(self.faults) or "none")
+            table.add_row("time left (real)", self.shown_left)
         return table
 
 
@@ -119,11 +133,14 @@ class ProgressView:
             self._live = None
 
     def update(self) -> None:
-        snapshot = self.snapshot()
+        self.show(self.snapshot())
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Draw ``snapshot`` now; a final one is always printed, also in plain mode."""
         if self._live is not None:
             table = snapshot.table()
             table.title = self.title
-            self._live.update(table)
-        elif time.monotonic() - self._last_plain >= PLAIN_EVERY_S:
+            self._live.update(table, refresh=True)
+        elif snapshot.final or time.monotonic() - self._last_plain >= PLAIN_EVERY_S:
             self._last_plain = time.monotonic()
             print(snapshot.line(), flush=True)

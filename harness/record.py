@@ -35,9 +35,11 @@ class RunRecord:
     target: dict[str, Any] = field(default_factory=dict)
     toxiproxy: dict[str, Any] | None = None
     faults: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "starting"  # starting | running | completed | interrupted | aborted | failed
+    # starting | running | completed | ended_early | interrupted | aborted | failed | killed
+    status: str = "starting"
     error: str | None = None
     aborted: str | None = None  # the abort_on_fail SLO breached during the run
+    ended_early: str | None = None  # why Locust ended before the scenario's end
     exit_code: int | None = None
     started_utc: str = field(default_factory=utc_iso)
     ended_utc: str | None = None

@@ -4,7 +4,15 @@ One run: start the target (the embedded mock, or check a remote one answers), st
 layer and route the load through a proxy, start Locust on the shared clock, apply the fault
 timeline, scrape the target's metrics, export what it stored, build the report, exit with the
 code of DESIGN.md. Whatever happens (an error, Ctrl-C, a part dying) faults are removed, every
-child process is stopped, the run record says what happened and the partial report is written.
+child process is stopped, the run record says how the run ended and the partial report is
+written; if the harness itself is killed, the run's reaper (harness.reaper) does the same, and
+the next run in the same folder sweeps up after one whose reaper died too (harness.leftovers).
+
+How a run ends (``run.json`` status -> exit code): ``completed`` -> by the SLOs (0 or 1);
+``aborted`` (an abort_on_fail SLO breached) -> 1; ``ended_early`` (Locust stopped before the
+scenario's end: STOP in the web UI, Locust quitting) and ``interrupted`` (Ctrl-C, SIGTERM, also
+while the report is written) -> 4; ``failed`` (a part would not start or died) -> 3; ``killed``
+(the harness was killed; written by its reaper or the next run).
 """
 
 from __future__ import annotations
@@ -12,117 +20,87 @@ from __future__ import annotations
 import argparse
 import bisect
 import contextlib
-import re
+import json
+import os
 import signal
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from faults.applier import FaultApplier, FaultCleanupError, FaultLayer
 from faults.network_layer import NetworkFaults
 from faults.process_layer import ProcessFaults
 from faults.server_layer import ServerFaults
-from faults.timeline import FaultTimeline, SimClock
+from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
 from harness.abort import AbortWatch
 from harness.children import Child, Children, StartError
-from harness.faultplan import FaultPlanError, fault_timeline
+from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
 from harness.progress import ProgressView, Snapshot, last_scrape, read_progress
+from harness.reaper import Reaper
 from harness.record import RunRecord, utc_iso
+from harness.run_options import Prepared, UsageError, parser, prepare, unmeasurable
 from harness.rundir import RunDir
-from harness.safety import UnsafeTarget, check_target
 from harness.scrape import MetricsScraper
 from harness.target import MockTarget, check_remote, export_target
 from reports.build import build_report
 from reports.cli import print_verdict
-from reports.verdict import EXIT_INFRASTRUCTURE, EXIT_USAGE
-from scenarios import Scenario, ScenarioError, arrival_schedule, build_population, loads_scenario
+from reports.verdict import EXIT_INCONCLUSIVE, EXIT_INFRASTRUCTURE, EXIT_USAGE
+from scenarios import arrival_schedule, build_population
 from scenarios.registry import write_operators, write_registry
 from scenarios.target import write_capacity
 
-PROXY_NAME = "sirekap"
+PROXY_PREFIX = "sirekap-"  # + the run id: a shared Toxiproxy holds each run's own proxy
 # Real seconds between starting Locust and simulated offset 0: Locust is ready in ~2 s in one
 # process, ~5 s with --processes 2 on the national sample (this 2-core machine).
 LEAD_S = 5.0
 LEAD_PER_EXTRA_PROCESS_S = 2.0
 DRAIN_S = 5.0  # real seconds after the scenario's end for uploads in progress to finish
-_SPEEDUP = re.compile(r"(?m)^(\s*speedup\s*=\s*)([0-9.eE+]+)")
+SECRET_OPTIONS = ("admin_token",)  # never written to the run record
 
 
 class AbortRun(Exception):
     """An SLO marked abort_on_fail was breached beyond doubt during the run."""
 
 
-class UsageError(ValueError):
-    """Exit code 2: a bad option or scenario; the message says what is valid."""
+class EndedEarly(Exception):
+    """Locust ended before the scenario's end without being asked to: the run is inconclusive."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sirekap-loadtest run",
-        description="Replay a scenario against the embedded mock (or --target), through faults.",
-    )
-    parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="a scenario .toml file")
-    parser.add_argument("--target", metavar="URL", help="a running service instead of the mock")
-    parser.add_argument("--allow-remote", metavar="HOST", help="allow a non-loopback --target")
-    parser.add_argument("--admin-token", metavar="T", help="the --target's admin token (export)")
-    parser.add_argument("--workers", type=int, default=1, help="Locust worker processes")
-    parser.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
-    parser.add_argument("--speedup", type=float, help="override the scenario's speedup")
-    parser.add_argument("--no-faults", action="store_true", help="run without the fault timeline")
-    parser.add_argument("--ui", action="store_true", help="also serve Locust's web UI (:8089)")
-    parser.add_argument("--plain", action="store_true", help="plain progress lines, no panel")
-    return parser
-
-
-def prepare(args: argparse.Namespace) -> tuple[Scenario, str, FaultTimeline]:
-    """The scenario (its text, with --speedup applied) and its fault timeline; UsageError."""
-    if args.workers < 1:
-        raise UsageError(f"--workers must be at least 1; got {args.workers}")
-    try:
-        text = args.scenario.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{args.scenario}: cannot read: {exc.strerror}") from None
-    if args.speedup is not None:
-        if not args.speedup > 0:
-            raise UsageError(f"--speedup must be a number > 0; got {args.speedup:g}")
-        text, found = _SPEEDUP.subn(lambda m: f"{m[1]}{args.speedup:g}", text, count=1)
-        if not found:
-            raise UsageError(f"{args.scenario}: no 'speedup = N' line in [clock] to override")
-    try:
-        scenario = loads_scenario(text, str(args.scenario))
-    except ScenarioError as error:
-        raise UsageError(str(error)) from None
-    try:
-        timeline = FaultTimeline() if args.no_faults else fault_timeline(scenario)
-    except FaultPlanError as error:
-        raise UsageError(str(error)) from None
-    if args.target:
-        try:
-            check_target(args.target, args.allow_remote)
-        except UnsafeTarget as error:
-            raise UsageError(str(error)) from None
-    return scenario, text, timeline
+def recorded_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options as the run record keeps them: paths as text, secrets only as given or not."""
+    options: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if key in SECRET_OPTIONS:
+            continue
+        options[key] = str(value) if isinstance(value, Path) else value
+    return options
 
 
 class Run:
     """One run, start to finish; ``execute`` returns the exit code."""
 
-    def __init__(
-        self, args: argparse.Namespace, scenario: Scenario, text: str, timeline: FaultTimeline
-    ):
-        self.args, self.scenario, self.timeline = args, scenario, timeline
+    def __init__(self, args: argparse.Namespace, prepared: Prepared) -> None:
+        self.args, self.prepared = args, prepared
+        scenario = self.scenario = prepared.scenario
+        self.timeline, self.admin_token = prepared.timeline, prepared.admin_token
         self.dir = RunDir.create(args.out, scenario.name)
-        self.dir.scenario.write_text(text, encoding="utf-8")
-        self.children = Children()
+        self.dir.scenario.write_text(prepared.text, encoding="utf-8")
+        self.reaper = Reaper(self.dir.logs / "reaper.log")
+        self.reaper.record(self.dir.record)
+        self.children = Children(self.reaper)
         self.target: MockTarget | None = None
         self.applier: FaultApplier | None = None
-        self.admin_token: str | None = None
+        self.toxiproxy: ToxiproxyClient | None = None
         self.clock_start = 0.0
+        self.proxy_name = PROXY_PREFIX + self.dir.path.name
+        options = recorded_options(args)
+        options["admin_token_given"] = bool(self.admin_token)
         self.record = RunRecord(
             run_id=self.dir.path.name,
             scenario={"name": scenario.name, "source": str(args.scenario)},
@@ -132,23 +110,25 @@ class Run:
                 "real_duration_s": scenario.clock.real_duration,
                 "start_local": scenario.clock.local(0.0),
             },
-            options={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            options=options,
+            parts={"harness": {"pid": os.getpid()}, "reaper": {"pid": self.reaper.pid}},
         )
         self.abort = AbortWatch(scenario.slo.parsed)
         population = build_population(scenario)
         self.ready_times = sorted(arrival_schedule(scenario, population).ready_times())
         self.population = population
+        self._progress: dict[str, Any] = {}
 
     def save(self) -> None:
         self.dir.write_json(self.dir.record, self.record.to_json())
 
     # -- the parts --------------------------------------------------------------------------
-    def start_target(self) -> tuple[str, str | None]:
-        """The target URL and its admin token (None when unknown: no server faults, no export)."""
+    def start_target(self) -> str:
+        """The target's URL: the remote one (it must answer first), else the embedded mock."""
         if self.args.target:
             check_remote(self.args.target)
             self.record.target = {"kind": "remote", "url": self.args.target}
-            return self.args.target.rstrip("/"), self.args.admin_token
+            return str(self.args.target).rstrip("/")
         write_registry(self.population, self.dir.registry)
         operators = self.dir.path / "operators.csv"
         write_operators(self.population, operators, self.scenario.plenary.operators_per_kecamatan)
@@ -159,24 +139,29 @@ class Run:
             operators=operators,
         )  # fmt: skip
         self.target.start()
+        self.admin_token = self.target.admin_token
         self.record.target = {"kind": "mock", "url": self.target.url, "pid": self.target.pid}
-        return self.target.url, self.target.admin_token
+        return self.target.url
 
     def start_proxy(self, target_url: str) -> tuple[str, ToxiproxyClient]:
-        """Start (or find) Toxiproxy and route the load through a proxy to the target."""
+        """Start (or find) Toxiproxy and route the load through this run's own proxy."""
         try:
             server = start_toxiproxy()
         except ToxiproxyStartError as error:
             raise StartError(f"fault layer: {error}") from None
         if server.process is not None:
             self.children.add(_Adopted("toxiproxy", server))
-        self.record.toxiproxy = server.describe()
+            self.reaper.watch(server.process.pid)
+        self.record.toxiproxy = {**server.describe(), "proxies": [self.proxy_name]}
         parts = urlsplit(target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
         listen = free_loopback_port()
         client = ToxiproxyClient(server.url)
-        client.ensure_proxy(PROXY_NAME, listen=f"127.0.0.1:{listen}", upstream=f"{host}:{port}")
+        self.reaper.proxy(server.url, self.proxy_name)  # told first: a kill may come any time
+        client.ensure_proxy(
+            self.proxy_name, listen=f"127.0.0.1:{listen}", upstream=f"{host}:{port}"
+        )
         return f"{parts.scheme}://127.0.0.1:{listen}{parts.path.rstrip('/')}", client
 
     def start_locust(self, host: str) -> Child:
@@ -190,20 +175,26 @@ class Run:
             args.remove("--headless")
             # the web UI stays up after the shape ends unless told to quit
             args += ["--autostart", "--autoquit", "3", "--web-host", "127.0.0.1"]
+            args += ["--web-port", str(self.args.ui_port)]
         child = self.children.add(Child("locust", args, self.dir.logs / "locust.log"))
         child.start()
         self.record.parts["locust"] = {"command": args, "pid": child.pid}
+        if self.args.ui:
+            print(f"Locust web UI: http://127.0.0.1:{self.args.ui_port}", flush=True)
         return child
 
     # -- the run ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         now = time.time()
         sim = (now - self.clock_start) * self.scenario.clock.speedup
-        progress = read_progress(self.dir.path)
-        scrape = last_scrape(self.dir.server_metrics).get("samples", {})
+        # the generator removes progress.json once its final files are written: keep the last
+        progress = read_progress(self.dir.path) or self._progress
+        self._progress = progress
         acked = progress.get("acked")
-        if acked is None and "sirekap_results_stored_total" in scrape:
-            acked = int(scrape["sirekap_results_stored_total"])
+        if acked is None:
+            scrape = last_scrape(self.dir.server_metrics).get("samples", {})
+            if "sirekap_results_stored_total" in scrape:
+                acked = int(scrape["sirekap_results_stored_total"])
         faults = [w.label or w.kind for w in self.applier.active] if self.applier else []
         return Snapshot(
             sim_local=self.scenario.clock.local(max(0.0, sim)),
@@ -217,11 +208,38 @@ class Run:
             faults=faults,
         )
 
+    def final_snapshot(self) -> Snapshot:
+        """The last frame: the generator's final figures, once Locust has written them."""
+        snapshot = self.snapshot()
+        summary = self.load_summary()
+        forms = summary.get("forms") or {}
+        total = (summary.get("requests") or {}).get("total") or {}
+        ran = float((summary.get("run") or {}).get("sim_s") or 0.0)
+        return Snapshot(
+            sim_local=self.scenario.clock.local(max(0.0, ran)),
+            real_elapsed=snapshot.real_total,
+            real_total=snapshot.real_total,
+            tps_ready=bisect.bisect_right(self.ready_times, ran) if summary else snapshot.tps_ready,
+            tps_total=snapshot.tps_total,
+            acked=(forms.get("final") or {}).get("acked", snapshot.acked),
+            rate=None,
+            errors=total.get("failures", snapshot.errors),
+            faults=[],
+            final=True,
+        )
+
+    def load_summary(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads((self.dir.path / "load_summary.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
+
     def watch(self, locust: Child) -> None:
         """Until Locust ends; a dead part ends the run (StartError) unless a fault killed it."""
         deadline = self.clock_start + self.scenario.clock.real_duration + DRAIN_S + 60
-        title = f"{self.scenario.name}: {self.dir.path}"
-        with ProgressView(title, self.snapshot, plain=True if self.args.plain else None) as view:
+        plain = True if self.args.plain else None
+        with ProgressView(self.scenario.name, self.snapshot, plain=plain) as view:
             while locust.alive:
                 view.update()
                 self._check_abort()
@@ -233,8 +251,19 @@ class Run:
                 if gone:
                     raise StartError(f"{', '.join(gone)} died during the run")
                 time.sleep(0.5)
+            if locust.returncode == 0:
+                view.show(self.final_snapshot())
         if locust.returncode != 0:
             raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
+        self._check_end()
+
+    def _check_end(self) -> None:
+        """Locust ended by itself: at the scenario's end, or early (inconclusive)."""
+        run = self.load_summary().get("run")
+        if not run:
+            raise StartError("Locust ended without writing load_summary.json (see logs/)")
+        if run.get("ended_early"):
+            raise EndedEarly(str(run["ended_early"]))
 
     def _check_abort(self) -> None:
         if not self.abort.watched:
@@ -254,13 +283,21 @@ class Run:
 
     def execute(self) -> int:
         self.save()
+        try:
+            code = self._execute()
+        finally:
+            self.reaper.done()
+        return code
+
+    def _execute(self) -> int:
         scraper: MetricsScraper | None = None
         try:
-            target_url, self.admin_token = self.start_target()
+            target_url = self.start_target()
             # A remote service without network faults is loaded directly (its own Host and TLS
             # name); network faults need the load to pass through the local proxy.
             direct = self.target is None and "network" not in self.timeline.layers
             load_url, toxiproxy = (target_url, None) if direct else self.start_proxy(target_url)
+            self.toxiproxy = toxiproxy
             lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.args.workers - 1)
             self.clock_start = time.time() + lead
             self.record.clock["start"] = self.clock_start
@@ -268,7 +305,7 @@ class Run:
             clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)
             layers: dict[str, FaultLayer] = {}
             if toxiproxy is not None:
-                layers["network"] = NetworkFaults(toxiproxy, PROXY_NAME)
+                layers["network"] = NetworkFaults(toxiproxy, self.proxy_name)
             if self.admin_token:
                 layers["server"] = ServerFaults(target_url, self.admin_token)
             if self.target is not None:
@@ -292,6 +329,9 @@ class Run:
             self.record.status, self.record.aborted = "aborted", str(breach)
             print(f"sirekap-loadtest run: {breach}", flush=True)
             self._stop_locust_gently()
+        except EndedEarly as early:
+            self.record.status, self.record.ended_early = "ended_early", str(early)
+            print(f"sirekap-loadtest run: {early}", flush=True)
         except Exception as error:  # a part would not start or failed: exit code 3, not a breach
             self.record.status, self.record.error = "failed", _one_line(error)
             self._stop_locust_gently()
@@ -304,6 +344,7 @@ class Run:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             self._clear_faults()
+            self._remove_proxy()
             if scraper is not None:
                 scraper.stop()
             self._export()
@@ -332,6 +373,15 @@ class Run:
             self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{error}"
         self.record.faults = [event.to_dict() for event in self.applier.events]
 
+    def _remove_proxy(self) -> None:
+        """This run's proxy goes with the run (a shared Toxiproxy keeps no trace of it)."""
+        if self.toxiproxy is None:
+            return
+        try:
+            self.toxiproxy.delete_proxy(self.proxy_name)
+        except Exception as error:  # the reaper would retry only if the harness died
+            self.record.parts["proxy_error"] = f"could not remove proxy {self.proxy_name}: {error}"
+
     def _stop_locust_gently(self) -> None:
         """SIGINT first: Locust then writes what it has (timeline, ledger) before it exits."""
         for child in self.children.named("locust"):
@@ -353,10 +403,25 @@ class Run:
             self.record.parts["export_error"] = str(error)
 
     def report(self) -> int:
+        """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so."""
         try:
             analysis = build_report(self.dir.path)
+        except KeyboardInterrupt:
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the record is saved whole
+            self.record.status = "interrupted"
+            self.record.error = (
+                "interrupted while the report was being written; rebuild it with: "
+                f"sirekap-loadtest report {self.dir.path}"
+            )
+            self.record.exit_code = EXIT_INCONCLUSIVE
+            self.save()
+            signal.signal(signal.SIGINT, previous)
+            print(f"sirekap-loadtest run: {self.record.error}", file=sys.stderr, flush=True)
+            return EXIT_INCONCLUSIVE
         except Exception as error:
             print(f"sirekap-loadtest run: the report could not be built: {error}", file=sys.stderr)
+            self.record.exit_code = EXIT_INFRASTRUCTURE
+            self.save()
             return EXIT_INFRASTRUCTURE
         print_verdict(analysis, self.dir.report)
         self.record.exit_code = analysis.verdict.exit_code
@@ -386,15 +451,19 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
-        scenario, text, timeline = prepare(args)
+        prepared = prepare(args)
     except UsageError as error:
         for line in str(error).splitlines():
             print(f"sirekap-loadtest run: {line}", file=sys.stderr)
         return EXIT_USAGE
-    run = Run(args, scenario, text, timeline)
+    for line in sweep_dead_runs(args.out):
+        print(f"sirekap-loadtest run: {line}", flush=True)
+    run = Run(args, prepared)
     print(f"run directory: {run.dir.path}", flush=True)
+    for line in unmeasurable(prepared, bool(args.target), args.no_faults):
+        print(line, flush=True)
     if run.abort.at_end_only:
         shown = ", ".join(slo.expression for slo in run.abort.at_end_only)
         print(f"abort_on_fail can be checked only at the end for: {shown}", flush=True)

@@ -22,7 +22,7 @@ from typing import Any
 import tomli_w
 
 from faults.toxiproxy.launcher import free_loopback_port
-from harness.children import Child, Children, StartError
+from harness.children import Child, Children, StartError, Watcher
 from harness.locust import locust_args
 from harness.target import MockTarget
 from reports.knee import Stage, measure_stage
@@ -144,7 +144,9 @@ class StageRunner:
         target: str | None,
         allow_remote: str | None,
         workers: int = 1,
+        watcher: Watcher | None = None,
     ) -> None:
+        self.watcher = watcher  # the sweep's reaper: a killed plan leaves no stage running
         self.scenario = scenario
         self.folder = folder
         self.slos = tuple(slos)
@@ -172,7 +174,7 @@ class StageRunner:
             )
         (folder / "scenario.toml").write_text(text, encoding="utf-8")
         stage_scenario = loads_scenario(text, str(folder / "scenario.toml"))
-        children = Children()
+        children = Children(self.watcher)
         try:
             url = self._target(stage_scenario, folder, children)
             lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.workers - 1)

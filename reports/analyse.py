@@ -16,6 +16,7 @@ from locustfiles.histogram import Histogram
 from reports.completion import Completion, FormTimes
 from reports.inputs import RunInputs
 from reports.integrity import Ack, IntegrityReport, audit
+from reports.manual import manual_baseline
 from reports.model import EndpointStats
 from reports.plenary import (
     PlenaryReport,
@@ -26,6 +27,8 @@ from reports.plenary import (
     quality_value,
 )
 from reports.recovery import Recovery, Second, analyse, detect_outages
+from reports.span import RunSpan, run_span
+from reports.unacked import Unacked, unacknowledged
 from scenarios.geography import zone_of
 from scenarios.scenario import Scenario
 from scenarios.slo import Slo
@@ -38,6 +41,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "upload": ("session", "page", "result"),
     "all": ENDPOINTS,
 }
+# Ledger reasons of devices stopped by the run's end or lost with their process (not given up).
+CUT_OFF = ("run ended", "lost:", "not started")
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
@@ -66,6 +71,8 @@ class Facts:
     faults: list[Fault] = field(default_factory=list)  # the windows actually applied
     plenary: PlenaryReport | None = None
     quality: QualityReport | None = None
+    span: RunSpan | None = None  # the time the run covered, on both clocks
+    unacked: list[Unacked] = field(default_factory=list)  # forms never acknowledged
 
 
 def _requests(inputs: RunInputs) -> Iterable[dict[str, Any]]:
@@ -122,7 +129,9 @@ def endpoint_stats(scopes: dict[str, ScopeFigures]) -> list[EndpointStats]:
 
 def form_times(ledger: Sequence[dict[str, Any]]) -> list[FormTimes]:
     """One entry per TPS form: ready when its first device could start, done at the first ack;
-    given up when its last device gave up (abandoned or rejected) without an acknowledgement."""
+    given up when its last device gave up (abandoned or rejected) without an acknowledgement.
+    A device cut off by the run's end ("run ended during ...") or lost with its generator
+    process did not give up: its form stays in the backlog."""
     forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for line in ledger:
         forms.setdefault((line["tps_code"], line["election"]), []).append(line)
@@ -133,7 +142,9 @@ def form_times(ledger: Sequence[dict[str, Any]]) -> list[FormTimes]:
         ends = [
             float(line["ended_s"])
             for line in lines
-            if line.get("final_outcome") in {"abandoned", "rejected"} and line.get("ended_s")
+            if line.get("final_outcome") in {"abandoned", "rejected"}
+            and line.get("ended_s")
+            and not str(line.get("reason") or "").startswith(CUT_OFF)
         ]
         gave_up = max(ends) if len(ends) == len(lines) else None
         found.append(FormTimes(ready, min(acks) if acks else None, gave_up))
@@ -160,7 +171,9 @@ def per_second(inputs: RunInputs, completion: Completion | None) -> list[dict[st
         row = rows.get(second) or _empty_row(second * inputs.speedup)
         sim = row["sim"]
         row["t"] = float(second)
-        row["backlog"] = 0 if completion is None else completion.backlog(sim)
+        # the peak within the second: a form ready and acknowledged inside it still counts
+        end = sim + inputs.speedup
+        row["backlog"] = 0 if completion is None else completion.backlog_peak(sim, end)
         series.append(row)
     return series
 
@@ -257,7 +270,10 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
     completion = None
     if inputs.ledger:
         kecamatan = len({line["tps_code"][:6] for line in inputs.ledger})
-        completion = Completion.of(form_times(inputs.ledger), scenario.clock.duration, kecamatan)
+        manual = manual_baseline(scenario, len({line["tps_code"] for line in inputs.ledger}))
+        completion = Completion.of(
+            form_times(inputs.ledger), scenario.clock.duration, kecamatan, manual
+        )
     rows = per_second(inputs, completion)
     seconds = [
         Second(row["t"], row["ok"], row["failed"], _upload_p95(row), row["backlog"]) for row in rows
@@ -268,7 +284,8 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
         integrity = audit(acks(inputs.ledger, inputs.plenary), inputs.export)
     summary = inputs.load_summary or {}
     slip = (summary.get("start_slip_s") or {}).get("p99")
-    real = float((summary.get("run") or {}).get("real_s") or scenario.clock.real_duration)
+    span = run_span(inputs)
+    real = span.real_s or scenario.clock.real_duration
     return Facts(
         scopes=scopes,
         seconds=seconds,
@@ -289,6 +306,8 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
             exported=inputs.exported_plenary,
         ),
         quality=quality_report(inputs.ledger),
+        span=span,
+        unacked=unacknowledged(inputs.ledger),
     )
 
 

@@ -1,13 +1,23 @@
 """Charts of a run (matplotlib, PNG): simulated local clock on the x axis, fault windows shaded.
 
 Every function takes plain series (simulated seconds since the start, values) so the charts can
-be drawn from a saved run directory alone. One figure per file, readable at a glance.
+be drawn from a saved run directory alone. One figure per file, readable at a glance:
+
+- every time chart of a run shows the same x range, the run's simulated span (``ChartClock.span``),
+  with ticks chosen by that span (:mod:`reports.timeaxis`);
+- a per-second value holds over its whole second (steps), so nothing slopes between seconds: a
+  failure drawn at 18:00 starts at 18:00; seconds without data (None) leave a gap;
+- legends sit outside the plot area, on the right, where they cannot cover data.
+
+``draw_*`` return the figure (tests read its limits, lines and legends); ``save`` writes a PNG.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +31,11 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from reports import timeaxis
+
 FAULT_COLOURS = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 SIZE = (10, 4.2)
+Values = Sequence[float | None]
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class ChartClock:
     start: dt.datetime  # naive local time of simulated second 0
     zone: str
     speedup: float
+    span: tuple[float, float] | None = None  # simulated seconds every chart shows
 
     def at(self, seconds: Sequence[float]) -> list[float]:
         """Matplotlib date numbers of the simulated times ``seconds``."""
@@ -52,7 +66,10 @@ def _figure(title: str, clock: ChartClock, ylabel: str) -> tuple[Figure, Axes]:
     axes.set_ylabel(ylabel)
     axes.set_xlabel(f"simulated time ({clock.zone}); real time = simulated / {clock.speedup:g}")
     axes.xaxis_date()
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M"))  # type: ignore[no-untyped-call]
+    if clock.span is not None:
+        begin, end = clock.span
+        left, right = clock.at([begin, end])
+        timeaxis.apply(axes, left, right, end - begin)
     axes.grid(True, alpha=0.3)
     return figure, axes
 
@@ -69,99 +86,165 @@ def _shade(axes: Axes, clock: ChartClock, windows: Sequence[Window]) -> None:
         )
 
 
-def _gaps(values: Sequence[float | None]) -> list[float]:
+def _gaps(values: Values) -> list[float]:
     """None as NaN: matplotlib breaks the line there instead of drawing across the gap."""
     return [math.nan if v is None else v for v in values]
 
 
-def _save(figure: Figure, axes: Axes, path: Path) -> Path:
+def stairs(
+    starts: Sequence[float], width: float, values: Values
+) -> tuple[list[float], list[float]]:
+    """A staircase: each value held over [start, start + width); NaN breaks at missing data
+    and between intervals that do not touch. Vertical edges only, no slopes."""
+    xs: list[float] = []
+    ys: list[float] = []
+    values = _gaps(values)
+    for index, (start, value) in enumerate(zip(starts, values, strict=True)):
+        following = starts[index + 1] if index + 1 < len(starts) else math.inf
+        touching = following <= start + width * 1.001
+        stop = following if touching else start + width  # exact edges: vertical, no slope
+        xs += [start, stop] + ([] if touching else [stop])
+        ys += [value, value] + ([] if touching else [math.nan])
+    return xs, ys
+
+
+def hold(times: Sequence[float], values: Values, end: float) -> tuple[list[float], list[float]]:
+    """A step function from events: each value holds from its time until the next (or ``end``)."""
+    edges = [*times[1:], max(end, times[-1])] if times else []
+    xs: list[float] = []
+    ys: list[float] = []
+    for start, stop, value in zip(times, edges, _gaps(values), strict=True):
+        xs += [start, stop]
+        ys += [value, value]
+    return xs, ys
+
+
+def _finish(figure: Figure, axes: Axes) -> Figure:
     handles, _ = axes.get_legend_handles_labels()
-    if handles:
-        axes.legend(loc="best", fontsize=8, framealpha=0.85)
+    if handles:  # outside on the right: a legend never covers data
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return figure
+
+
+def save(figure: Figure, path: Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
 
 
-def throughput(
-    path: Path, clock: ChartClock, t: Sequence[float], ok: Sequence[float], failed: Sequence[float],
-    windows: Sequence[Window],
-) -> Path:  # fmt: skip
+def draw_throughput(
+    clock: ChartClock, t: Sequence[float], ok: Values, failed: Values, windows: Sequence[Window]
+) -> Figure:
     figure, axes = _figure("Throughput", clock, "requests per real second")
     x = clock.at(t)
-    axes.plot(x, ok, color="#2ca02c", linewidth=1.2, label="succeeded")
-    axes.plot(x, failed, color="#d62728", linewidth=1.2, label="failed")
+    width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
+    axes.plot(*stairs(x, width, ok), color="#2ca02c", linewidth=1.2, label="succeeded")
+    axes.plot(*stairs(x, width, failed), color="#d62728", linewidth=1.2, label="failed")
     _shade(axes, clock, windows)
-    return _save(figure, axes, path)
+    return _finish(figure, axes)
 
 
-def latency(
-    path: Path, clock: ChartClock, t: Sequence[float],
-    percentiles: Mapping[str, Mapping[str, Sequence[float | None]]], windows: Sequence[Window],
-) -> Path:  # fmt: skip
-    """``percentiles[endpoint][p50|p95|p99]``: real seconds per point (None: no data)."""
-    figure, axes = _figure("Latency per endpoint", clock, "seconds (real)")
+def draw_latency(
+    clock: ChartClock, t: Sequence[float], percentiles: Mapping[str, Mapping[str, Values]],
+    windows: Sequence[Window],
+) -> Figure:  # fmt: skip
+    """``percentiles[endpoint][p50|p95|p99]``: real seconds per second (None: no data)."""
+    figure, axes = _figure("Latency per endpoint (successful requests)", clock, "seconds (real)")
     x = clock.at(t)
+    width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
     styles = {"p50": ":", "p95": "-", "p99": "--"}
     for index, (endpoint, series) in enumerate(sorted(percentiles.items())):
-        colour = f"C{index}"
         for name, values in series.items():
             if any(v is not None for v in values):  # gaps (no data) break the line
-                axes.plot(x, _gaps(values), styles.get(name, "-"), color=colour, linewidth=1,
-                          marker=".", markersize=2.5,
-                          label=f"{endpoint} {name}")  # fmt: skip
+                axes.plot(*stairs(x, width, values), styles.get(name, "-"), color=f"C{index}",
+                          linewidth=1, label=f"{endpoint} {name}")  # fmt: skip
     axes.set_yscale("log")
     _shade(axes, clock, windows)
-    return _save(figure, axes, path)
+    return _finish(figure, axes)
 
 
-def errors(
-    path: Path, clock: ChartClock, t: Sequence[float], by_kind: Mapping[str, Sequence[float]],
+def draw_errors(
+    clock: ChartClock, t: Sequence[float], by_kind: Mapping[str, Sequence[float]],
     windows: Sequence[Window],
-) -> Path:  # fmt: skip
-    figure, axes = _figure("Failures by kind", clock, "failures per real second")
+) -> Figure:  # fmt: skip
+    figure, axes = _figure("Failures by kind (stacked)", clock, "failures per real second")
     kinds = [kind for kind, values in sorted(by_kind.items()) if any(values)]
-    if kinds:
-        axes.stackplot(clock.at(t), *[by_kind[k] for k in kinds], labels=kinds, alpha=0.8)
-    else:
+    x = clock.at(t)
+    width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
+    below = [0.0] * len(x)
+    for index, kind in enumerate(kinds):
+        above = [b + v for b, v in zip(below, by_kind[kind], strict=True)]
+        xs, low = stairs(x, width, below)
+        _, high = stairs(x, width, above)
+        axes.fill_between(xs, low, high, color=f"C{index}", alpha=0.8, linewidth=0, label=kind)
+        below = above
+    if not kinds:
         axes.text(0.5, 0.5, "no failures", transform=axes.transAxes, ha="center", color="grey")
     _shade(axes, clock, windows)
-    return _save(figure, axes, path)
+    return _finish(figure, axes)
 
 
-def completion(
-    path: Path, clock: ChartClock, t: Sequence[float], ready: Sequence[float],
-    acked: Sequence[float], manual: Mapping[str, Sequence[float]], windows: Sequence[Window],
-) -> Path:  # fmt: skip
+def draw_completion(
+    clock: ChartClock, t: Sequence[float], ready: Sequence[float], acked: Sequence[float],
+    manual: Mapping[str, tuple[Sequence[float], Sequence[float]]], windows: Sequence[Window],
+    note: str = "",
+) -> Figure:  # fmt: skip
+    """``t``: the moments a count changes; ``manual``: label -> (times, TPS) of a baseline."""
     figure, axes = _figure("Completion: TPS fully uploaded", clock, "TPS")
-    x = clock.at(t)
-    axes.plot(x, ready, color="grey", linewidth=1.5, label="ready (finished counting)")
-    axes.plot(x, acked, color="#1f77b4", linewidth=2, label="acknowledged")
-    for name, values in manual.items():
-        axes.plot(x, values, ":", linewidth=1.5, label=f"manual recap, {name}")
+    end = clock.span[1] if clock.span else (t[-1] if t else 0.0)
+    for values, style in ((ready, {"color": "grey", "linewidth": 1.5}),
+                          (acked, {"color": "#1f77b4", "linewidth": 2})):  # fmt: skip
+        xs, ys = hold(t, values, end)
+        label = "ready (finished counting)" if values is ready else "acknowledged"
+        axes.plot(clock.at(xs), ys, label=label, **style)  # type: ignore[arg-type]
+    for name, (times, values) in manual.items():
+        axes.plot(clock.at(times), values, ":", linewidth=1.5, label=f"manual recap, {name}")
     _shade(axes, clock, windows)
-    return _save(figure, axes, path)
+    return _finish(figure, axes)
 
 
-def backlog(
-    path: Path, clock: ChartClock, t: Sequence[float], waiting: Sequence[float],
+def draw_backlog(
+    clock: ChartClock, t: Sequence[float], waiting: Sequence[float], given_up: Sequence[float],
     windows: Sequence[Window],
-) -> Path:  # fmt: skip
-    figure, axes = _figure("Backlog: TPS ready but not yet acknowledged", clock, "TPS")
-    axes.fill_between(clock.at(t), waiting, color="#ff7f0e", alpha=0.5, label="backlog")
+) -> Figure:  # fmt: skip
+    """``t``: the moments the backlog changes; ``waiting`` and ``given_up`` from each on."""
+    figure, axes = _figure("Backlog: TPS forms ready but not acknowledged", clock, "TPS forms")
+    end = clock.span[1] if clock.span else (t[-1] if t else 0.0)
+    xs, low = hold(t, waiting, end)
+    _, high = hold(t, [w + g for w, g in zip(waiting, given_up, strict=True)], end)
+    x = clock.at(xs)
+    axes.fill_between(x, 0, low, color="#ff7f0e", alpha=0.55, linewidth=0,
+                      label="waiting: ready, devices still trying")  # fmt: skip
+    if any(given_up):
+        axes.fill_between(x, low, high, color="#7f7f7f", alpha=0.45, linewidth=0, hatch="//",
+                          label="given up: devices stopped, never acknowledged")  # fmt: skip
+    axes.plot(x, high, color="black", linewidth=0.8, label="all unacknowledged")
     _shade(axes, clock, windows)
-    return _save(figure, axes, path)
+    return _finish(figure, axes)
 
 
-def server(
-    path: Path, clock: ChartClock, t: Sequence[float], series: Mapping[str, Sequence[float | None]],
-    windows: Sequence[Window],
-) -> Path:  # fmt: skip
+def _scrape_steps(t: Sequence[float], values: Values) -> tuple[list[float], list[float]]:
+    """Each scrape holds until the next one; a pause of over 3 scrape intervals is a gap."""
+    if len(t) < 2:
+        return list(t), _gaps(values)
+    step = statistics.median(b - a for a, b in itertools.pairwise(t))
+    xs: list[float] = []
+    ys: list[float] = []
+    for index, (start, value) in enumerate(zip(t, _gaps(values), strict=True)):
+        following = t[index + 1] if index + 1 < len(t) else start + step
+        stop = following if following - start <= 3 * step else start + step
+        xs += [start, stop] + ([stop] if stop < following else [])
+        ys += [value, value] + ([math.nan] if stop < following else [])
+    return xs, ys
+
+
+def draw_server(
+    clock: ChartClock, t: Sequence[float], series: Mapping[str, Values], windows: Sequence[Window]
+) -> Figure:
     """Scraped server metrics: e.g. in-flight, queue depth, 503s per second."""
     figure, axes = _figure("Server (scraped /metrics)", clock, "requests")
-    x = clock.at(t)
     for name, values in series.items():
         if any(v is not None for v in values):
-            axes.plot(x, _gaps(values), linewidth=1.2, marker=".", markersize=2.5, label=name)
+            axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
     _shade(axes, clock, windows)
-    return _save(figure, axes, path)
+    return _finish(figure, axes)

@@ -8,24 +8,34 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from reports.build import build_report
 from reports.inputs import RunDirError
 from reports.model import Analysis
-from reports.verdict import EXIT_USAGE
+from reports.verdict import EXIT_USAGE, SloResult
+
+
+def print_slo_table(results: Sequence[SloResult]) -> None:
+    """One line per SLO: measured value, threshold, pass | FAIL | not measured | n/a."""
+    width = max((len(r.slo.expression) for r in results), default=10)
+    print()
+    print(f"{'SLO':<{width}}  {'measured':>14}  {'needs':>12}  result")
+    for r in results:
+        shown = r.shown_value
+        print(f"{r.slo.expression:<{width}}  {shown:>14}  {r.shown_threshold:>12}  {r.mark}")
+        if not r.judged and r.note:
+            print(f"{'':<{width}}  ({r.note})")
 
 
 def print_verdict(analysis: Analysis, report_dir: Path) -> None:
     """The SLO table and where the report is: the last thing a run prints."""
     results = analysis.slos
-    width = max((len(r.slo.expression) for r in results), default=10)
-    print()
-    print(f"{'SLO':<{width}}  {'measured':>14}  {'needs':>12}  result")
-    for r in results:
-        mark = "pass" if r.passed else "FAIL"
-        print(f"{r.slo.expression:<{width}}  {r.shown_value:>14}  {r.shown_threshold:>12}  {mark}")
     verdict = analysis.verdict
+    # a run that failed before measuring anything: the error is the news, not a table of blanks
+    if results and not (verdict.name == "error" and not any(r.judged for r in results)):
+        print_slo_table(results)
     print(f"\n{verdict.name.upper()} (exit code {verdict.exit_code}): {verdict.reason}")
     print(f"report: {report_dir / 'report.html'}")
 

@@ -1,7 +1,9 @@
 """Completion: TPS fully uploaded over simulated time, against their arrival and the manual recap.
 
-The seed incident gives the manual baseline: "if it runs smoothly we could take 20 TPS in a day"
-per kecamatan; only 2 TPS were done the day Sirekap was down (domain.md, NusaBali 16 Feb 2024).
+The backlog at a moment counts the TPS forms ready (counting finished) that are neither
+acknowledged nor given up by their devices; a form given up is never acknowledged and is counted
+apart (``given_up_by``), so "backlog 0" never hides a TPS that is still missing. The manual
+baseline (:mod:`reports.manual`) is the PPK plenaries' pace for the population the run stands for.
 """
 
 from __future__ import annotations
@@ -9,16 +11,19 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from reports.manual import (
+    MANUAL_RATES,
+    MANUAL_TPS_PER_DAY_SMOOTH,
+    MANUAL_TPS_PER_DAY_STALLED,
+    ManualBaseline,
+)
+
+__all__ = ["MANUAL_TPS_PER_DAY_SMOOTH", "MANUAL_TPS_PER_DAY_STALLED", "Completion", "FormTimes"]
 DAY_S = 86_400.0
-# domain.md, the seed: 20 TPS per day per kecamatan when the manual recap runs smoothly, 2 when not.
-MANUAL_TPS_PER_DAY_SMOOTH = 20.0
-MANUAL_TPS_PER_DAY_STALLED = 2.0
-MANUAL_BASELINES = {
-    "20 TPS/day per kecamatan (smooth)": MANUAL_TPS_PER_DAY_SMOOTH,
-    "2 TPS/day (the day Sirekap was down)": MANUAL_TPS_PER_DAY_STALLED,
-}
+MANUAL_BASELINES = MANUAL_RATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +40,16 @@ class Completion:
     acked: tuple[float, ...]  # sorted acknowledgement times within the run
     kecamatan: int
     gave_up: tuple[float, ...] = ()  # sorted times at which unacknowledged forms were given up
+    manual: ManualBaseline | None = None  # None: 20/day per kecamatan from the start (tests)
 
     @classmethod
-    def of(cls, forms: Sequence[FormTimes], duration: float, kecamatan: int) -> Completion:
+    def of(
+        cls,
+        forms: Sequence[FormTimes],
+        duration: float,
+        kecamatan: int,
+        manual: ManualBaseline | None = None,
+    ) -> Completion:
         ready = sorted(f.ready for f in forms if f.ready <= duration)
         acked = sorted(
             f.acked
@@ -49,7 +61,7 @@ class Completion:
             for f in forms
             if f.ready <= duration and f.acked is None and f.gave_up is not None
         )
-        return cls(duration, tuple(ready), tuple(acked), max(1, kecamatan), tuple(gave_up))
+        return cls(duration, tuple(ready), tuple(acked), max(1, kecamatan), tuple(gave_up), manual)
 
     def ready_by(self, t: float) -> int:
         return bisect.bisect_right(self.ready, t)
@@ -57,10 +69,28 @@ class Completion:
     def acked_by(self, t: float) -> int:
         return bisect.bisect_right(self.acked, t)
 
+    def given_up_by(self, t: float) -> int:
+        """Forms given up by ``t``: never acknowledged, their devices stopped trying."""
+        return bisect.bisect_right(self.gave_up, t)
+
     def backlog(self, t: float) -> int:
         """Forms ready by ``t`` that are neither acknowledged nor given up by then."""
-        given_up = bisect.bisect_right(self.gave_up, t)
-        return self.ready_by(t) - self.acked_by(t) - given_up
+        return self.ready_by(t) - self.acked_by(t) - self.given_up_by(t)
+
+    @cached_property
+    def events(self) -> tuple[float, ...]:
+        """Every moment a count changes (ready, acknowledged, given up), sorted, from 0."""
+        return tuple(sorted({0.0, *self.ready, *self.acked, *self.gave_up}))
+
+    def backlog_peak(self, start: float, end: float) -> int:
+        """The largest backlog at any moment in [start, end): a peak inside a second counts."""
+        low, high = bisect.bisect_right(self.events, start), bisect.bisect_left(self.events, end)
+        return max(self.backlog(t) for t in (start, *self.events[low:high]))
+
+    @property
+    def unacknowledged(self) -> int:
+        """Forms ready in the run and not acknowledged by its end (given up or still waiting)."""
+        return len(self.ready) - len(self.acked)
 
     def by(self, t: float) -> float | None:
         """Share of the TPS ready in the run that were acknowledged by simulated time ``t``."""
@@ -75,8 +105,23 @@ class Completion:
         return len(self.acked) / (self.duration / DAY_S) if self.duration else 0.0
 
     def manual_by(self, t: float, per_day: float = MANUAL_TPS_PER_DAY_SMOOTH) -> float:
-        """TPS a manual recap at ``per_day`` per kecamatan would have done by ``t``."""
-        return min(float(len(self.ready)), per_day * self.kecamatan * t / DAY_S)
+        """TPS a manual recap at ``per_day`` per kecamatan would have done by ``t``: never more
+        than have finished counting by then."""
+        if self.manual is None:
+            done = per_day * self.kecamatan * t / DAY_S
+        else:
+            done = self.manual.by(t, per_day)
+        return min(float(self.ready_by(t)), done)
+
+    def manual_per_day(self, per_day: float) -> float:
+        """The run's TPS a manual recap takes in per simulated day."""
+        return per_day * self.kecamatan if self.manual is None else self.manual.rate(per_day)
+
+    def steps(self, end: float) -> tuple[list[float], list[int], list[int]]:
+        """Exact step functions: event times up to ``end`` with ready and acknowledged counts
+        from each time on."""
+        times = [t for t in self.events if t <= end]
+        return times, [self.ready_by(t) for t in times], [self.acked_by(t) for t in times]
 
     def curve(self, points: int = 200) -> list[tuple[float, int, int]]:
         """(simulated time, ready by then, acknowledged by then) at evenly spaced times."""
@@ -92,9 +137,13 @@ class Completion:
             "acknowledged": len(self.acked),
             "final": self.final,
             "tps_per_day": round(self.tps_per_day, 2),
+            "unacknowledged": self.unacknowledged,
+            "given_up": len(self.gave_up),
             "kecamatan": self.kecamatan,
-            "manual_tps_per_day_smooth": MANUAL_TPS_PER_DAY_SMOOTH * self.kecamatan,
-            "manual_tps_per_day_stalled": MANUAL_TPS_PER_DAY_STALLED * self.kecamatan,
+            "manual_tps_per_day_smooth": round(self.manual_per_day(MANUAL_TPS_PER_DAY_SMOOTH), 2),
+            "manual_tps_per_day_stalled": round(self.manual_per_day(MANUAL_TPS_PER_DAY_STALLED), 2),
+            "manual_start_s": None if self.manual is None else self.manual.start_s,
+            "manual_note": None if self.manual is None else self.manual.describe(),
             "median_ready_to_ack_s": self._median_delay(),
         }
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from reports.markup import STYLE, html_table
-from reports.model import Analysis
+from reports.completion_view import completion_html
+from reports.markup import STYLE, html_table, slo_html_table
+from reports.model import Analysis, RunFacts
 from reports.plenary_view import plenary_html
 from reports.summary import both_clocks, millis
 from scenarios.units import format_duration
+
+
+def _covered(run: RunFacts) -> str:
+    """The time the run covered (both clocks); "ended early after X of Y" when short."""
+    return run.covered or (
+        f"{format_duration(run.duration_sim_s)} simulated in "
+        f"{format_duration(run.duration_real_s)} real (speedup {run.speedup:g})"
+    )
 
 
 def render_html(analysis: Analysis) -> str:
@@ -23,27 +32,13 @@ def render_html(analysis: Analysis) -> str:
         f"(exit code {verdict.exit_code}): {escape(verdict.reason)}</div>",
         "<p>"
         + escape(
-            f"{run.clock_start_local}: {format_duration(run.duration_sim_s)} simulated in "
-            f"{format_duration(run.duration_real_s)} real (speedup {run.speedup:g}). Load factor "
+            f"{run.clock_start_local}: {_covered(run)}. Load factor "
             f"{run.load_factor:.3g}: {run.load_factor_note}. Target {run.target}; fault layer "
             f"{run.toxiproxy}. Run {run.run_id}, {run.status}, {run.started} to {run.ended}."
         )
         + "</p>",
         "<h2>SLOs</h2>",
-        html_table(
-            ["SLO", "measured", "needs", "passed", "note"],
-            [
-                [
-                    r.slo.expression,
-                    r.shown_value,
-                    r.shown_threshold,
-                    "yes" if r.passed else "no",
-                    r.note,
-                ]
-                for r in analysis.slos
-            ],
-            [["", "", "", "yes" if r.passed else "no", ""] for r in analysis.slos],
-        ),
+        slo_html_table(analysis.slos),
     ]
     if analysis.integrity is not None:
         i = analysis.integrity
@@ -94,29 +89,7 @@ def render_html(analysis: Analysis) -> str:
         )
     else:
         parts.append("<p>No fault windows and no outage found in the data.</p>")
-    if analysis.completion is not None:
-        c = analysis.completion.as_dict()
-        parts += [
-            "<h2>Completion</h2>",
-            html_table(
-                [
-                    "ready in the run",
-                    "acknowledged",
-                    "share",
-                    "TPS per simulated day",
-                    "manual recap (20/day per kecamatan)",
-                ],
-                [
-                    [
-                        str(c["ready_in_run"]),
-                        str(c["acknowledged"]),
-                        "-" if c["final"] is None else f"{100 * c['final']:.1f}%",
-                        f"{c['tps_per_day']:.1f}",
-                        f"{c['manual_tps_per_day_smooth']:.0f} per day",
-                    ]
-                ],
-            ),
-        ]
+    parts.append(completion_html(analysis.completion, analysis.unacked))
     parts.append(plenary_html(analysis.plenary, analysis.quality))
     if analysis.endpoints:
         parts += [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
@@ -14,6 +16,7 @@ h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
 .error{background:#6a1b9a} table{border-collapse:collapse;margin:.5rem 0;width:100%}
 th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:left;font-size:.9rem}
 th{background:#f5f5f5} td.no{color:#c62828;font-weight:bold} td.yes{color:#2e7d32}
+td.na{color:#666;font-style:italic}
 img{max-width:100%;border:1px solid #eee;margin:.5rem 0} .muted{color:#666;font-size:.85rem}
 """
 
@@ -32,3 +35,14 @@ def html_table(
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
     return "".join(out)
+
+
+# the SLO table's result cell, by SloResult.status (reports.verdict)
+SLO_CELL = {"met": "yes", "breached": "no", "not measured": "na", "not applicable": "na"}
+
+
+def slo_html_table(results: Sequence[Any]) -> str:
+    """The SLO table of a report: result pass | FAIL | not measured | n/a, with the note."""
+    rows = [[r.slo.expression, r.shown_value, r.shown_threshold, r.mark, r.note] for r in results]
+    classes = [["", "", "", SLO_CELL[r.status], ""] for r in results]
+    return html_table(["SLO", "measured", "needs", "result", "note"], rows, classes)

@@ -10,6 +10,7 @@ from reports.completion import Completion
 from reports.integrity import IntegrityReport
 from reports.plenary import PlenaryReport, QualityReport
 from reports.recovery import Recovery
+from reports.unacked import Unacked
 from reports.verdict import SloResult, Verdict
 
 
@@ -61,6 +62,8 @@ class RunFacts:
     target: str
     toxiproxy: str
     versions: dict[str, str] = field(default_factory=dict)
+    planned_sim_s: float | None = None  # the scenario's duration (duration_sim_s: covered)
+    covered: str = ""  # the time covered in words: "4h simulated in 20s real" or "ended early ..."
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,4 @@ class Analysis:
     charts: dict[str, Path] = field(default_factory=dict)  # title -> PNG
     plenary: PlenaryReport | None = None
     quality: QualityReport | None = None
+    unacked: list[Unacked] = field(default_factory=list)  # forms never acknowledged

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reports.knee import Knee
-from reports.sizing import Demand, Sizing, fault_factor, instances_for, simulate
+from reports.manual import MANUAL_RECAP_START as RECAP_START
+from reports.sizing import Demand, Sizing, fault_factor, instances_for, manual_recap, simulate
+from reports.verdict import Unmeasured
 from scenarios import Scenario, build_population
 from scenarios.arrival import curve_seconds
 from scenarios.loadfactor import load_factor
@@ -169,7 +171,7 @@ def plan(
         for text, share in OBSERVED_2024
     ]
     manual = {
-        label: simulate(demand, work.kecamatan, per_day / DAY * requests_per_tps)
+        label: manual_recap(demand, work.kecamatan, per_day, scenario.clock.offset(RECAP_START))
         for label, per_day in MANUAL_PER_DAY.items()
     }
     manual_days = {
@@ -229,10 +231,15 @@ def asked_deadlines(slos: list[Slo]) -> list[tuple[str, str]]:
     return unique or [("99%", "D0 24:00")]
 
 
-def resolve(result: Plan, slo: Slo) -> float | None:
+def resolve(result: Plan, slo: Slo) -> float | Unmeasured | None:
     """The value of a ``plan.*`` SLO; inf when no instance count meets the deadline."""
     if slo.scope != "plan":
         return None
+    if result.knee_rps is None:
+        return Unmeasured(
+            "no stage passed, so the knee is below the lowest load offered: sweep from a lower "
+            "load (--start-rps)"
+        )
     if slo.metric == "knee_rps":
         return result.knee_rps
     for answer in result.answers:

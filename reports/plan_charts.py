@@ -26,6 +26,7 @@ from matplotlib.ticker import LogLocator, NullFormatter
 
 from reports.charts import FAULT_COLOURS, SIZE
 from reports.knee import Knee, Stage
+from reports.manual import MANUAL_RECAP_START as RECAP_START
 from reports.plan import Plan
 from scenarios import Scenario
 
@@ -286,7 +287,10 @@ def completion_curve(plan: Plan, path: Path, scenario: Scenario | None = None) -
         )
     for label, manual in plan.manual.items():
         axes.plot(
-            *curve(manual.taken_in, manual.step), ":", linewidth=1.5, label=f"manual recap, {label}"
+            *curve(manual.taken_in, manual.step),
+            ":",
+            linewidth=1.5,
+            label=f"manual recap, {label}, from {RECAP_START} (first plenary)",
         )
     if scenario is not None:
         for index, fault in enumerate(scenario.timeline):

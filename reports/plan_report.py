@@ -26,10 +26,10 @@ from typing import Any
 from reports import plan_charts
 from reports.junit import write_junit
 from reports.knee import Stage
-from reports.markup import STYLE, html_table
+from reports.markup import STYLE, html_table, slo_html_table
 from reports.plan import OBSERVED_2024, Plan, resolve
 from reports.sizing import Sizing
-from reports.summary import millis
+from reports.summary import millis, slo_md_row
 from reports.verdict import SloResult, Verdict, evaluate, verdict
 from scenarios import Scenario
 from scenarios.slo import Slo
@@ -48,9 +48,9 @@ def plan_results(plan: Plan, slos: Sequence[Slo]) -> list[SloResult]:
 def plan_verdict(plan: Plan, results: Sequence[SloResult]) -> Verdict:
     """0 every plan SLO met; 1 one breached; 4 when one failed on a knee that is a lower bound."""
     inconclusive = None
-    if plan.knee.lower_bound and any(not r.passed for r in results):
+    if plan.knee.lower_bound and any(r.breached for r in results):
         failed = "; ".join(
-            f"{r.slo.expression} (was {r.shown_value})" for r in results if not r.passed
+            f"{r.slo.expression} (was {r.shown_value})" for r in results if r.breached
         )
         inconclusive = (
             f"{failed}; but a sweep never failed, so the knee is only a lower bound and the "
@@ -204,21 +204,11 @@ def _sizing_rows(rows: Sequence[Sizing], scenario: Scenario | None) -> list[list
     ]  # fmt: skip
 
 
-def _slo_table(results: Sequence[SloResult]) -> str:
-    passed = ["yes" if r.passed else "no" for r in results]
-    rows = [
-        [r.slo.expression, r.shown_value, r.shown_threshold, ok, r.note]
-        for r, ok in zip(results, passed, strict=True)
-    ]
-    return html_table(HEADS["slo"], rows, [["", "", "", ok, ""] for ok in passed])
-
-
 HEADS = {
     name: head.split("|")
     for name, head in (
         ("stage", "repeat|offered req/s|attempted|goodput|p50|p95|p99|errors|503s|slip p99|result"),
         ("sizing", "instances|peak req/s|peak MB/s|max backlog (TPS)|50% in|90% in|99% in"),
-        ("slo", "SLO|measured|needs|passed|note"),
     )
 }
 
@@ -283,7 +273,7 @@ def render_html(
             html_table(head, [[c.moment, _pct(c.observed), _pct(c.plan)] for c in compared])
         )
     if results:
-        parts += ["<h2>Plan SLOs</h2>", _slo_table(results)]
+        parts += ["<h2>Plan SLOs</h2>", slo_html_table(results)]
     if plan.faults:
         parts += ["<h2>Fault windows used</h2><ul>", *[f"<li>{e(f)}</li>" for f in plan.faults]]
         parts.append("</ul>")
@@ -316,10 +306,7 @@ def summary_md(plan: Plan, results: Sequence[SloResult], outcome: Verdict) -> st
     lines += ["", *[f"Manual recap, {k}: {v:.1f} days." for k, v in plan.manual_days.items()]]
     if results:
         lines += ["", "| SLO | measured | passed |", "|---|---|---|"]
-        lines += [
-            f"| `{r.slo.expression}` | {r.shown_value} | {'yes' if r.passed else '**no**'} |"
-            for r in results
-        ]
+        lines += [slo_md_row(r) for r in results]
     if plan.notes:
         lines += ["", *[f"- {note}" for note in plan.notes]]
     return "\n".join(lines) + "\n"

@@ -153,6 +153,14 @@ def simulate(
     )
 
 
+def manual_recap(demand: Demand, kecamatan: float, per_day: float, start_s: float) -> Sizing:
+    """The manual recap as the same fluid model: ``per_day`` TPS a day in each of ``kecamatan``
+    plenaries, none before ``start_s`` (the first plenary, see reports.manual), never more TPS
+    than have finished counting."""
+    rate = kecamatan * per_day / 86_400.0 * demand.requests_per_tps
+    return simulate(demand, 1, rate, lambda t: 1.0 if t >= start_s else 0.0)
+
+
 def meets_deadlines(sizing: Sizing, share: float, deadlines: Sequence[float]) -> bool:
     """True when, at every deadline, ``share`` of the TPS ready by then are taken in."""
     return all(sizing.taken_in_by(d) >= share * sizing.ready_by(d) - 1e-9 for d in deadlines)

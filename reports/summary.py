@@ -18,6 +18,7 @@ from typing import Any
 
 from reports.model import Analysis
 from reports.plenary_view import plenary_md
+from reports.verdict import SloResult
 from scenarios.units import format_duration
 
 
@@ -40,6 +41,14 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "quality": None if analysis.quality is None else analysis.quality.as_dict(),
         "notes": analysis.notes,
     }
+
+
+def slo_md_row(r: SloResult) -> str:
+    """A row of the SLO table: breaches in bold, the reason where nothing was measured."""
+    result = {"breached": "**no**", "met": "yes"}.get(r.status, r.status)
+    if not r.judged and r.note:
+        result += f": {r.note}"
+    return f"| `{r.slo.expression}` | {r.shown_value} | {result} |"
 
 
 def both_clocks(real: float | None, speedup: float) -> str:
@@ -70,10 +79,7 @@ def summary_md(analysis: Analysis) -> str:
         "| SLO | measured | passed |",
         "|---|---|---|",
     ]
-    lines += [
-        f"| `{r.slo.expression}` | {r.shown_value} | {'yes' if r.passed else '**no**'} |"
-        for r in analysis.slos
-    ]
+    lines += [slo_md_row(r) for r in analysis.slos]
     if analysis.integrity is not None:
         i = analysis.integrity
         lines += [

@@ -1,4 +1,18 @@
-"""SLOs evaluated against a run, the verdict, and its exit code (DESIGN.md "Exit codes")."""
+"""SLOs evaluated against a run, the verdict, and its exit code (DESIGN.md "Exit codes").
+
+Every SLO ends in one of four states, and a verdict never claims more than was measured:
+
+- **met** and **breached**: the run measured the SLO's metric;
+- **not applicable**: the user removed what the SLO is about on purpose (a fault window dropped by
+  ``--no-faults``): it counts neither way;
+- **not measured**: the run could not measure it (no export to audit, no ledger, no requests of
+  that endpoint, a window the run never reached). It is never a breach: a run with any such SLO and
+  no breach is inconclusive (exit code 4) and says why.
+
+The order of precedence: an infrastructure error (3), an ``abort_on_fail`` breach (1), figures
+that cannot be trusted (4: the generator was saturated, the run ended early), breached SLOs (1),
+SLOs not measured (4), every SLO met or not applicable (0).
+"""
 
 from __future__ import annotations
 
@@ -16,17 +30,47 @@ EXIT_USAGE = 2
 EXIT_INFRASTRUCTURE = 3
 EXIT_INCONCLUSIVE = 4
 
+MET, BREACHED, NOT_MEASURED, NOT_APPLICABLE = "met", "breached", "not measured", "not applicable"
+MARKS = {MET: "pass", BREACHED: "FAIL", NOT_MEASURED: "not measured", NOT_APPLICABLE: "n/a"}
+
+
+@dataclass(frozen=True, slots=True)
+class Unmeasured:
+    """Why an SLO has no value; ``applicable`` False when it was removed on purpose."""
+
+    reason: str
+    applicable: bool = True
+
 
 @dataclass(frozen=True, slots=True)
 class SloResult:
     slo: Slo
-    value: float | None  # None: the run gave nothing to measure it by
-    passed: bool
+    value: float | None  # None: not measured or not applicable (see status)
+    status: str  # met | breached | not measured | not applicable
     note: str = ""
 
     @property
+    def passed(self) -> bool:
+        return self.status == MET
+
+    @property
+    def breached(self) -> bool:
+        return self.status == BREACHED
+
+    @property
+    def judged(self) -> bool:
+        """Measured: met or breached."""
+        return self.status in {MET, BREACHED}
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.status]
+
+    @property
     def shown_value(self) -> str:
-        return "not measured" if self.value is None else show(self.slo, self.value)
+        if self.value is None:
+            return self.status
+        return show(self.slo, self.value)
 
     @property
     def shown_threshold(self) -> str:
@@ -41,7 +85,8 @@ class SloResult:
             "threshold": self.slo.threshold,
             "op": self.slo.op,
             "kind": self.slo.kind,
-            "passed": self.passed,
+            "status": self.status,
+            "passed": self.passed if self.judged else None,
             "shown": self.shown_value,
             "note": self.note,
         }
@@ -59,18 +104,22 @@ def show(slo: Slo, value: float) -> str:
     return f"{value:.4g}"
 
 
-Resolver = Callable[[Slo], "float | None"]
+Resolver = Callable[[Slo], "float | Unmeasured | None"]
+NOTHING_TO_MEASURE = "the run gave nothing to measure this by"
 
 
 def evaluate(slos: Sequence[Slo], resolve: Resolver) -> list[SloResult]:
-    """Each SLO with its measured value; an SLO that could not be measured does not pass."""
+    """Each SLO with its measured value, or why it has none (None: no reason known)."""
     results = []
     for slo in slos:
         value = resolve(slo)
         if value is None:
-            results.append(SloResult(slo, None, False, "the run gave nothing to measure this by"))
+            value = Unmeasured(NOTHING_TO_MEASURE)
+        if isinstance(value, Unmeasured):
+            status = NOT_MEASURED if value.applicable else NOT_APPLICABLE
+            results.append(SloResult(slo, None, status, value.reason))
         else:
-            results.append(SloResult(slo, value, slo.holds(value)))
+            results.append(SloResult(slo, value, MET if slo.holds(value) else BREACHED))
     return results
 
 
@@ -81,24 +130,46 @@ class Verdict:
     reason: str
 
 
+def _listed(results: Sequence[SloResult], why: Callable[[SloResult], str]) -> str:
+    return "; ".join(f"{r.slo.expression} ({why(r)})" for r in results)
+
+
 def verdict(
     results: Sequence[SloResult],
     inconclusive: str | None,
     error: str | None = None,
     aborted: str | None = None,
 ) -> Verdict:
-    """Infrastructure errors first, then an abort on a breached SLO, then inconclusive (the
-    figures cannot be trusted), then the SLOs."""
+    """The run's verdict, in the order of precedence of the module's docstring."""
     if error:
         return Verdict("error", EXIT_INFRASTRUCTURE, error)
     if aborted:
         return Verdict("breached", EXIT_BREACHED, aborted)
     if inconclusive:
         return Verdict("inconclusive", EXIT_INCONCLUSIVE, inconclusive)
-    failed = [result for result in results if not result.passed]
-    if failed:
-        listed = "; ".join(f"{r.slo.expression} (was {r.shown_value})" for r in failed)
-        return Verdict(
-            "breached", EXIT_BREACHED, f"{len(failed)} of {len(results)} SLOs breached: {listed}"
+    breached = [r for r in results if r.status == BREACHED]
+    unmeasured = [r for r in results if r.status == NOT_MEASURED]
+    skipped = [r for r in results if r.status == NOT_APPLICABLE]
+    judged = len(results) - len(skipped)
+    if breached:
+        reason = f"{len(breached)} of {judged} SLOs breached: " + _listed(
+            breached, lambda r: f"was {r.shown_value}"
         )
-    return Verdict("passed", EXIT_OK, f"all {len(results)} SLOs met")
+        if unmeasured:
+            reason += f"; {len(unmeasured)} not measured: " + _listed(unmeasured, _why)
+        return Verdict("breached", EXIT_BREACHED, reason)
+    if unmeasured:
+        return Verdict(
+            "inconclusive",
+            EXIT_INCONCLUSIVE,
+            f"{len(unmeasured)} of {judged} SLOs could not be measured: "
+            + _listed(unmeasured, _why),
+        )
+    reason = f"all {judged} SLOs met"
+    if skipped:
+        reason += f"; {len(skipped)} not applicable: " + _listed(skipped, _why)
+    return Verdict("passed", EXIT_OK, reason)
+
+
+def _why(result: SloResult) -> str:
+    return result.note or NOTHING_TO_MEASURE

@@ -13,35 +13,9 @@ import pytest
 
 from harness.children import Child, Children, StartError, wait_until
 from harness.rundir import RunDir
-from harness.safety import UnsafeTarget, check_target
 from harness.scrape import MetricsScraper, flatten
 from harness.target import MockTarget, export_target
 from tests.conftest import pick_free_port
-
-
-@pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:80", "https://127.9.9.9"]
-)
-def test_loopback_targets_need_no_permission(url: str) -> None:
-    assert check_target(url, None)
-
-
-def test_a_remote_target_is_refused_unless_named() -> None:
-    with pytest.raises(UnsafeTarget) as error:
-        check_target("https://sirekap.example.org/api", None)
-    assert str(error.value) == (
-        "--target https://sirekap.example.org/api: sirekap.example.org is not a loopback "
-        "address; a load test goes to a remote service only when you name it: "
-        "add --allow-remote sirekap.example.org"
-    )
-    with pytest.raises(UnsafeTarget) as wrong:
-        check_target("https://sirekap.example.org", "staging.example.org")
-    assert "does not name the target's host 'sirekap.example.org'" in str(wrong.value)
-    assert check_target("https://sirekap.example.org", "sirekap.example.org") == (
-        "sirekap.example.org"
-    )
-    with pytest.raises(UnsafeTarget, match="give an http:// or https:// URL"):
-        check_target("ftp://127.0.0.1", None)
 
 
 def test_children_are_stopped_with_everything_they_started(tmp_path: Path) -> None:

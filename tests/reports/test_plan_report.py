@@ -222,7 +222,12 @@ def test_a_sweep_without_a_knee_still_reports(tmp_path: Path, scenario: Scenario
     empty = plan(scenario, knee, 4.0, ASKED)
     results = plan_results(empty, [parse_slo("plan.instances_for('99%', 'D0 24:00') <= 10")])
     outcome = plan_verdict(empty, results)
-    assert outcome.exit_code == 1  # nothing to measure the SLO by: it does not pass
+    # nothing to measure the SLO by: never a breach, and the reason says what to do
+    assert outcome.exit_code == 4
+    assert outcome.reason.endswith(
+        "(no stage passed, so the knee is below the lowest load offered: sweep from a lower "
+        "load (--start-rps))"
+    )
     paths = write_plan_report(empty, failing, results, outcome, tmp_path)
     assert "charts/load_curves.png" in paths
     assert "charts/completion_curve.png" not in paths

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from reports.sizing import Demand, fault_factor, fraction_at, instances_for, simulate
+from reports.sizing import (
+    Demand,
+    fault_factor,
+    fraction_at,
+    instances_for,
+    manual_recap,
+    simulate,
+)
 
 # 1,000 TPS finishing counting evenly over 1,000 s; 5 requests and 1 MB each.
 EVEN = Demand.from_curves(
@@ -106,3 +113,12 @@ def test_two_devices_send_every_photo_twice_but_it_is_stored_once() -> None:
     sizing = simulate(demand, 10, 100)
     assert sizing.peak_mb_per_s == pytest.approx(2.0)  # 1 TPS/s x 2 MB sent
     assert sizing.storage_bytes == pytest.approx(100 * 1e6)
+
+
+def test_the_manual_recap_takes_nothing_in_before_the_first_plenary() -> None:
+    """The plan's manual comparison used to start at the scenario start (election day noon)."""
+    demand = Demand(60.0, tuple([10.0] * 60 * 48), requests_per_tps=5.0, bytes_per_tps=1.0)
+    start = 21 * 3600.0
+    manual = manual_recap(demand, kecamatan=10, per_day=20.0, start_s=start)
+    assert manual.taken_in_by(start - 60) == 0.0
+    assert manual.taken_in_by(start + 86_400) == pytest.approx(200.0, rel=0.01)

@@ -1,0 +1,168 @@
+"""The options of ``sirekap-loadtest run`` and what is decided before anything starts.
+
+Everything here happens before a connection, a child process or a run directory: the scenario is
+read and checked (with ``--speedup`` applied to the parsed value, never to the text), the target
+is checked against the loopback rule (scenarios.safety), the admin token is found (flag, file or
+environment variable: never handed to a child on a command line), the web UI's port is checked,
+and the SLOs the run will not be able to measure are listed so the user hears it at the start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from faults.timeline import FaultTimeline
+from harness.faultplan import FaultPlanError, fault_timeline
+from scenarios import Scenario, ScenarioError, scenario_from_dict
+from scenarios.safety import UnsafeTarget, check_target
+
+ADMIN_TOKEN_VARIABLE = "SIREKAP_ADMIN_TOKEN"
+UI_PORT = 8089  # Locust's own default
+
+
+class UsageError(ValueError):
+    """Exit code 2: a bad option or scenario; the message says what is valid."""
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sirekap-loadtest run",
+        description="Replay a scenario against the embedded mock (or --target), through faults.",
+    )
+    add = parser.add_argument
+    add("scenario", type=Path, metavar="SCENARIO", help="a scenario .toml file")
+    add("--target", metavar="URL", help="a running service instead of the mock")
+    add("--allow-remote", metavar="HOST", help="allow a non-loopback --target")
+    add(
+        "--admin-token",
+        metavar="T",
+        help=f"the --target's admin token (server faults, export); visible in ps: prefer "
+        f"--admin-token-file or ${ADMIN_TOKEN_VARIABLE}",
+    )
+    add("--admin-token-file", type=Path, metavar="FILE", help="read the admin token from FILE")
+    add("--workers", type=int, default=1, help="Locust worker processes")
+    add("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
+    add("--speedup", type=float, help="override the scenario's speedup")
+    add("--no-faults", action="store_true", help="run without the fault timeline (a baseline)")
+    add("--ui", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
+    add("--ui-port", type=int, default=UI_PORT, metavar="PORT", help=f"its port ({UI_PORT})")
+    add("--plain", action="store_true", help="plain progress lines, no panel")
+    return parser
+
+
+@dataclass(frozen=True)
+class Prepared:
+    scenario: Scenario
+    text: str  # as the run directory keeps it (and Locust reads it)
+    timeline: FaultTimeline
+    admin_token: str | None
+
+
+def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
+    """The scenario, with --speedup set on the parsed data; the text the run directory keeps."""
+    try:
+        text = args.scenario.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise UsageError(f"{args.scenario}: cannot read: {why}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{args.scenario}: not valid TOML: {exc}") from None
+    if args.speedup is not None:
+        if not args.speedup > 0:
+            raise UsageError(f"--speedup must be a number > 0; got {args.speedup:g}")
+        clock = data.get("clock")
+        if not isinstance(clock, dict):
+            raise UsageError(f"{args.scenario}: no [clock] table whose speedup to override")
+        clock["speedup"] = args.speedup
+        text = f"# {args.scenario} as run, with --speedup {args.speedup:g}\n" + tomli_w.dumps(data)
+    try:
+        return scenario_from_dict(data, str(args.scenario)), text
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
+
+
+def admin_token(args: argparse.Namespace) -> str | None:
+    """--admin-token, else --admin-token-file, else $SIREKAP_ADMIN_TOKEN; None when none."""
+    if args.admin_token and args.admin_token_file:
+        raise UsageError("give the admin token once: --admin-token or --admin-token-file")
+    if args.admin_token:
+        return str(args.admin_token)
+    if args.admin_token_file:
+        try:
+            token = str(args.admin_token_file.read_text(encoding="utf-8")).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise UsageError(f"--admin-token-file {args.admin_token_file}: {why}") from None
+        if not token:
+            raise UsageError(f"--admin-token-file {args.admin_token_file}: the file is empty")
+        return token
+    return os.environ.get(ADMIN_TOKEN_VARIABLE, "") or None
+
+
+def check_ui_port(port: int) -> None:
+    """The web UI's port must be free before the run starts (Locust would only log it)."""
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--ui-port must be from 1 to 65535; got {port}")
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise UsageError(
+                f"--ui-port {port}: 127.0.0.1:{port} is taken; choose another with --ui-port"
+            ) from None
+
+
+def prepare(args: argparse.Namespace) -> Prepared:
+    """Everything decided before the run starts; UsageError (exit 2) naming what is wrong."""
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    scenario, text = scenario_text(args)
+    try:
+        timeline = FaultTimeline() if args.no_faults else fault_timeline(scenario)
+    except FaultPlanError as error:
+        raise UsageError(str(error)) from None
+    if args.target:
+        try:
+            check_target(args.target, args.allow_remote)
+        except UnsafeTarget as error:
+            raise UsageError(str(error)) from None
+    if args.ui:
+        check_ui_port(args.ui_port)
+    token = admin_token(args)
+    if args.target and "server" in timeline.layers and not token:
+        raise UsageError(
+            "the scenario has server faults, which need the target's admin API: give its token "
+            f"with --admin-token-file FILE or ${ADMIN_TOKEN_VARIABLE} (or --no-faults)"
+        )
+    return Prepared(scenario, text, timeline, token)
+
+
+def unmeasurable(prepared: Prepared, remote: bool, no_faults: bool) -> list[str]:
+    """The SLOs this run will not be able to measure, and why: said before the run starts."""
+    found = []
+    slos = [slo for slo in prepared.scenario.slo.parsed if slo.scope != "plan"]
+    if remote and not prepared.admin_token:
+        found += [
+            f"not measurable in this run: {slo.expression}: no integrity audit without the "
+            "target's admin token (export)"
+            for slo in slos
+            if slo.scope == "integrity"
+        ]
+    if no_faults:
+        names = {fault.name for fault in prepared.scenario.timeline}
+        found += [
+            f"not applicable in this run: {slo.expression}: its fault window is removed by "
+            "--no-faults"
+            for slo in slos
+            if slo.scope == "recovery" and slo.args and slo.args[0] in names
+        ]
+    return found

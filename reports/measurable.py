@@ -1,0 +1,74 @@
+"""Each SLO's value, or why the run could not measure it (reports.verdict's four states).
+
+``reports.analyse.resolve`` measures; this module says, where it found nothing, what was missing
+and whether the SLO was removed on purpose: a fault window dropped by ``--no-faults`` makes its
+recovery SLOs not applicable; anything else not measured leaves the run inconclusive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports.analyse import SCOPES, Facts
+from reports.analyse import resolve as measured_value
+from reports.inputs import RunInputs
+from reports.verdict import Unmeasured
+from scenarios.slo import Slo
+
+
+def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | Unmeasured:
+    value = measured_value(facts, inputs, slo)
+    return value if value is not None else why_not_measured(facts, inputs, slo)
+
+
+def no_audit_reason(record: dict[str, Any]) -> str:
+    """Why a run has no export to audit (the integrity SLOs' reason)."""
+    parts = record.get("parts") or {}
+    target = record.get("target") or {}
+    options = record.get("options") or {}
+    if parts.get("export_error"):
+        return f"the target's export failed: {parts['export_error']}"
+    if target.get("kind") == "remote" and not options.get("admin_token_given"):
+        return "no integrity audit: the target's export needs its admin token (--admin-token)"
+    if record.get("status") in {"failed", "killed"}:
+        return "the run failed before the target's data could be exported"
+    return "export.ndjson is missing from the run directory: nothing to audit"
+
+
+def why_not_measured(facts: Facts, inputs: RunInputs, slo: Slo) -> Unmeasured:
+    record = inputs.record
+    if slo.scope == "integrity":
+        return Unmeasured(no_audit_reason(record))
+    if slo.scope == "recovery" and slo.args:
+        return _window_reason(inputs, slo.args[0])
+    if slo.scope in {"completion", "throughput"}:
+        return Unmeasured("the load generator wrote no ledger (ledger.jsonl missing or empty)")
+    if slo.scope in SCOPES:
+        figures = facts.scopes.get(slo.scope)
+        if figures is None or not figures.requests:
+            return Unmeasured(f"no {slo.scope} requests were made")
+        return Unmeasured(f"no successful {slo.scope} request to measure its latency by")
+    if slo.scope == "load":
+        return Unmeasured("load_summary.json has no start-slip figures")
+    if slo.scope == "plenary":
+        return Unmeasured("the run has no plenary figures (plenary.jsonl missing or empty)")
+    if slo.scope == "quality":
+        return Unmeasured("the ledger has no data-quality figures")
+    return Unmeasured("the run gave nothing to measure this by")
+
+
+def _window_reason(inputs: RunInputs, name: str) -> Unmeasured:
+    scheduled = [fault for fault in inputs.scenario.timeline if fault.name == name]
+    if not scheduled:
+        return Unmeasured(f"the scenario has no fault window named '{name}'")
+    if (inputs.record.get("options") or {}).get("no_faults"):
+        return Unmeasured(f"fault window '{name}' was removed by --no-faults", applicable=False)
+    position = list(inputs.scenario.timeline).index(scheduled[0])
+    for event in inputs.record.get("faults") or []:
+        if event.get("window") == position and event.get("action") == "apply":
+            if not event.get("ok"):
+                return Unmeasured(f"fault window '{name}' failed to apply: {event.get('error')}")
+            break
+    else:
+        return Unmeasured(f"fault window '{name}' was never applied: the run ended before it")
+    return Unmeasured(f"fault window '{name}' is a plenary gate: see the plenary, not recovery")

@@ -1,0 +1,229 @@
+"""How a run ends, and what it then claims: every way out leaves a record that says how it ended,
+nothing outlives the harness, and a verdict never claims more than was measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.children import Children
+from harness.target import MockTarget
+from reports.build import build_report
+from scenarios import build_population, load_scenario, write_capacity, write_registry
+from tests.conftest import pick_free_port, processes_mentioning, wait_until_http_ok
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = REPO / "scenarios" / "smoke.toml"
+PREFIX = "sirekap-"
+
+
+def _harness(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", *args, "--plain"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def _only_run(out: Path) -> Path:
+    (found,) = out.iterdir()
+    return found
+
+
+def _junit_counts(path: Path) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    root = ET.parse(path).getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    keys = ("tests", "failures", "errors", "skipped")
+    return {k: root.get(k) for k in keys}, {k: suite.get(k) for k in keys}
+
+
+@pytest.fixture
+def smoke_mock(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The real mock, started as the harness starts it, knowing the smoke scenario's devices."""
+    scenario = load_scenario(SMOKE)
+    write_registry(build_population(scenario), tmp_path / "registry.csv")
+    write_capacity(scenario.target, tmp_path / "capacity.json")
+    children = Children()
+    mock = MockTarget(
+        children, port=pick_free_port(), db=tmp_path / "mock.db",
+        registry=tmp_path / "registry.csv", capacity=tmp_path / "capacity.json",
+        logs=tmp_path / "logs",
+    )  # fmt: skip
+    mock.start()
+    yield mock
+    children.stop_all()
+
+
+def test_a_target_run_without_its_admin_token_is_inconclusive_never_breached(
+    tmp_path: Path, smoke_mock: MockTarget
+) -> None:
+    """No token, no export, no integrity audit: said at the start, 'not measured' at the end,
+    exit 4; JUnit has an error (never a failure) and the same counts at both levels."""
+    out = tmp_path / "runs"
+    process = _harness(str(SMOKE), "--no-faults", "--target", smoke_mock.url, "--out", str(out))
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 4, stdout + stderr
+    lines = stdout.splitlines()
+    assert (
+        "not measurable in this run: integrity.lost == 0: no integrity audit without the "
+        "target's admin token (export)" in lines
+    )
+    assert sum(line.startswith("run directory:") for line in lines) == 1
+    assert (
+        "INCONCLUSIVE (exit code 4): 1 of 3 SLOs could not be measured: integrity.lost == 0 "
+        "(no integrity audit: the target's export needs its admin token (--admin-token))" in stdout
+    )
+    assert "BREACHED" not in stdout and " FAIL" not in stdout
+    run_dir = _only_run(out)
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    statuses = {s["expression"]: (s["status"], s["passed"]) for s in summary["slos"]}
+    assert statuses["integrity.lost == 0"] == ("not measured", None)
+    assert statuses["recovery.time_to_recover('short outage') < 30m"] == ("not applicable", None)
+    outer, inner = _junit_counts(run_dir / "report" / "junit.xml")
+    assert outer == inner == {"tests": "5", "failures": "0", "errors": "2", "skipped": "1"}
+    final = [line for line in lines if "] final: " in line]
+    assert len(final) == 1 and "acknowledged 31" in final[0], stdout
+
+
+def test_with_the_token_from_a_file_the_audit_runs_and_the_token_is_kept_nowhere(
+    tmp_path: Path, smoke_mock: MockTarget
+) -> None:
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(smoke_mock.admin_token + "\n")
+    out = tmp_path / "runs"
+    process = _harness(
+        str(SMOKE), "--no-faults", "--target", smoke_mock.url, "--out", str(out),
+        "--admin-token-file", str(token_file),
+    )  # fmt: skip
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stdout + stderr
+    assert "not measurable in this run" not in stdout
+    run_dir = _only_run(out)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["options"]["admin_token_given"] is True
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".jsonl", ".toml", ".log", ".md", ".xml"}:
+            assert smoke_mock.admin_token not in path.read_text(errors="replace"), path
+
+
+def test_stop_in_the_web_ui_ends_the_run_early_and_inconclusive(tmp_path: Path) -> None:
+    port = pick_free_port()
+    out = tmp_path / "runs"
+    process = _harness(str(SMOKE), "--ui", "--ui-port", str(port), "--out", str(out))
+    assert process.stdout is not None
+    shown = [process.stdout.readline() for _ in range(2)]
+    assert f"Locust web UI: http://127.0.0.1:{port}\n" in shown, shown
+    wait_until_http_ok(f"http://127.0.0.1:{port}/", timeout=60)
+    time.sleep(8)  # the clock has started (5 s lead): some uploads are under way
+    assert httpx.post(f"http://127.0.0.1:{port}/stop", timeout=10).is_success
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 4, stdout + stderr
+    assert "INCONCLUSIVE (exit code 4): Locust stopped after " in stdout
+    run_dir = _only_run(out)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "ended_early" and record["exit_code"] == 4
+    assert record["ended_early"].startswith("Locust stopped after ")
+    assert not processes_mentioning(str(run_dir))
+
+
+def test_a_taken_ui_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "run", str(SMOKE), "--ui", "--ui-port",
+             str(port), "--out", str(tmp_path / "runs")],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        f"sirekap-loadtest run: --ui-port {port}: 127.0.0.1:{port} is taken; choose another "
+        "with --ui-port"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def _wait_for_outage(api: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proxies = httpx.get(f"{api}/proxies", timeout=2).json()
+        for name, proxy in proxies.items():
+            if name.startswith(PREFIX) and proxy.get("enabled") is False:
+                return str(name)
+        time.sleep(0.1)
+    pytest.fail("the outage was never applied")
+
+
+@pytest.fixture
+def external_toxiproxy():  # type: ignore[no-untyped-def]
+    """A Toxiproxy that outlives runs (TOXIPROXY_URL), as a shared one does."""
+    port = pick_free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "faults.toxiproxy", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until_http_ok(f"{url}/version")
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _longer_outage(tmp_path: Path) -> Path:
+    text = SMOKE.read_text().replace('end = "18:20"', 'end = "19:30"')
+    path = tmp_path / "outage.toml"
+    path.write_text(text)
+    return path
+
+
+def test_sigkill_of_the_harness_mid_outage_leaves_no_process_and_no_fault(
+    tmp_path: Path, external_toxiproxy: str
+) -> None:
+    out = tmp_path / "runs"
+    process = _harness(
+        str(_longer_outage(tmp_path)), "--out", str(out), env={"TOXIPROXY_URL": external_toxiproxy}
+    )
+    name = _wait_for_outage(external_toxiproxy)
+    run_dir = _only_run(out)
+    mock_url = json.loads((run_dir / "run.json").read_text())["target"]["url"]
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        gone = httpx.get(f"{external_toxiproxy}/proxies/{name}", timeout=2).status_code == 404
+        if gone and not processes_mentioning(str(run_dir)):
+            break
+        time.sleep(0.2)
+    assert httpx.get(f"{external_toxiproxy}/proxies/{name}", timeout=2).status_code == 404
+    assert not processes_mentioning(str(run_dir))
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{mock_url}/healthz", timeout=2)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "killed"
+    assert record["error"].startswith("the harness was killed before the run ended")
+
+
+def test_the_report_of_a_killed_run_says_so(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "report").mkdir(parents=True)
+    (run_dir / "scenario.toml").write_text(SMOKE.read_text())
+    (run_dir / "run.json").write_text(json.dumps({
+        "run_id": "r", "status": "killed", "error": "the harness was killed before the run ended",
+        "clock": {"speedup": 720, "start": 1700000000.0},
+    }))  # fmt: skip
+    analysis = build_report(run_dir)
+    assert analysis.verdict.exit_code == 3
+    assert analysis.verdict.reason == "the harness was killed before the run ended"

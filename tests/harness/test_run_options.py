@@ -1,0 +1,98 @@
+"""What ``run`` decides before anything starts: the scenario with --speedup, the admin token,
+the SLOs it will not be able to measure."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from harness.run_options import (
+    ADMIN_TOKEN_VARIABLE,
+    UsageError,
+    admin_token,
+    parser,
+    prepare,
+    scenario_text,
+    unmeasurable,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = REPO / "scenarios" / "smoke.toml"
+
+
+def _args(*argv: str):  # type: ignore[no-untyped-def]
+    return parser().parse_args([*argv])
+
+
+def test_speedup_overrides_the_parsed_value_whatever_the_number_looks_like(
+    tmp_path: Path,
+) -> None:
+    """`speedup = 1_000` with --speedup 720 is 720 (a text rewrite made it 720_000)."""
+    path = tmp_path / "s.toml"
+    path.write_text(SMOKE.read_text().replace("speedup = 720 ", "speedup = 1_000 "))
+    scenario, text = scenario_text(_args(str(path), "--speedup", "720"))
+    assert scenario.clock.speedup == 720
+    assert tomllib.loads(text)["clock"]["speedup"] == 720
+    assert text.startswith(f"# {path} as run, with --speedup 720\n")
+    unchanged, same = scenario_text(_args(str(path)))
+    assert unchanged.clock.speedup == 1000 and same == path.read_text()
+
+
+def test_speedup_errors_name_the_flag_and_what_is_valid(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"^--speedup must be a number > 0; got -2$"):
+        scenario_text(_args(str(SMOKE), "--speedup", "-2"))
+    path = tmp_path / "s.toml"
+    path.write_text("name = 'x'\n")
+    with pytest.raises(UsageError) as error:
+        scenario_text(_args(str(path), "--speedup", "10"))
+    assert str(error.value) == f"{path}: no [clock] table whose speedup to override"
+
+
+def test_the_admin_token_comes_from_the_flag_a_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ADMIN_TOKEN_VARIABLE, raising=False)
+    assert admin_token(_args(str(SMOKE))) is None
+    monkeypatch.setenv(ADMIN_TOKEN_VARIABLE, "from-env")
+    assert admin_token(_args(str(SMOKE))) == "from-env"
+    file = tmp_path / "token"
+    file.write_text("from-file\n")
+    assert admin_token(_args(str(SMOKE), "--admin-token-file", str(file))) == "from-file"
+    assert admin_token(_args(str(SMOKE), "--admin-token", "from-flag")) == "from-flag"
+    with pytest.raises(UsageError, match="give the admin token once"):
+        admin_token(_args(str(SMOKE), "--admin-token", "a", "--admin-token-file", str(file)))
+    file.write_text("\n")
+    with pytest.raises(UsageError, match=r": the file is empty$"):
+        admin_token(_args(str(SMOKE), "--admin-token-file", str(file)))
+    with pytest.raises(UsageError, match=r"--admin-token-file .*missing: No such file"):
+        admin_token(_args(str(SMOKE), "--admin-token-file", str(tmp_path / "missing")))
+
+
+def test_server_faults_against_a_target_without_a_token_are_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ADMIN_TOKEN_VARIABLE, raising=False)
+    path = tmp_path / "s.toml"
+    path.write_text(
+        SMOKE.read_text().replace(
+            'layer = "network"\nkind = "down"',
+            'layer = "server"\nkind = "latency"\nparams = { latency_ms = 100 }',
+        )
+    )
+    with pytest.raises(UsageError, match="the scenario has server faults, which need"):
+        prepare(_args(str(path), "--target", "http://127.0.0.1:9"))
+
+
+def test_what_cannot_be_measured_is_known_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ADMIN_TOKEN_VARIABLE, raising=False)
+    remote = prepare(_args(str(SMOKE), "--target", "http://127.0.0.1:9", "--no-faults"))
+    assert unmeasurable(remote, remote=True, no_faults=True) == [
+        "not measurable in this run: integrity.lost == 0: no integrity audit without the "
+        "target's admin token (export)",
+        "not applicable in this run: recovery.time_to_recover('short outage') < 30m: its fault "
+        "window is removed by --no-faults",
+    ]
+    embedded = prepare(_args(str(SMOKE)))
+    assert unmeasurable(embedded, remote=False, no_faults=False) == []
