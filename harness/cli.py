@@ -2,7 +2,7 @@
 
 Each subcommand lives with the part it drives and exposes ``main(argv) -> int``; this module only
 dispatches, so importing it stays cheap and a subcommand's heavy imports happen only when used.
-Exit codes (DESIGN.md): 0 every SLO met, 1 an SLO breached, 2 usage or scenario error,
+Exit codes (reports/verdict.py): 0 every SLO met, 1 an SLO breached, 2 usage or scenario error,
 3 harness or infrastructure error, 4 inconclusive.
 """
 

@@ -1,12 +1,12 @@
 """``sirekap-loadtest run SCENARIO``: replay election night through faults, report, exit code.
 
-One run: start the target (the embedded mock, or check a remote one answers), start the fault
-layer and route the load through a proxy, start Locust on the shared clock, apply the fault
-timeline, scrape the target's metrics, export what it stored, build the report, exit with the
-code of DESIGN.md. Whatever happens (an error, Ctrl-C, a part dying) faults are removed, every
-child process is stopped, the run record says how the run ended and the partial report is
-written; if the harness itself is killed, the run's reaper (harness.reaper) does the same, and
-the next run in the same folder sweeps up after one whose reaper died too (harness.leftovers).
+One run: start the target (the embedded mock, or check a remote one answers), start the fault layer
+and route the load through a proxy, start Locust on the shared clock, apply the fault timeline,
+scrape the target's metrics, export what it stored, build the report, exit with the verdict's code
+(reports/verdict.py). Whatever happens (an error, Ctrl-C, a part dying) faults are removed, every
+child process is stopped, the run record says how the run ended and the partial report is written;
+if the harness itself is killed, the run's reaper (harness.reaper) does the same, and the next run
+in the same folder sweeps up after one whose reaper died too (harness.leftovers).
 
 How a run ends (``run.json`` status -> exit code): ``completed`` -> by the SLOs (0 or 1);
 ``aborted`` (an abort_on_fail SLO breached) -> 1; ``ended_early`` (Locust stopped before the

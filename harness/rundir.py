@@ -33,7 +33,7 @@ class RunDir:
             (path / sub).mkdir()
         return cls(path)
 
-    # the files, by name (see DESIGN.md "Run directory")
+    # the files, by name (see README, "The run directory and the report")
     @property
     def record(self) -> Path:
         return self.path / "run.json"

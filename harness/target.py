@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from harness.children import Child, Children, StartError, wait_until
+from mock_sirekap import ADMIN_TOKEN_ENV
 
 READY_TIMEOUT_S = 60.0
 
@@ -38,16 +40,17 @@ class MockTarget:
     ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        # URL-safe base64: one token in 64 starts with "-", hence "--admin-token=" below
         self.admin_token = admin_token or secrets.token_urlsafe(18)
         args = [
             sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
             "--db", str(db), "--registry", str(registry), "--capacity", str(capacity),
-            "--workers", str(workers), f"--admin-token={self.admin_token}",
+            "--workers", str(workers),
         ]  # fmt: skip
         if operators is not None:  # the PPK operators of the plenary
             args += ["--operators", str(operators)]
-        self.child = children.add(Child("mock", args, logs / "mock.log"))
+        # The token goes in the environment: a command line is visible to every user in ps.
+        env = {**os.environ, ADMIN_TOKEN_ENV: self.admin_token}
+        self.child = children.add(Child("mock", args, logs / "mock.log", env=env))
         self.starts = 0
 
     def start(self) -> None:

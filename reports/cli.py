@@ -1,7 +1,7 @@
 """``sirekap-loadtest report RUN_DIR``: (re)build a run's report from its directory alone.
 
-Exit codes as ``run`` (DESIGN.md): 0 every SLO met, 1 an SLO breached, 2 not a usable run
-directory, 3 the run itself failed (infrastructure), 4 inconclusive.
+Exit codes as ``run`` (reports/verdict.py): 0 every SLO met, 1 an SLO breached, 2 not a usable
+run directory, 3 the run itself failed (infrastructure), 4 inconclusive.
 """
 
 from __future__ import annotations

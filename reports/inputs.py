@@ -1,4 +1,6 @@
-"""Read a run directory (DESIGN.md "Run directory") into plain data, with nothing running.
+"""Read a run directory into plain data, with nothing running.
+
+The files are listed in README, "The run directory and the report".
 
 Required: ``run.json`` and ``scenario.toml``. Everything else may be missing after a run that
 failed early; the analysis then says what it could not do instead of failing.

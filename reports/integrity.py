@@ -1,7 +1,8 @@
 """The integrity audit: what devices were told was stored, against what the target stored.
 
-Acknowledged means durable (DESIGN.md). For every result the load generator saw acknowledged
-(a receipt and a content hash), the target's export must hold exactly that content:
+Acknowledged means durable (README, "Storage: acknowledged means durable"). For every result the
+load generator saw acknowledged (a receipt and a content hash), the target's export must hold
+exactly that content:
 
 - lost: acknowledged, but the export has no result for that TPS and election, or not that one;
 - corrupt: the export holds the acknowledged receipt with a different content hash;

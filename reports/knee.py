@@ -30,8 +30,8 @@ STAGE_METRICS = frozenset({"p50", "p90", "p95", "p99", "p999", "max", "mean"}) |
 }
 # Unless the scenario bounds the error ratio, a stage passes when fewer than 1% of requests fail.
 DEFAULT_STAGE_SLOS = ("upload.error_ratio < 1%",)
-# A stage whose start slip p99 exceeds this was not offered the load it claims (DESIGN.md:
-# the harness must start each upload on time or say so).
+# A stage whose start slip p99 exceeds this was not offered the load it claims (the
+# harness must start each upload on time or say so).
 MAX_SLIP_S = 1.0
 # A service past its knee stops keeping up: queues grow and throughput falls behind the offer
 # before anything fails (the 503s come once the queue is full). A stage passes only if its

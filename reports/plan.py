@@ -26,15 +26,16 @@ from scenarios.units import Zone, parse_time_spec
 
 DAY: Final = 86_400.0
 STEP_S: Final = 60.0
-HORIZON_DAYS: Final = 14  # counting ends by +2d (domain.md); two weeks leave room to drain
-# domain.md, the seed: the manual recap takes 20 TPS a day per kecamatan when it runs smoothly,
-# 2 on the day Sirekap was down; 7,277 kecamatan (PPK) nationally (okezone 2023-07-02).
+# Counting ends by +2d (scenarios/FACTS.md, "Timing"); two weeks leave room to drain.
+HORIZON_DAYS: Final = 14
+# The seed (NusaBali, 16 Feb 2024): the manual recap takes 20 TPS a day per kecamatan when it runs
+# smoothly, 2 on the day Sirekap was down; 7,277 kecamatan (PPK) nationally (okezone 2023-07-02).
 MANUAL_PER_DAY: Final = {"smooth (20 TPS/day per kecamatan)": 20.0, "stalled (2 TPS/day)": 2.0}
 NATIONAL_KECAMATAN: Final = 7_277
-# domain.md: the public results JSON counts 823,236 TPS (820,161 domestic, the rest overseas);
+# KPU's public results JSON counts 823,236 TPS (820,161 domestic, the rest overseas);
 # the generated national population models the domestic ones, their zones stand for all.
 NATIONAL_TPS: Final = 823_236
-# domain.md, "Timing": national presidential progress (share of all TPS with data), WIB.
+# National presidential progress (share of all TPS with data, KPU public results JSON), WIB.
 # The day of "20 Feb 72%" has no time of day: noon is assumed; the plateau's date is est.
 OBSERVED_2024: Final = (
     ("17:44", 0.056),

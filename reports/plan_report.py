@@ -1,8 +1,8 @@
 """The report of a capacity plan: report.html, summary.md, summary.json, junit.xml, charts/.
 
-The plan's SLOs are the scenario's ``plan.*`` ones; the exit code follows DESIGN.md: 0 every plan
-SLO met, 1 one breached, 4 inconclusive when one failed while the knee is only a lower bound (a
-sweep never failed, so the real knee, and with it the capacity, may be higher).
+The plan's SLOs are the scenario's ``plan.*`` ones; the exit code (README, "Capacity planning"): 0
+every plan SLO met, 1 one breached, 4 inconclusive when one failed while the knee is only a lower
+bound (a sweep never failed, so the real knee, and with it the capacity, may be higher).
 
 summary.json keys: ``scenario``, ``verdict`` {status, exit_code, reason}, ``knee`` (Knee.to_json),
 ``workload``, ``answers`` [{share, deadline, deadline_seconds, instances, instances_with_faults}],

@@ -2,9 +2,9 @@
 
 Plenary (``plenary.jsonl``, one line per TPS form a PPK operator dealt with): TPS gaveled per
 working day per kecamatan, against the seed's "20 TPS a day if it runs smoothly" and the 2 of the
-day Sirekap was down (domain.md); time from counting to gavel; discrepancies by cause; waits for
-missing uploads and refusals (the plenary gate). A working day is a local calendar day on which
-the plenary made at least one request.
+day Sirekap was down (NusaBali, 16 Feb 2024); time from counting to gavel; discrepancies by cause;
+waits for missing uploads and refusals (the plenary gate). A working day is a local calendar day on
+which the plenary made at least one request.
 
 Quality (the ledger's ``misread`` objects, one per form whose first upload carried digit
 misreads): how many were injected, caught by the server's arithmetic check (a 422, the officer

@@ -2,11 +2,11 @@
 
 A fluid model over simulated time: TPS become ready as the arrival curves say (each zone's curve
 weighted by its share of the TPS), and the service completes TPS at ``instances x knee`` requests
-per second divided by the requests one TPS needs, scaled down while a fault window holds
-(an outage to zero, a brown-out to its fraction). Completion shares (50/90/99%) are of the TPS that
-finish counting within the horizon: the 2024 curve plateaus at 78.8% (domain.md), and what never
-arrives cannot be taken in. Times are simulated seconds from the scenario start; at load factor 1
-a simulated second is a real one, so the rates are the real national ones.
+per second divided by the requests one TPS needs, scaled down while a fault window holds (an outage
+to zero, a brown-out to its fraction). Completion shares (50/90/99%) are of the TPS that finish
+counting within the horizon: the 2024 curve plateaus at 78.8% (KPU public results JSON), and what
+never arrives cannot be taken in. Times are simulated seconds from the scenario start; at load
+factor 1 a simulated second is a real one, so the rates are the real national ones.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def instances_for(
     """The fewest instances that, at each deadline (a zone's local midnight, say), have taken in
     ``share`` of the TPS that had finished counting by then; None if even ``most`` cannot (an
     outage until after the deadline, say). TPS still counting at a deadline are not due by it:
-    in 2024 only about half had finished by midnight (domain.md)."""
+    in 2024 only about half had finished by midnight (scenarios/FACTS.md, "Timing")."""
 
     def meets(n: int) -> bool:
         return meets_deadlines(simulate(demand, n, knee_rps, factor), share, deadlines)

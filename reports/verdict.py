@@ -1,4 +1,4 @@
-"""SLOs evaluated against a run, the verdict, and its exit code (DESIGN.md "Exit codes").
+"""SLOs evaluated against a run, the verdict, and its exit code (README, "Running a scenario").
 
 Every SLO ends in one of four states, and a verdict never claims more than was measured:
 

@@ -1,7 +1,7 @@
 """The arrival schedule: when each TPS finishes counting and when each of its pages is sent.
 
 Times are simulated seconds from the scenario start. The schedule is open: TPS become ready on
-it whatever the server does (DESIGN.md, "Open arrivals").
+it whatever the server does.
 
 How the times are drawn (see :mod:`scenarios.arrival_spec` for the knobs):
 

@@ -91,9 +91,10 @@ CurveField = Annotated[
     ),
 ]
 
-# domain.md, "Timing": first photo upload of 1,000 Jakarta TPS: 18:00 9.8%; 20:00 30.5%;
-# 24:00 54.4%; 03:00 next day 66.6%; voting ends 13:00 local, counting follows. The national
-# presidential upload plateaued at 78.8% (domain.md); +1d 12:00 at 75% is est.
+# First photo upload of 1,000 Jakarta TPS (scenarios/FACTS.md, "Timing"): 18:00 9.8%; 20:00
+# 30.5%; 24:00 54.4%; 03:00 next day 66.6%; voting ends 13:00 local, counting follows. The
+# national presidential upload plateaued at 78.8% (KPU public results JSON); +1d 12:00 at 75% is
+# est.
 CURVE_2024: Final[Curve] = tuple(
     (to_time_of_day(text), fraction)
     for text, fraction in (
@@ -111,7 +112,8 @@ CURVE_2024: Final[Curve] = tuple(
 class SpanSpec(Section):
     """A log-normal span of simulated time given by its median and p95."""
 
-    # domain.md: the 3 pages of one form arrived within a median of 2.8 minutes of each other.
+    # The 3 pages of one form arrived within a median of 2.8 minutes of each other (the same
+    # Jakarta sample, scenarios/FACTS.md "Timing").
     median: PositiveDuration = Field(default=168.0, description="simulated clock")
     p95: PositiveDuration = Field(default=900.0, description="simulated clock (est.)")
 
@@ -129,7 +131,8 @@ class ArrivalSpec(Section):
     page_span: SpanSpec = SpanSpec()
     # est.: counting the five ballots one after another runs from 13:00 to past midnight.
     form_gap: Duration = Field(default=7200.0, description="simulated clock")
-    # domain.md: in Garut 93 of ~8,000 TPS (1.2%) were in blank spots and uploaded later.
+    # In Garut 93 of ~8,000 TPS (1.2%) were in blank spots and uploaded later (scenarios/FACTS.md,
+    # "The upload path").
     offline_fraction: float = Field(default=0.0, ge=0, le=1)
     # est.: "offline for hours".
     offline_delay: DurationRange = Field(default=(3600.0, 21600.0), description="simulated clock")

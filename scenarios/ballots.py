@@ -2,7 +2,7 @@
 
 :func:`result_body` gives the body a device submits, without ``pages`` (the device adds the
 SHA-256 of each page photo it uploaded). It obeys the ballot arithmetic the mock enforces
-(domain.md, "Ballot arithmetic"), which :func:`ballot_problems` checks:
+(scenarios/FACTS.md, "Ballot arithmetic"), which :func:`ballot_problems` checks:
 
 - sum(chart) == suara_sah; suara_sah + suara_tidak_sah == suara_total == pengguna_total_j;
 - pengguna_total_j <= ballots received = DPT + ceil(2% of DPT); pemilih_dpt_j == the TPS's DPT;
@@ -25,7 +25,7 @@ from scenarios.sampling import apportion, stream
 if TYPE_CHECKING:
     from scenarios.population import Tps
 
-# domain.md: presidential candidate ids 100025, 100026, 100027 (pairs 01, 02, 03).
+# KPU public results JSON: presidential candidate ids 100025, 100026, 100027 (pairs 01, 02, 03).
 PRESIDENTIAL_CANDIDATES: Final = ("100025", "100026", "100027")
 # est.: national shares of the three pairs in 2024, used as the centre of each TPS's split.
 PRESIDENTIAL_SHARES: Final = (0.2495, 0.5859, 0.1647)
@@ -51,7 +51,7 @@ class ResultBody(TypedDict):
 
 
 def ballots_received(dpt: int) -> int:
-    """Ballots a TPS receives: its DPT plus a 2% reserve (domain.md)."""
+    """Ballots a TPS receives: its DPT plus a 2% reserve (scenarios/FACTS.md)."""
     return dpt + math.ceil(BALLOT_RESERVE * dpt)
 
 

@@ -1,7 +1,7 @@
 """The ``[client]`` section: how a simulated KPPS device behaves.
 
 Request timeouts are on the real clock (they bound one HTTP request); think time and retry
-back-off are on the simulated clock (they are part of the schedule), per DESIGN.md "Time".
+back-off are on the simulated clock (they are part of the schedule), as in scenarios/clock.py.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ class ClientSpec(Section):
     # est.: a few seconds to a minute between a device's unscheduled steps (login, submit).
     think_time: DurationRange = Field(default=(5.0, 30.0), description="simulated clock")
     new_connection_per_upload: bool = False
-    # domain.md: two KPPS devices per TPS; with 2, both send every form (idempotency under test).
+    # Two KPPS devices per TPS (kompas.tv, article 484912); with 2, both send every form
+    # (idempotency under test).
     devices_per_tps: Literal[1, 2] = 1
 
     @field_validator("elections")

@@ -2,7 +2,8 @@
 
 ``speedup`` maps the simulated clock to the real one: ``real seconds = simulated seconds /
 speedup``. Schedule-level durations (arrivals, the fault timeline, think time, retry back-off) are
-simulated; request-level durations (timeouts, service times) are real (DESIGN.md, "Time").
+simulated; request-level durations (timeouts, service times) are real (scenarios/README.md,
+"Text forms").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Indonesia's regions as far as a scenario needs them: provinces, zones, sizes, code layout.
 
-Region codes (domain.md): provinsi 2 digits, kab/kota 4, kecamatan 6, desa/kelurahan 10, TPS 13
-(the desa code and a 3-digit TPS number).
+Region codes (KPU public results JSON): provinsi 2 digits, kab/kota 4, kecamatan 6, desa/kelurahan
+10, TPS 13 (the desa code and a 3-digit TPS number).
 """
 
 from __future__ import annotations
@@ -11,18 +11,19 @@ from typing import Final
 
 from scenarios.units import Zone
 
-# domain.md, "Scale": the public results JSON uses 823,236 TPS as its denominator; it is the
+# KPU's public results JSON uses 823,236 TPS as its denominator; it is the
 # reference for the national load factor.
 NATIONAL_TPS: Final = 823_236
-# domain.md: 823,220 TPS = 820,161 domestic + 3,059 overseas; generated populations are domestic.
+# okezone, 2 Jul 2023: 823,220 TPS = 820,161 domestic + 3,059 overseas; generated populations are
+# domestic.
 DOMESTIC_TPS: Final = 820_161
-# domain.md: 204,807,222 voters (DPT) over 823,220 TPS, about 248.8 per TPS.
+# okezone, 2 Jul 2023: 204,807,222 voters (DPT) over 823,220 TPS, about 248.8 per TPS.
 NATIONAL_DPT: Final = 204_807_222
-# domain.md: at most 300 voters per TPS.
+# rmol.id, 15 May 2024: at most 300 voters per TPS.
 MAX_DPT_PER_TPS: Final = 300
-# domain.md: no TPS has more votes than its DPT plus a 2% reserve of ballots.
+# No TPS has more votes than its DPT plus a 2% reserve of ballots (scenarios/FACTS.md).
 BALLOT_RESERVE: Final = 0.02
-# domain.md: 1,640,322 Sirekap accounts, two KPPS devices per TPS.
+# kompas.tv (article 484912): 1,640,322 Sirekap accounts, two KPPS devices per TPS.
 DEVICES_PER_TPS: Final = 2
 
 CODE_LENGTHS: Final = {"provinsi": 2, "kabkota": 4, "kecamatan": 6, "desa": 10, "tps": 13}
@@ -36,11 +37,11 @@ class Province:
     tps: int
 
 
-# TPS per province. domain.md gives the three largest exactly: Jawa Barat 140,327, Jawa Timur
-# 120,250, Jawa Tengah 117,197. The other 35 are est.: rough per-province counts rescaled so the
-# table sums to domain.md's 820,161 domestic TPS and matches its zone shares (WIB 80.2%,
-# WITA 16.2%, WIT 3.5%). Kalimantan Barat and Tengah are WIB; Bali, Nusa Tenggara, the rest of
-# Kalimantan and Sulawesi are WITA; Maluku and Papua are WIT.
+# TPS per province. KawalPemilu's public region/TPS list gives the three largest exactly: Jawa Barat
+# 140,327, Jawa Timur 120,250, Jawa Tengah 117,197. The other 35 are est.: rough per-province counts
+# rescaled so the table sums to the 820,161 domestic TPS (okezone, 2 Jul 2023) and matches the
+# list's zone shares (WIB 80.2%, WITA 16.2%, WIT 3.5%). Kalimantan Barat and Tengah are WIB; Bali,
+# Nusa Tenggara, the rest of Kalimantan and Sulawesi are WITA; Maluku and Papua are WIT.
 _PROVINCE_ROWS: Final[tuple[tuple[str, str, Zone, int], ...]] = (
     ("11", "Aceh", "WIB", 16076),
     ("12", "Sumatera Utara", "WIB", 45961),
@@ -97,7 +98,7 @@ class Quantiles:
     max: float
 
 
-# domain.md, distribution of TPS over regions (KawalPemilu's list of 818,339 domestic TPS).
+# Distribution of TPS over regions (KawalPemilu's public region/TPS list, 818,339 domestic TPS).
 TPS_PER_DESA: Final = Quantiles(1, 1, 6, 21, 66, 451)
 TPS_PER_KECAMATAN: Final = Quantiles(3, 18, 77, 242, 559, 1589)
 KECAMATAN_PER_KABKOTA: Final = Quantiles(2, 5, 12, 25, 40, 51)

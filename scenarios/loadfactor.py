@@ -1,9 +1,9 @@
 """The load factor: how the offered request rate compares with the real election-night rate.
 
-DESIGN.md, "Time": ``load factor = sample * speedup``. A run simulates ``sample`` of the TPS and
-plays time ``speedup`` times faster, so its request rate is ``sample * speedup`` times the real
-rate of the population it models. At ``sample = 0.01, speedup = 100`` on the national population
-the offered rate equals 2024's national rate (1.0); above 1 is a stress test.
+``load factor = sample * speedup`` (scenarios/README.md, "Load factor"). A run simulates ``sample``
+of the TPS and plays time ``speedup`` times faster, so its request rate is ``sample * speedup``
+times the real rate of the population it models. At ``sample = 0.01, speedup = 100`` on the national
+population the offered rate equals 2024's national rate (1.0); above 1 is a stress test.
 
 For a population smaller than the country (some provinces, or explicit regions such as one
 kecamatan) the same product is relative to that population's own real rate: Kuta Selatan at
@@ -35,7 +35,8 @@ class LoadFactor:
 
     @property
     def national(self) -> float:
-        """The offered rate relative to the real national rate (823,236 TPS, domain.md)."""
+        """The offered rate relative to the real national rate (823,236 TPS, KPU public results
+        JSON)."""
         if self.scale == "national":
             return self.factor
         return self.factor * self.population_tps / NATIONAL_TPS

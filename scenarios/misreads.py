@@ -4,7 +4,8 @@ Deterministic from the population seed, per TPS and election (its own random str
 harness knows the truth (:func:`scenarios.ballots.result_body`) and every misread.
 
 A misread turns one digit of one number into the digit the app confuses it with: 2->7, 3->8,
-4->9, in any position (41->91 is 4->9 in the tens; domain.md). Two kinds:
+4->9, in any position (41->91 is 4->9 in the tens; national and regional press, 2024). Two
+kinds:
 
 - consistent: the misread is in a candidate's votes and propagated into the sums (suara_sah,
   suara_total, pengguna_total_j and its l or p part), so every ballot rule still holds and the
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from scenarios.population import Population, Tps
     from scenarios.quality import QualitySpec
 
-# domain.md, "Failures seen in 2024": digit misreads by OCR/OMR: 3->8, 2->7, 4->9, 41->91.
+# Digit misreads by OCR/OMR in 2024 (national and regional press): 3->8, 2->7, 4->9, 41->91.
 SWAPS: Final = {"2": "7", "3": "8", "4": "9"}
 # Administrasi fields an inconsistent misread may hit: each one alone breaks a sum.
 _SUMS: Final = ("suara_sah", "suara_tidak_sah", "suara_total")

@@ -3,8 +3,8 @@
 After election day each kecamatan's PPK holds a plenary: an operator goes through the TPS of the
 kecamatan, enters the manual (hand-counted) totals, and Sirekap compares them with the uploaded
 result; a TPS whose numbers match is closed ("gaveled"), a difference holds it up until the KPPS
-sends a corrected upload (domain.md: in 2024 the PPK plenary had to go through Sirekap; in Kuta
-Selatan differences between the manual totals and Sirekap held the plenary up).
+sends a corrected upload (in 2024 the PPK plenary had to go through Sirekap; in Kuta Selatan
+differences between the manual totals and Sirekap held the plenary up: NusaBali, 16 Feb 2024).
 
 All durations here are on the simulated clock. ``start``, ``working_hours`` and ``breaks`` are read
 in each kecamatan's own zone. Without a ``[plenary]`` section there are no operators; a written
@@ -66,8 +66,8 @@ DayRange = Annotated[
 WORKING_HOURS: Final = (8 * 3600, 16 * 3600)
 # est.: one lunch break.
 BREAKS: Final = ((12 * 3600, 13 * 3600),)
-# domain.md: "If it runs smoothly we could take 20 TPS in a day" (PPK Kuta Selatan): 7 working
-# hours (08:00-16:00 less the break) over 20 TPS is 21 minutes per TPS.
+# "If it runs smoothly we could take 20 TPS in a day" (PPK Kuta Selatan; NusaBali, 16 Feb 2024):
+# 7 working hours (08:00-16:00 less the break) over 20 TPS is 21 minutes per TPS.
 MINUTES_PER_TPS: Final = 21.0
 
 

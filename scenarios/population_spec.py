@@ -4,7 +4,8 @@ Three scales:
 
 - ``regions``: explicit desa/kelurahan (``[[population.regions]]`` with code, name, TPS count and
   optionally the desa's total DPT); parent regions are named in ``[population.names]``.
-- ``provinces``: the listed provinces, generated from domain.md's distributions.
+- ``provinces``: the listed provinces, generated from the distributions of KawalPemilu's public
+  region/TPS list (scenarios/FACTS.md).
 - ``national``: all 38 provinces, generated the same way.
 
 ``sample`` keeps that fraction of the TPS (each TPS independently, deterministic from ``seed``).
@@ -22,7 +23,7 @@ from scenarios.geography import MAX_DPT_PER_TPS, PROVINCE_BY_CODE, is_code, zone
 from scenarios.units import Zone, format_size
 
 Election = Literal["ppwp", "pdpr", "pdpd", "pdprdp", "pdprdk"]
-# domain.md: the five ballots, in the order a KPPS counts them.
+# The five ballots (KPU public results JSON, its paths), in the order a KPPS counts them.
 ELECTIONS: Final[tuple[Election, ...]] = get_args(Election)
 LEGISLATIVE: Final[tuple[Election, ...]] = ELECTIONS[1:]
 # The mock accepts at most 30 pages per form.
@@ -35,9 +36,10 @@ _Pages = Annotated[int, Field(ge=1, le=MAX_PAGES_PER_FORM)]
 class FormsSpec(Section):
     """Pages per C.Hasil form, by election."""
 
-    # domain.md: the presidential C.Hasil form has 3 pages (the mock requires exactly 3).
+    # The presidential C.Hasil form has 3 pages (scenarios/FACTS.md; the mock requires exactly 3).
     ppwp: int = 3
-    # domain.md: about 60 legislative pages per TPS in all, so 15 for each of the four forms.
+    # About 60 legislative pages per TPS in all (scenarios/FACTS.md), so 15 for each of the four
+    # forms.
     pdpr: _Pages = 15
     pdpd: _Pages = 15
     pdprdp: _Pages = 15
@@ -58,11 +60,11 @@ class FormsSpec(Section):
 class DptSpec(Section):
     """Voters per TPS for generated TPS: a normal distribution clamped to [min, max]."""
 
-    # domain.md: 204,807,222 voters over 823,220 TPS, 248.8 per TPS on average.
+    # okezone, 2 Jul 2023: 204,807,222 voters over 823,220 TPS, 248.8 per TPS on average.
     mean: float = Field(default=249.0, gt=0, le=MAX_DPT_PER_TPS)
     sd: float = Field(default=35.0, ge=0)  # est.
     min: int = Field(default=50, ge=1, le=MAX_DPT_PER_TPS)  # est.
-    # domain.md: at most 300 voters per TPS.
+    # rmol.id, 15 May 2024: at most 300 voters per TPS.
     max: int = Field(default=MAX_DPT_PER_TPS, ge=1, le=MAX_DPT_PER_TPS)
 
     @model_validator(mode="after")
@@ -79,7 +81,7 @@ class DptSpec(Section):
 class PhotoSizeSpec(Section):
     """Size of one page photo: log-normal by median and p95, optionally clamped."""
 
-    # domain.md: photo size is not published; est. 1-1.5 MB per page.
+    # Photo size is not published; est. 1-1.5 MB per page.
     median: Size = 1_200_000
     p95: Size = 1_500_000
     min: Size | None = None

@@ -1,11 +1,11 @@
 """The ``[quality]`` section: digit misreads in the numbers a device reads off a C.Hasil form.
 
-The Sirekap app reads the numbers on the device (OMR/OCR) and sometimes reads a digit wrong:
-3->8, 2->7, 4->9, 41->91 (domain.md). ``misread_fraction`` of the TPS forms of ``elections``
-carry such a misread in their FIRST upload. A ``consistent_fraction`` of them still add up (the
-misread propagated into the sums), so the server's ballot arithmetic accepts them and only the
-kecamatan plenary can catch them; the others break a ballot rule, the server answers 422, and the
-officer fixes the numbers (``officer_fix`` later, simulated clock) and sends the truth.
+The Sirekap app reads the numbers on the device (OMR/OCR) and sometimes reads a digit wrong: 3->8,
+2->7, 4->9, 41->91 (national and regional press, 2024). ``misread_fraction`` of the TPS forms of
+``elections`` carry such a misread in their FIRST upload. A ``consistent_fraction`` of them still
+add up (the misread propagated into the sums), so the server's ballot arithmetic accepts them and
+only the kecamatan plenary can catch them; the others break a ballot rule, the server answers 422,
+and the officer fixes the numbers (``officer_fix`` later, simulated clock) and sends the truth.
 
 Without a ``[quality]`` section nothing is misread; a written section without keys takes 2024's
 figures. Which forms are misread, and how, is deterministic from the population seed
@@ -22,11 +22,12 @@ from scenarios.errors import FieldError, raise_if_any
 from scenarios.fields import DurationRange, Section
 from scenarios.population_spec import ELECTIONS, Election
 
-# domain.md: 154,541 of 638,497 presidential TPS (24.2%) were corrected by 27 Feb.
+# National and regional press, 2024: 154,541 of 638,497 presidential TPS (24.2%) were corrected
+# by 27 Feb.
 MISREAD_FRACTION_2024 = 0.242
-# est.: domain.md says 8% of a Jakarta sample of TPS had candidate votes that did not add up to
-# the valid-vote total; if 24.2% of TPS carried a misread, 8 / 24.2 = 33% of misread forms broke
-# the arithmetic and 67% still added up.
+# est.: 8% of a Jakarta sample of TPS had candidate votes that did not add up to the valid-vote
+# total (national and regional press, 2024); if 24.2% of TPS carried a misread, 8 / 24.2 = 33% of
+# misread forms broke the arithmetic and 67% still added up.
 CONSISTENT_FRACTION_2024 = 0.67
 
 

@@ -1,7 +1,8 @@
 """Region plans: the desa/kelurahan of a population and how many TPS each has.
 
 Explicit regions come straight from the scenario. Generated provinces are built top-down from
-domain.md's distributions: kecamatan sizes (TPS per kecamatan) until the province's TPS count is
+the distributions of KawalPemilu's public region/TPS list (scenarios/FACTS.md): kecamatan
+sizes (TPS per kecamatan) until the province's TPS count is
 reached, kecamatan grouped into kab/kota (kecamatan per kab/kota), each kecamatan split into
 desa (TPS per desa). Codes follow the KPU layout (2, 4, 6, 10 digits); generated desa are
 numbered 2001, 2002, ... as desa (not kelurahan) codes are.
@@ -27,7 +28,7 @@ from scenarios.population_spec import PopulationSpec
 from scenarios.sampling import apportion, from_quantiles, stream
 from scenarios.units import Zone
 
-# domain.md: 14.2 kecamatan per kab/kota on average.
+# KawalPemilu's public region/TPS list: 14.2 kecamatan per kab/kota on average.
 MEAN_KECAMATAN_PER_KABKOTA: Final = 14.2
 _MAX_TWO_DIGIT: Final = 99
 _DESA_NUMBERS: Final = 999  # 2001 .. 2999

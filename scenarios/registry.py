@@ -1,8 +1,8 @@
 """The device registry and the PPK operators the mock loads (``--registry``, ``--operators``).
 
 ``registry.csv``: UTF-8, header ``tps_code,dpt,device_id,secret,tz``: one row per device, two
-devices per TPS (domain.md: 1,640,322 Sirekap accounts, two KPPS devices per TPS), in TPS-code
-order. The mock reads the first four columns; further columns are informative.
+devices per TPS (1,640,322 Sirekap accounts, two KPPS devices per TPS: kompas.tv, article
+484912), in TPS-code order. The mock reads the first four columns; further columns are informative.
 
 ``operators.csv``: UTF-8, header ``kecamatan_code,operator_id,secret,tps``: one row per PPK
 operator, ``per_kecamatan`` of them for every kecamatan with TPS in the population, in code

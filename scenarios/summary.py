@@ -1,6 +1,6 @@
 """A one-screen summary of a scenario: TPS, pages, bytes, peak arrival rate, load factor, faults.
 
-Every duration is shown on both clocks where it matters (DESIGN.md, "Time").
+Every duration is shown on both clocks where it matters.
 """
 
 from __future__ import annotations

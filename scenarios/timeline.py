@@ -34,8 +34,8 @@ FAULT_KINDS: Final[dict[Layer, tuple[str, ...]]] = {
         "slow_close",
         "flaky",
     ),
-    # plenary_gate: the plenary endpoints answer 503 (domain.md: on 18 Feb the plenaries were
-    # suspended at noon for Sirekap maintenance while uploads went on).
+    # plenary_gate: the plenary endpoints answer 503 (on 18 Feb the plenaries were suspended at
+    # noon for Sirekap maintenance while uploads went on: NusaBali, 16 Feb 2024).
     "server": ("errors", "latency", "brownout", "plenary_gate"),
     "process": ("kill", "freeze"),
 }

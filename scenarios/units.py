@@ -19,7 +19,7 @@ from typing import Final, Literal, get_args
 
 Zone = Literal["WIB", "WITA", "WIT"]
 ZONES: Final[tuple[Zone, ...]] = get_args(Zone)
-# Indonesia's three zones have fixed offsets; domain.md: Kuta Selatan is WITA (UTC+8).
+# Indonesia's three zones have fixed offsets; Kuta Selatan is WITA, UTC+8 (KPU public results JSON).
 ZONE_UTC_OFFSET_HOURS: Final[dict[Zone, int]] = {"WIB": 7, "WITA": 8, "WIT": 9}
 
 DURATION_HELP: Final = "a duration like 90s, 15m, 2h, 1d (units ms, s, m, h, d; e.g. 1h30m, 2.8m)"

@@ -49,7 +49,8 @@ def _linear(points: tuple[tuple[float, float], ...], moment: float) -> float:
 
 
 def test_the_default_curve_is_2024s_with_a_plateau_below_one() -> None:
-    """domain.md: 9.8% by 18:00, 30.5% by 20:00, 54.4% by 24:00, 66.6% by 03:00; 78.8% at most."""
+    """9.8% by 18:00, 30.5% by 20:00, 54.4% by 24:00, 66.6% by 03:00 (1,000 Jakarta TPS,
+    scenarios/FACTS.md); 78.8% at most (KPU public results JSON)."""
     loaded = scenario()
     points = {round(t / 3600, 2): f for t, f in curve_seconds(loaded, "WITA")}
     assert points[5.0] == 0.098  # 18:00 WITA is 5 h after a 13:00 start

@@ -70,7 +70,7 @@ def test_drawn_dpt_stays_within_the_limit_of_300() -> None:
     dpts = [tps.dpt for tps in population]
     assert max(dpts) <= MAX_DPT_PER_TPS
     assert min(dpts) >= 50
-    # domain.md: 204,807,222 voters over 823,220 TPS, about 249 per TPS.
+    # okezone, 2 Jul 2023: 204,807,222 voters over 823,220 TPS, about 249 per TPS.
     assert 235 <= statistics.mean(dpts) <= 255
 
 
@@ -105,11 +105,11 @@ def test_national_generation_matches_the_province_table_and_zone_shares() -> Non
     total = dict.fromkeys(("WIB", "WITA", "WIT"), 0)
     for province in PROVINCES:
         total[province.zone] += province.tps
-    # domain.md: WIB 80.2%, WITA 16.2%, WIT 3.5%.
+    # KawalPemilu's public region/TPS list: WIB 80.2%, WITA 16.2%, WIT 3.5%.
     assert total["WIB"] / DOMESTIC_TPS == pytest.approx(0.802, abs=0.001)
     assert total["WITA"] / DOMESTIC_TPS == pytest.approx(0.162, abs=0.001)
     assert total["WIT"] / DOMESTIC_TPS == pytest.approx(0.035, abs=0.001)
-    assert PROVINCE_BY_CODE["32"].tps == 140_327  # Jawa Barat, domain.md
+    assert PROVINCE_BY_CODE["32"].tps == 140_327  # Jawa Barat, KawalPemilu's list
 
 
 def test_a_whole_generated_province_has_exactly_its_tps_in_valid_codes() -> None:
@@ -118,7 +118,7 @@ def test_a_whole_generated_province_has_exactly_its_tps_in_valid_codes() -> None
     assert all(tps.code.startswith("51") and len(tps.code) == 13 for tps in population)
     assert len({tps.code for tps in population}) == len(population)
     per_desa = Counter(tps.desa for tps in population)
-    # domain.md: TPS per desa median 6, max 451.
+    # KawalPemilu's public region/TPS list: TPS per desa median 6, max 451.
     assert 3 <= statistics.median(per_desa.values()) <= 9
     assert max(per_desa.values()) <= TPS_PER_DESA.max
 

@@ -101,7 +101,7 @@ def test_exponential_backoff_uses_full_jitter_under_a_cap() -> None:
 
 
 def test_the_load_factor_is_sample_times_speedup() -> None:
-    """DESIGN.md: sample 0.01 at speedup 100 offers the real national rate (1.0)."""
+    """Sample 0.01 at speedup 100 offers the real national rate (1.0)."""
     national = LoadFactor(sample=0.01, speedup=100, scale="national", population_tps=820_161)
     assert national.factor == pytest.approx(1.0)
     assert national.national == pytest.approx(1.0)
@@ -155,7 +155,7 @@ def _sections(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
 
 
 def test_every_duration_field_says_which_clock_it_is_on() -> None:
-    """DESIGN.md: each duration field in the schema says whether it is simulated or real."""
+    """Each duration field in the schema says whether it is simulated or real."""
     checked = 0
     for model in set(_sections(Scenario)):
         for name, field in model.model_fields.items():

@@ -28,7 +28,7 @@ def test_every_shipped_scenario_loads_and_starts_with_a_comment_citing_its_facts
     assert loaded.name == path.stem
     header = path.read_text(encoding="utf-8").split("\nname = ")[0]
     assert header.startswith(f"# {path.stem}:")
-    assert "domain.md" in header
+    assert "scenarios/FACTS.md" in header  # every fact has its public source there
 
 
 def test_smoke_is_a_few_dozen_tps_in_under_30_real_seconds_with_one_outage() -> None:
@@ -71,7 +71,7 @@ def test_kuta_selatan_misreads_a_quarter_of_its_forms_and_leaves_the_plenary_to_
 
 
 def test_kuta_selatan_plenary_replays_14_to_18_feb_with_the_stalled_plenary() -> None:
-    """domain.md: plenary stalled 16 Feb (server down), suspended 18 Feb at noon."""
+    """NusaBali, 16 Feb 2024: plenary stalled 16 Feb (server down), suspended 18 Feb at noon."""
     night = load_scenario(SHIPPED / "kuta_selatan_2024.toml")
     loaded = load_scenario(SHIPPED / "kuta_selatan_plenary_2024.toml")
     clock = loaded.clock
