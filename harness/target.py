@@ -10,9 +10,11 @@ from pathlib import Path
 import httpx
 
 from harness.children import Child, Children, StartError, wait_until
-from mock_sirekap import ADMIN_TOKEN_ENV
 
 READY_TIMEOUT_S = 60.0
+# The mock's documented variable for its admin token (`sirekap-loadtest mock --help`): the harness
+# hands the token over in the environment, never on a command line that `ps` shows.
+MOCK_ADMIN_TOKEN_VARIABLE = "MOCK_SIREKAP_ADMIN_TOKEN"
 
 
 def answers(url: str) -> bool:
@@ -49,7 +51,7 @@ class MockTarget:
         if operators is not None:  # the PPK operators of the plenary
             args += ["--operators", str(operators)]
         # The token goes in the environment: a command line is visible to every user in ps.
-        env = {**os.environ, ADMIN_TOKEN_ENV: self.admin_token}
+        env = {**os.environ, MOCK_ADMIN_TOKEN_VARIABLE: self.admin_token}
         self.child = children.add(Child("mock", args, logs / "mock.log", env=env))
         self.starts = 0
 

@@ -4,4 +4,4 @@ import sys
 
 from mock_sirekap.cli import main
 
-sys.exit(main())
+sys.exit(main(prog="mock_sirekap"))

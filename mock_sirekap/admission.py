@@ -3,13 +3,17 @@
 For each API request it (1) classifies the endpoint, (2) refuses a plenary request with 503 +
 Retry-After while the plenary gate is set, and fails any request an injected error fault picks,
 (3) takes a modelled worker or refuses with 503 + Retry-After when the queue is full or the wait is
-too long, (4) holds the response until the sampled service time (plus injected latency) has passed,
-overlapping the real work, and (5) records the request in the metrics.
+too long, (4) holds the response until the sampled service time (plus injected latency, plus the
+per-MiB time of the body bytes actually read) has passed, overlapping the real work, and (5) records
+the request in the metrics. Every request's body goes through a ``bodies.BodyGuard`` (size and time
+limits, disconnects); a client that leaves while queued or while its answer is held frees its
+place at once and is counted as a disconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_sirekap import metrics
+from mock_sirekap.bodies import DEFAULT_BODY_TIMEOUT, JSON_BODY_LIMIT, BodyGuard
 from mock_sirekap.capacity import CapacityModel, Limiter
 from mock_sirekap.server_faults import PLENARY_GATE_MESSAGE, FaultState
 
@@ -37,6 +42,13 @@ class ServerRuntime:
     def set_faults(self, state: FaultState) -> None:
         self.faults = state
         self.limiter.set_fraction(state.spec.capacity_fraction)
+
+    def current_faults(self) -> FaultState:
+        """The faults in force now: a state whose lease ran out lapses here (in every process)."""
+        faults = self.faults
+        if faults.expires_at is not None and time.time() >= faults.expires_at:
+            self.set_faults(faults.lapse())
+        return self.faults
 
 
 def classify(method: str, path: str) -> str | None:
@@ -70,92 +82,157 @@ async def send_error(send: Send, status: int, message: str, retry_after: int | N
     await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 0
-    return 0
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """The largest body per endpoint and the time a whole body may take (real seconds)."""
+
+    page: int
+    other: int = JSON_BODY_LIMIT
+    timeout: float = DEFAULT_BODY_TIMEOUT
+
+    def limit(self, endpoint: str) -> int:
+        return self.page if endpoint == "page" else self.other
+
+
+class Exchange:
+    """The ``send`` side of one request: records the status, drops what a gone client would get,
+    and closes the connection after an answer given before the body was read."""
+
+    def __init__(self, send: Send, guard: BodyGuard) -> None:
+        self._send = send
+        self.guard = guard
+        self.status = 500
+
+    async def send(self, message: Message) -> None:
+        if self.guard.disconnected:
+            return
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if not self.guard.complete:  # body left unread: do not read it for the next request
+                message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
+        await self._send(message)
+
+    async def error(self, status: int, message: str, retry_after: int | None = None) -> None:
+        await send_error(self.send, status, message, retry_after)
+
+
+async def hold(guard: BodyGuard, seconds: float) -> None:
+    """Wait ``seconds``, or less if the client goes away meanwhile (when that can be seen)."""
+    if seconds <= 0:
+        return
+    if not guard.complete:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(guard.until_disconnect(), seconds)
+
+
+async def acquire(limiter: Limiter, guard: BodyGuard, max_wait: float) -> str | None:
+    """Take a worker as ``Limiter.acquire`` does; "disconnected" if the client leaves the queue."""
+    if limiter.try_acquire():
+        return None
+    if not guard.complete:  # the body is still to come: no disconnect can be seen before it
+        return await limiter.acquire(max_wait)
+    waiting = asyncio.ensure_future(limiter.acquire(max_wait))
+    watch = asyncio.ensure_future(guard.until_disconnect())
+    try:
+        await asyncio.wait({waiting, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+    if not guard.disconnected:
+        return await waiting
+    if waiting.done():
+        if waiting.result() is None:
+            limiter.release()
+    else:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+    return "disconnected"
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, runtime: ServerRuntime) -> None:
+    def __init__(self, app: ASGIApp, runtime: ServerRuntime, limits: BodyLimits) -> None:
         self.app = app
         self.runtime = runtime
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         endpoint = classify(scope["method"], scope["path"]) or "other"
+        limits = self.limits
+        guard = BodyGuard(receive, scope, endpoint, limits.limit(endpoint), limits.timeout)
+        exchange = Exchange(send, guard)
         started = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            if endpoint == "other":
-                await self.app(scope, receive, recording_send)
+            too_large = guard.refusal(scope)
+            if too_large is not None:
+                await exchange.error(413, too_large)
+            elif endpoint == "other":
+                await self.app(scope, guard.receive, exchange.send)
             else:
-                await self._serve(endpoint, scope, receive, recording_send)
+                await self._serve(endpoint, scope, guard, exchange)
         finally:
-            metrics.observe_request(endpoint, status, time.perf_counter() - started)
+            guard.close()
+            if guard.disconnected:
+                metrics.DISCONNECTS.labels(endpoint).inc()
+            else:
+                metrics.observe_request(endpoint, exchange.status, time.perf_counter() - started)
 
-    async def _serve(self, endpoint: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(
+        self, endpoint: str, scope: Scope, guard: BodyGuard, exchange: Exchange
+    ) -> None:
         runtime = self.runtime
-        faults, rng, capacity = runtime.faults, runtime.rng, runtime.capacity
+        faults, rng, capacity = runtime.current_faults(), runtime.rng, runtime.capacity
         gate = faults.spec.plenary_gate
         if gate is not None and endpoint == "plenary":
             metrics.REJECTIONS.labels("plenary_gate").inc()
-            await send_error(send, 503, PLENARY_GATE_MESSAGE, gate.retry_after_s)
+            await exchange.error(503, PLENARY_GATE_MESSAGE, gate.retry_after_s)
             return
         if faults.should_fail(endpoint, rng):
             metrics.REJECTIONS.labels("fault").inc()
             code = faults.spec.error_status
             retry = capacity.retry_after if code in {429, 503} else None
-            await send_error(send, code, f"injected server fault: HTTP {code}", retry)
+            await exchange.error(code, f"injected server fault: HTTP {code}", retry)
             return
         extra = faults.extra_latency(endpoint, rng)
         if capacity.raw:
-            if extra:
-                await asyncio.sleep(extra)
-            await self.app(scope, receive, send)
+            await hold(guard, extra)
+            if not guard.disconnected:
+                await self.app(scope, guard.receive, exchange.send)
             return
 
         limiter = runtime.limiter
         metrics.QUEUE_DEPTH.set(limiter.waiting + 1)
-        refused = await limiter.acquire(capacity.queue_timeout)
+        refused = await acquire(limiter, guard, capacity.queue_timeout)
         metrics.QUEUE_DEPTH.set(limiter.waiting)
+        if refused == "disconnected":
+            return
         if refused is not None:
             metrics.REJECTIONS.labels(refused).inc()
             why = "queue full" if refused == "queue_full" else "waited too long for a worker"
-            await send_error(
-                send,
+            await exchange.error(
                 503,
                 f"server at capacity ({why}); retry after {capacity.retry_after} s",
                 capacity.retry_after,
             )
             return
         metrics.IN_FLIGHT.inc()
-        service = capacity.service_time[endpoint].sample(rng, _content_length(scope)) + extra
+        service = capacity.service_time[endpoint]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + service
+        # The body's share is charged on the bytes read when the answer is ready, not on the
+        # declared length: a client that sends nothing costs nothing for its body.
+        due = loop.time() + service.sample(rng, 0) + extra
 
         async def timed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                remaining = deadline - loop.time()
-                if remaining > 0:
-                    await asyncio.sleep(remaining)
-            await send(message)
+                await hold(guard, due + service.body_time(guard.bytes_read) - loop.time())
+            await exchange.send(message)
 
         try:
-            await self.app(scope, receive, timed_send)
+            await self.app(scope, guard.receive, timed_send)
         finally:
             metrics.IN_FLIGHT.dec()
             limiter.release()

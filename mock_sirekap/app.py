@@ -10,13 +10,15 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from mock_sirekap import metrics, routes_admin, routes_device, routes_plenary, routes_public
-from mock_sirekap.admission import AdmissionMiddleware
+from mock_sirekap.admission import AdmissionMiddleware, BodyLimits
 from mock_sirekap.config import MockConfig
+from mock_sirekap.docs import install_docs
 from mock_sirekap.errors import install_error_handlers
 from mock_sirekap.operators import Operators
 from mock_sirekap.registry import Registry
 from mock_sirekap.state import MockState
 
+TITLE = "Mock Sirekap upload service"
 DESCRIPTION = """\
 A mock of Sirekap's upload path (Indonesia's electronic vote recap): KPPS devices log in, upload
 the page photos of a polling station's C.Hasil form, submit its vote counts, and read results back
@@ -50,17 +52,21 @@ def create_app(
             metrics.mark_process_dead(os.getpid())
 
     app = FastAPI(
-        title="Mock Sirekap upload service",
+        title=TITLE,
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
     )
+    install_docs(app, TITLE)
     install_error_handlers(app)
     app.include_router(routes_device.build_router(state))
     app.include_router(routes_public.build_router(state))
     app.include_router(routes_plenary.build_router(state))
     app.include_router(routes_admin.build_router(state))
-    app.add_middleware(AdmissionMiddleware, runtime=state.runtime)
+    limits = BodyLimits(page=config.max_upload_bytes, timeout=config.body_timeout)
+    app.add_middleware(AdmissionMiddleware, runtime=state.runtime, limits=limits)
     app.state.mock = state
     return app
 

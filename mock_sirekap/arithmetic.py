@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mock_sirekap.elections import PRESIDENTIAL, PRESIDENTIAL_CANDIDATES
+from mock_sirekap.elections import PRESIDENTIAL, PRESIDENTIAL_CANDIDATES, ascii_digits
 
 REQUIRED_ADMINISTRASI: tuple[str, ...] = (
     "suara_sah",
@@ -131,7 +131,7 @@ def _check_chart_keys(election: str, chart: Mapping[str, int]) -> list[Violation
                 )
             ]
         return []
-    bad = sorted(key for key in chart if not key.isdigit())
+    bad = sorted(key for key in chart if not ascii_digits(key))
     if bad or not chart:
         shown = ", ".join(repr(key) for key in bad) or "none"
         return [

@@ -15,7 +15,7 @@ File format (TOML or JSON; every time is real-clock seconds)::
     [service_time.page]     # per endpoint: session, page, result, read, recap, plenary
     median = 0.12
     p95 = 0.40
-    per_mib = 0.08          # added per MiB of request body (photo uploads)
+    per_mib = 0.08          # added per MiB of request body read (photo uploads)
 """
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ class ServiceTime:
         if self.p95 > self.median > 0:
             sigma = math.log(self.p95 / self.median) / Z95
             base = self.median * math.exp(sigma * rng.gauss(0.0, 1.0))
-        return base + self.per_mib * body_bytes / 1_048_576
+        return base + self.body_time(body_bytes)
+
+    def body_time(self, body_bytes: int) -> float:
+        """The per-MiB share of the service time for ``body_bytes`` bytes of body."""
+        return self.per_mib * body_bytes / 1_048_576
 
 
 # A moderate instance, used when no file is given. Service times est.: a photo of 1-1.5 MB
@@ -209,10 +213,16 @@ class Limiter:
         self.fraction = fraction
         self._wake()
 
-    async def acquire(self, max_wait: float) -> str | None:
-        """Take a worker; None on success, else the reason for refusal."""
+    def try_acquire(self) -> bool:
+        """Take a free worker without waiting; False when none is free or others wait."""
         if self.active < self.limit and not self._waiters:
             self.active += 1
+            return True
+        return False
+
+    async def acquire(self, max_wait: float) -> str | None:
+        """Take a worker; None on success, else the reason for refusal."""
+        if self.try_acquire():
             return None
         if len(self._waiters) >= self.queue_limit:
             return "queue_full"

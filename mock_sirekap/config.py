@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mock_sirekap.bodies import DEFAULT_BODY_TIMEOUT
 from mock_sirekap.capacity import CapacityModel, parse_capacity
 from mock_sirekap.operators import NO_OPERATORS, Operators, generate_operators, load_operators
 from mock_sirekap.registry import Registry, generate_registry, load_registry
@@ -28,6 +29,7 @@ class MockConfig:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
     token_ttl: int = 3600
     operators_file: Path | None = None
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def load_registry(self) -> Registry:
         if self.registry_file is not None:
@@ -57,6 +59,7 @@ class MockConfig:
                 "max_upload_bytes": self.max_upload_bytes,
                 "token_ttl": self.token_ttl,
                 "operators_file": str(self.operators_file) if self.operators_file else None,
+                "body_timeout": self.body_timeout,
             }
         )
 
@@ -75,4 +78,5 @@ class MockConfig:
             max_upload_bytes=data["max_upload_bytes"],
             token_ttl=data["token_ttl"],
             operators_file=Path(data["operators_file"]) if data["operators_file"] else None,
+            body_timeout=data["body_timeout"],
         )

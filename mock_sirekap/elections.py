@@ -19,6 +19,26 @@ REGION_LEVELS: tuple[int, ...] = (2, 4, 6, 10, 13)
 NATIONAL = "0"
 
 
+PAGE_FORM = "a page number is written in decimal without sign, spaces or leading zeros"
+
+
+def ascii_digits(text: str) -> bool:
+    """True for a non-empty string of the digits 0-9 only (``str.isdigit`` also takes "١" and
+    "²")."""
+    return text.isascii() and text.isdigit()
+
+
+def parse_page(election: str, text: str) -> tuple[int, str | None]:
+    """The page number of a path segment, and None; or 0 and the message naming what is valid.
+
+    One page has one spelling: "1", never "01", "+1" or " 1"."""
+    limit = MAX_PAGES[election]
+    if not (ascii_digits(text) and text[0] != "0"):
+        return 0, f"unknown page {text!r} for {election}; valid pages are 1-{limit} ({PAGE_FORM})"
+    page = int(text)
+    return page, page_error(election, page)
+
+
 def election_error(election: str) -> str | None:
     """None for a known ballot, else the message naming the valid ones."""
     if election in MAX_PAGES:
@@ -38,6 +58,6 @@ def child_level(region_code: str) -> int | None:
     """Length of the codes one level below ``region_code`` ("0": national); None if no region."""
     if region_code == NATIONAL:
         return REGION_LEVELS[0]
-    if not region_code.isdigit() or len(region_code) not in REGION_LEVELS[:-1]:
+    if not ascii_digits(region_code) or len(region_code) not in REGION_LEVELS[:-1]:
         return None
     return REGION_LEVELS[REGION_LEVELS.index(len(region_code)) + 1]

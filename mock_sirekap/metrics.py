@@ -42,6 +42,12 @@ REJECTIONS = Counter(
     "Requests refused before service, by reason (queue_full, queue_timeout, fault, plenary_gate)",
     ["reason"],
 )
+DISCONNECTS = Counter(
+    "sirekap_client_disconnects",
+    "Requests whose client hung up before its answer (not answered, not a server error), "
+    "by endpoint",
+    ["endpoint"],
+)
 RESULTS_STORED = Counter("sirekap_results_stored", "Result revisions durably stored")
 PAGES_STORED = Counter("sirekap_pages_stored", "Page photos durably stored")
 UPLOAD_BYTES = Counter("sirekap_upload_bytes", "Bytes of page photos received and verified")

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
-from mock_sirekap.elections import REGION_LEVELS
+from mock_sirekap.elections import REGION_LEVELS, ascii_digits
 from mock_sirekap.registry import Registry, RegistryError
 
 HEADER: tuple[str, ...] = ("kecamatan_code", "operator_id", "secret")
@@ -93,7 +93,7 @@ def _parse_row(where: str, row: list[str], known: dict[str, tuple[str, ...]]) ->
     if len(row) < len(HEADER):
         raise RegistryError(f"{where}: expected {len(HEADER)} columns ({','.join(HEADER)})")
     kecamatan, operator_id, secret = (cell.strip() for cell in row[: len(HEADER)])
-    if len(kecamatan) != KECAMATAN_LEN or not kecamatan.isdigit():
+    if len(kecamatan) != KECAMATAN_LEN or not ascii_digits(kecamatan):
         raise RegistryError(
             f"{where}: kecamatan_code {kecamatan!r} must be {KECAMATAN_LEN} digits "
             "(provinsi 2 + kab/kota 2 + kecamatan 2)"

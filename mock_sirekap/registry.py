@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mock_sirekap.elections import REGION_LEVELS
+from mock_sirekap.elections import REGION_LEVELS, ascii_digits
 
 HEADER: tuple[str, ...] = ("tps_code", "dpt", "device_id", "secret")
 # At most 300 voters per TPS (domain.md, rmol.id 2024-05-15).
@@ -112,9 +112,9 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[str, int, str,
     if len(row) < len(HEADER):
         raise RegistryError(f"{where}: expected {len(HEADER)} columns ({','.join(HEADER)})")
     code, dpt_text, device, secret = (cell.strip() for cell in row[: len(HEADER)])
-    if len(code) != REGION_LEVELS[-1] or not code.isdigit():
+    if len(code) != REGION_LEVELS[-1] or not ascii_digits(code):
         raise RegistryError(f"{where}: tps_code {code!r} must be 13 digits (desa code + TPS no.)")
-    if not dpt_text.isdigit() or not 1 <= int(dpt_text) <= MAX_DPT:
+    if not ascii_digits(dpt_text) or not 1 <= int(dpt_text) <= MAX_DPT:
         raise RegistryError(f"{where}: dpt {dpt_text!r} must be a whole number 1-{MAX_DPT}")
     if not device or not secret:
         raise RegistryError(f"{where}: device_id and secret must not be empty")

@@ -7,16 +7,17 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from mock_sirekap import plenary
 from mock_sirekap.auth import AuthError, check_admin
 from mock_sirekap.db import connect
 from mock_sirekap.errors import ApiError
-from mock_sirekap.server_faults import FaultSpec, FaultState
+from mock_sirekap.json_body import body_doc, read_json
+from mock_sirekap.server_faults import FaultState, LeasedFaultSpec, LeaseRenewal
 from mock_sirekap.state import MockState
-from mock_sirekap.store import export_rows, now_iso
+from mock_sirekap.store import Conflict, export_rows, now_iso
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing admin token"},
@@ -35,25 +36,59 @@ def build_router(state: MockState) -> APIRouter:
 
     @router.get("/faults")
     async def get_faults(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-        """The server faults in force."""
+        """The server faults in force (``active`` false once a lease has lapsed, with
+        ``lapsed_at``)."""
         admin(authorization)
         state.reload_faults()
-        return state.runtime.faults.as_dict()
+        return state.runtime.current_faults().as_dict()
 
-    @router.put("/faults", responses={409: {"description": "brown-out without a capacity model"}})
+    @router.put(
+        "/faults",
+        openapi_extra={"requestBody": body_doc(LeasedFaultSpec)},
+        responses={409: {"description": "brown-out without a capacity model"}, 415: {}, 422: {}},
+    )
     async def put_faults(
-        spec: FaultSpec, authorization: Annotated[str | None, Header()] = None
+        request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> dict[str, Any]:
         """Replace the server fault state: error rate and status, latency, capacity brown-out,
-        plenary gate."""
+        plenary gate. With ``lease_s`` the state lapses (every fault removed) unless renewed
+        within ``lease_s`` seconds by ``POST /admin/faults/lease``; the answer's ``version``
+        names this state for the renewal."""
         admin(authorization)
+        body = await read_json(request, LeasedFaultSpec, "a fault state")
+        spec = body.fault_spec()
         if spec.capacity_fraction < 1.0 and state.runtime.capacity.raw:
             raise ApiError(
                 409,
                 "capacity brown-out needs a capacity model; this server runs in raw mode "
                 "(start it with --capacity FILE)",
             )
-        saved = await state.save_faults(FaultState(spec, since=now_iso()))
+        saved = await state.save_faults(FaultState.leased(spec, now_iso(), body.lease_s))
+        return saved.as_dict()
+
+    @router.post(
+        "/faults/lease",
+        openapi_extra={"requestBody": body_doc(LeaseRenewal)},
+        responses={
+            409: {
+                "description": "no faults in force, the lease lapsed, or another "
+                "version is in force"
+            },
+            415: {},
+            422: {},
+        },
+    )
+    async def renew_lease(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, Any]:
+        """Renew the lease of the faults in force: they hold ``lease_s`` more seconds from now.
+        A lapsed lease is not revived (409): set the faults again with ``PUT /admin/faults``."""
+        admin(authorization)
+        body = await read_json(request, LeaseRenewal, "a lease renewal")
+        try:
+            saved = await state.renew_faults(body.lease_s, body.version)
+        except Conflict as exc:
+            raise ApiError(409, str(exc)) from None
         return saved.as_dict()
 
     @router.delete("/faults", status_code=204)

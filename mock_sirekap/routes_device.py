@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from mock_sirekap import metrics, plenary
 from mock_sirekap.arithmetic import check_result
 from mock_sirekap.auth import AuthError, DeviceSession
 from mock_sirekap.db import StorageUnavailable
-from mock_sirekap.elections import election_error, page_error
-from mock_sirekap.errors import ApiError, arithmetic_error, validation_error
+from mock_sirekap.elections import election_error, parse_page
+from mock_sirekap.errors import ApiError, arithmetic_error
+from mock_sirekap.json_body import body_doc, read_json
 from mock_sirekap.state import MockState
 from mock_sirekap.store import Conflict, PageWrite, Receipt, ResultWrite, store_page, submit_result
 
@@ -36,6 +38,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "missing, invalid or expired device token",
         403: "token scoped to another TPS",
         404: "unknown TPS, election or page",
+        408: "the body did not arrive within the body timeout",
+        413: "body over the limit (declared or sent)",
         503: "server at capacity (Retry-After) or storage unavailable",
     }.items()
 }
@@ -53,16 +57,23 @@ class SessionResponse(BaseModel):
     expires_in: int
 
 
+# Ids and counts are strict: ASCII-digit ids ("١0" and "²1" are digits to str.isdigit, not here),
+# JSON integers for counts (not "3", 3.0 or true).
+CandidateId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}$")]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Count = Annotated[StrictInt, Field(ge=0, le=100_000)]
+
+
 class ResultSubmission(BaseModel):
     """A C.Hasil's numbers: the candidates' votes, the administration section, its page photos."""
 
     model_config = ConfigDict(extra="forbid")
-    chart: dict[str, Annotated[int, Field(ge=0, le=100_000)]]
-    administrasi: dict[str, Annotated[int, Field(ge=0, le=100_000)]]
+    chart: dict[CandidateId, Count] = Field(description="party or candidate id (digits) -> votes")
+    administrasi: dict[FieldName, Count]
     pages: list[Annotated[str, Field(pattern=SHA256_HEX.pattern)]] = Field(
         min_length=1, max_length=64
     )
-    revision: int | None = Field(None, ge=1, le=1000, description="n+1 for a correction")
+    revision: StrictInt | None = Field(None, ge=1, le=1000, description="n+1 for a correction")
 
 
 class ReceiptResponse(BaseModel):
@@ -84,6 +95,13 @@ def build_router(state: MockState) -> APIRouter:
             raise ApiError(
                 403,
                 f"token is scoped to TPS {session.tps_code}; it cannot write to TPS {tps_code}",
+            )
+        if state.registry.device_tps.get(session.device_id) != tps_code:
+            # Signed before a restart with another registry: the key holds, the TPS may not.
+            raise ApiError(
+                401,
+                f"device token names device {session.device_id!r} of TPS {tps_code}, which this "
+                "server's registry does not list: log in again with a registered device",
             )
         problem = election_error(election)
         if problem:
@@ -113,20 +131,19 @@ def build_router(state: MockState) -> APIRouter:
     async def upload_page(
         tps_code: str,
         election: str,
-        page: int,
+        page: Annotated[str, PathParam(description="1, 2, ...: decimal, no sign or leading zero")],
         request: Request,
         authorization: Annotated[str | None, Header()] = None,
         x_content_sha256: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         """Store one page photo; the SHA-256 header proves the body arrived whole."""
         authorize(authorization, tps_code, election)
-        problem = page_error(election, page)
+        number, problem = parse_page(election, page)
         if problem:
             raise ApiError(404, problem)
         actual, size = await _receive_photo(request, x_content_sha256, state)
-        outcome = await _commit(
-            state, lambda conn: store_page(conn, PageWrite(tps_code, election, page, actual, size))
-        )
+        write = PageWrite(tps_code, election, number, actual, size)
+        outcome = await _commit(state, lambda conn: store_page(conn, write))
         if outcome.created:
             metrics.PAGES_STORED.inc()
             metrics.UPLOAD_BYTES.inc(size)
@@ -143,7 +160,11 @@ def build_router(state: MockState) -> APIRouter:
         responses={
             200: {"description": "replay: the same result was already stored"},
             409: {"description": "a different result is stored, or a listed page is missing"},
-            422: {"description": "ballot arithmetic violated; every rule listed"},
+            415: {"description": "the body is not declared JSON"},
+            422: {
+                "description": "not valid JSON, strict types refused, or ballot arithmetic "
+                "violated; every field or rule listed"
+            },
         },
     )
     async def submit(
@@ -155,7 +176,7 @@ def build_router(state: MockState) -> APIRouter:
     ) -> JSONResponse:
         """Store the vote counts of a TPS; idempotent by Idempotency-Key and by content."""
         session = authorize(authorization, tps_code, election)
-        body = _parse_result(await request.body())
+        body = await read_json(request, ResultSubmission, "a result")
         key = (idempotency_key or "").strip()
         if not 1 <= len(key) <= 200:
             raise ApiError(400, "missing Idempotency-Key header: send one unique key per result")
@@ -191,19 +212,9 @@ def build_router(state: MockState) -> APIRouter:
     return router
 
 
-# The result body is parsed by pydantic-core straight from JSON (faster than FastAPI's
-# json-then-validate); the OpenAPI document still describes it.
-RESULT_BODY_DOC = {
-    "required": True,
-    "content": {"application/json": {"schema": ResultSubmission.model_json_schema()}},
-}
-
-
-def _parse_result(raw: bytes) -> ResultSubmission:
-    try:
-        return ResultSubmission.model_validate_json(raw)
-    except ValidationError as exc:
-        raise validation_error(exc.errors(include_url=False)) from None
+# The result body is read once the token is checked, and parsed by pydantic-core straight from
+# JSON (faster than FastAPI's json-then-validate); the OpenAPI document still describes it.
+RESULT_BODY_DOC = body_doc(ResultSubmission)
 
 
 async def _commit(state: MockState, operation: Any) -> Any:
@@ -238,21 +249,16 @@ def _result_write(
 async def _receive_photo(
     request: Request, header_sha256: str | None, state: MockState
 ) -> tuple[str, int]:
-    """Read and hash the body; refuse it unless it is whole, within the limit and as declared."""
+    """Read and hash the body; refuse it unless it is whole and as declared (its size and time
+    limits are the admission middleware's body guard)."""
     expected = (header_sha256 or "").strip().lower()
     if not SHA256_HEX.match(expected):
         raise ApiError(
             400, "missing or malformed X-Content-SHA256 header: send the photo's hex SHA-256"
         )
-    limit = state.config.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"photo of {int(declared)} bytes exceeds the {limit}-byte limit")
     size, chunks = 0, []
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"photo exceeds the {limit}-byte limit")
         chunks.append(chunk)
     if size == 0:
         raise ApiError(400, "empty body: a page upload must carry the photo bytes")

@@ -11,13 +11,14 @@ import sqlite3
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from mock_sirekap import metrics
 from mock_sirekap.auth import AuthError, OperatorSession, is_admin
 from mock_sirekap.db import StorageUnavailable
 from mock_sirekap.elections import election_error
-from mock_sirekap.errors import ApiError, validation_error
+from mock_sirekap.errors import ApiError
+from mock_sirekap.json_body import body_doc, read_json
 from mock_sirekap.plenary import (
     AlreadyGaveled,
     ManualEntry,
@@ -26,6 +27,7 @@ from mock_sirekap.plenary import (
     progress,
     submit_manual,
 )
+from mock_sirekap.routes_device import CandidateId, Count, FieldName
 from mock_sirekap.state import MockState
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -37,7 +39,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "plenary suspended for maintenance, server at capacity, or storage unavailable",
     }.items()
 }
-Count = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class OperatorSessionRequest(BaseModel):
@@ -56,8 +57,8 @@ class ManualTotals(BaseModel):
     """A TPS's hand-counted totals, in the shape of a result submission's numbers."""
 
     model_config = ConfigDict(extra="forbid")
-    chart: dict[str, Count]
-    administrasi: dict[str, Count]
+    chart: dict[CandidateId, Count]
+    administrasi: dict[FieldName, Count]
 
 
 class Difference(BaseModel):
@@ -109,10 +110,7 @@ class PlenaryProgress(BaseModel):
     d_hasil: DHasil | None = Field(description="the kecamatan's sums once every TPS is closed")
 
 
-MANUAL_BODY_DOC = {
-    "required": True,
-    "content": {"application/json": {"schema": ManualTotals.model_json_schema()}},
-}
+MANUAL_BODY_DOC = body_doc(ManualTotals)
 
 
 def build_router(state: MockState) -> APIRouter:
@@ -120,9 +118,11 @@ def build_router(state: MockState) -> APIRouter:
 
     def operator(authorization: str | None) -> OperatorSession:
         try:
-            return state.operator_signer.verify(authorization)
+            session = state.operator_signer.verify(authorization)
         except AuthError as exc:
             raise ApiError(exc.status, str(exc)) from None
+        _require_listed(state, session)
+        return session
 
     def known(kecamatan_code: str, election: str) -> tuple[str, ...]:
         """The kecamatan's TPS codes; 404 for an unknown kecamatan or election."""
@@ -160,7 +160,8 @@ def build_router(state: MockState) -> APIRouter:
         openapi_extra={"requestBody": MANUAL_BODY_DOC},
         responses={
             409: {"description": "no result uploaded yet, or TPS gaveled with other totals"},
-            422: {"description": "body not numbers; every field path named"},
+            415: {"description": "the body is not declared JSON"},
+            422: {"description": "body not JSON integers under digit ids; every field named"},
         },
     )
     async def submit(
@@ -180,7 +181,7 @@ def build_router(state: MockState) -> APIRouter:
                 f"TPS {tps_code!r} is not in kecamatan {kecamatan_code}: its plenary takes only "
                 f"the {len(tps_codes)} TPS the registry lists there",
             )
-        body = _parse_manual(await request.body())
+        body = await read_json(request, ManualTotals, "manual totals")
         entry = ManualEntry(
             kecamatan_code,
             election,
@@ -225,11 +226,16 @@ def build_router(state: MockState) -> APIRouter:
     return router
 
 
-def _parse_manual(raw: bytes) -> ManualTotals:
-    try:
-        return ManualTotals.model_validate_json(raw)
-    except ValidationError as exc:
-        raise validation_error(exc.errors(include_url=False)) from None
+def _require_listed(state: MockState, session: OperatorSession) -> None:
+    """401 for a token signed before a restart with other operators: the key holds, the account
+    may not."""
+    listed = state.operators.by_id.get(session.operator_id)
+    if listed is None or listed.kecamatan_code != session.kecamatan_code:
+        raise ApiError(
+            401,
+            f"operator token names operator {session.operator_id!r} of kecamatan "
+            f"{session.kecamatan_code}, which this server does not list: log in again",
+        )
 
 
 async def _commit(state: MockState, entry: ManualEntry) -> PlenaryOutcome:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from mock_sirekap import metrics
-from mock_sirekap.elections import child_level, election_error, page_error
+from mock_sirekap.elections import child_level, election_error, parse_page
 from mock_sirekap.errors import ApiError
 from mock_sirekap.public_json import kpu_ts, recap_document, tps_document
 from mock_sirekap.state import MockState
@@ -34,17 +34,18 @@ def build_router(state: MockState) -> APIRouter:
         return tps_document(tps_code, election, stored, base)
 
     @router.get("/api/v1/tps/{tps_code}/{election}/pages/{page}", responses={404: {}})
-    async def read_page(tps_code: str, election: str, page: int) -> dict[str, Any]:
-        """The stored versions of one page photo (hash, size, when)."""
+    async def read_page(tps_code: str, election: str, page: str) -> dict[str, Any]:
+        """The stored versions of one page photo (hash, size, when); ``page`` is 1, 2, ...
+        (decimal, no sign or leading zero)."""
         known(tps_code, election)
-        problem = page_error(election, page)
+        number, problem = parse_page(election, page)
         if problem:
             raise ApiError(404, problem)
-        versions = read_pages(state.reader, tps_code, election, page)
+        versions = read_pages(state.reader, tps_code, election, number)
         if not versions:
-            raise ApiError(404, f"page {page} of TPS {tps_code} {election} was never uploaded")
+            raise ApiError(404, f"page {number} of TPS {tps_code} {election} was never uploaded")
         return {
-            "page": page,
+            "page": number,
             "versions": [{"sha256": v[0], "size": v[1], "stored_at": v[2]} for v in versions],
         }
 

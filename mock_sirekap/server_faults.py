@@ -3,13 +3,20 @@ the plenary gate (the plenary endpoints suspended for maintenance while uploads 
 
 The state is kept in the database as well as in memory, so every server process of a
 ``--workers N`` mock follows the same faults (each polls the row a few times a second).
+
+A fault state may hold a lease (``lease_s``): it lapses by itself once ``lease_s`` real seconds
+pass without a renewal (``POST /admin/faults/lease``), so a fault never outlives the harness that
+set it, even one killed with SIGKILL. The lease ends at a UNIX time kept with the state, so every
+process lapses it at the same moment.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -63,6 +70,35 @@ class FaultSpec(BaseModel):
 
 
 NO_FAULTS = FaultSpec()
+MAX_LEASE_S = 86_400.0
+LEASE_DOC = (
+    "real seconds the state holds unless renewed with POST /admin/faults/lease; when it runs "
+    "out every fault is removed; omitted: held until DELETE /admin/faults"
+)
+
+
+class LeasedFaultSpec(FaultSpec):
+    """Body of ``PUT /admin/faults``: the fault state, and the lease it holds for."""
+
+    lease_s: float | None = Field(None, gt=0, le=MAX_LEASE_S, description=LEASE_DOC)
+
+    def fault_spec(self) -> FaultSpec:
+        return FaultSpec.model_validate(self.model_dump(exclude={"lease_s"}))
+
+
+class LeaseRenewal(BaseModel):
+    """Body of ``POST /admin/faults/lease``: hold the faults in force ``lease_s`` more seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lease_s: float = Field(gt=0, le=MAX_LEASE_S, description="real seconds from now")
+    version: int | None = Field(
+        None, ge=1, description="renew only this version of the state (from PUT's answer)"
+    )
+
+
+def iso(unix: float | None) -> str | None:
+    return None if unix is None else datetime.fromtimestamp(unix, UTC).isoformat()
 
 
 @dataclass(slots=True)
@@ -70,6 +106,21 @@ class FaultState:
     spec: FaultSpec = NO_FAULTS
     version: int = 0
     since: str | None = None
+    lease_s: float | None = None
+    expires_at: float | None = None  # UNIX time the lease runs out; None: no lease
+    lapsed_at: float | None = None  # when a lease ran out and removed the faults
+
+    @classmethod
+    def leased(cls, spec: FaultSpec, since: str, lease_s: float | None) -> FaultState:
+        expires = None if lease_s is None else time.time() + lease_s
+        return cls(spec, since=since, lease_s=lease_s, expires_at=expires)
+
+    def lapse(self) -> FaultState:
+        """The state once the lease ran out: no faults (same version: nothing new to load)."""
+        return FaultState(version=self.version, lapsed_at=self.expires_at)
+
+    def renewed(self, lease_s: float) -> FaultState:
+        return replace(self, lease_s=lease_s, expires_at=time.time() + lease_s)
 
     @property
     def active(self) -> bool:
@@ -91,12 +142,28 @@ class FaultState:
         return max(0.0, spec.latency_ms + jitter) / 1000
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.spec.model_dump(), "active": self.active, "since": self.since}
+        return {
+            **self.spec.model_dump(),
+            "active": self.active,
+            "since": self.since,
+            "version": self.version,
+            "lease_s": self.lease_s,
+            "expires_at": iso(self.expires_at),
+            "lapsed_at": iso(self.lapsed_at),
+        }
 
     def to_row(self) -> str:
-        return json.dumps({"spec": self.spec.model_dump(), "since": self.since})
+        return json.dumps(
+            {
+                "spec": self.spec.model_dump(),
+                "since": self.since,
+                "lease_s": self.lease_s,
+                "expires_at": self.expires_at,
+            }
+        )
 
     @classmethod
     def from_row(cls, version: int, text: str) -> FaultState:
         data = json.loads(text)
-        return cls(FaultSpec.model_validate(data["spec"]), version, data["since"])
+        spec = FaultSpec.model_validate(data["spec"])
+        return cls(spec, version, data["since"], data.get("lease_s"), data.get("expires_at"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mock_sirekap import metrics
@@ -16,6 +18,7 @@ from mock_sirekap.db import BatchStats, GroupCommitter, connect, init_schema
 from mock_sirekap.operators import Operators, kecamatan_index
 from mock_sirekap.registry import Registry
 from mock_sirekap.server_faults import FaultState
+from mock_sirekap.store import Conflict
 
 FAULT_POLL_SECONDS = 0.2
 
@@ -67,9 +70,39 @@ class MockState:
 
     async def save_faults(self, state: FaultState) -> FaultState:
         """Store a new fault state for every process of this mock and apply it here."""
+        return await self._write_faults(lambda _: state)
+
+    async def renew_faults(self, lease_s: float, version: int | None) -> FaultState:
+        """Hold the faults in force ``lease_s`` more seconds; Conflict when there is nothing to
+        renew (none set, lapsed, or not ``version``)."""
+
+        def renewed(stored: FaultState) -> FaultState:
+            if version is not None and stored.version != version:
+                raise Conflict(
+                    f"fault state version {version} is no longer in force (version "
+                    f"{stored.version} is); renew the version PUT /admin/faults answered"
+                )
+            if not stored.active or stored.expires_at is None:
+                why = "lapsed" if stored.lapsed_at else "has no lease" if stored.active else "none"
+                raise Conflict(
+                    f"no leased faults to renew (state: {why}); set them with PUT /admin/faults "
+                    "and a lease_s"
+                )
+            return stored.renewed(lease_s)
+
+        return await self._write_faults(renewed)
+
+    async def _write_faults(self, make: Callable[[FaultState], FaultState]) -> FaultState:
+        """Store ``make(the stored state)`` as the next version, in one transaction."""
+        made: list[FaultState] = []
 
         def write(conn: sqlite3.Connection) -> int:
-            row = conn.execute("SELECT version FROM server_faults WHERE id = 1").fetchone()
+            row = conn.execute("SELECT version, body FROM server_faults WHERE id = 1").fetchone()
+            stored = FaultState.from_row(row[0], row[1]) if row else FaultState()
+            if stored.expires_at is not None and time.time() >= stored.expires_at:
+                stored = stored.lapse()
+            state = make(stored)
+            made.append(state)
             version = (row[0] if row else 0) + 1
             conn.execute(
                 "INSERT OR REPLACE INTO server_faults (id, version, body) VALUES (1, ?, ?)",
@@ -77,7 +110,9 @@ class MockState:
             )
             return version
 
-        state.version = await self.committer.submit(write)
+        version = await self.committer.submit(write)
+        state = made[-1]
+        state.version = version
         self.runtime.set_faults(state)
         return state
 

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from faults.kinds import PlenaryGateParams
-from faults.server_layer import ServerFaultError, ServerFaults, fault_state
+from faults.server_layer import DEFAULT_LEASE_S, ServerFaultError, ServerFaults, fault_state
 from faults.timeline import FaultTimeline, FaultWindow
 from tests.conftest import pick_free_port
+from tests.mock_sirekap.conftest import ADMIN_TOKEN as MOCK_ADMIN_TOKEN
+from tests.mock_sirekap.conftest import MockServer, launch_mock
 
 TOKEN = "s3cret"
+LEASE = {"lease_s": DEFAULT_LEASE_S}  # sent with every state; renewed every third of it
 
 
 @dataclass
@@ -109,9 +115,18 @@ def test_apply_puts_the_state_and_the_last_remove_deletes_it(admin: FakeAdmin) -
     layer.remove("w0", errors)
     layer.remove("w1", slow)
     assert admin.calls == [
-        ("PUT", {"error_rate": 0.5, "error_status": 503}),
-        ("PUT", {"error_rate": 0.5, "error_status": 503, "latency_ms": 100.0, "jitter_ms": 0.0}),
-        ("PUT", {"latency_ms": 100.0, "jitter_ms": 0.0}),
+        ("PUT", {"error_rate": 0.5, "error_status": 503, **LEASE}),
+        (
+            "PUT",
+            {
+                "error_rate": 0.5,
+                "error_status": 503,
+                "latency_ms": 100.0,
+                "jitter_ms": 0.0,
+                **LEASE,
+            },
+        ),
+        ("PUT", {"latency_ms": 100.0, "jitter_ms": 0.0, **LEASE}),
         ("DELETE", None),
     ]
     assert layer.current() == {}
@@ -168,14 +183,17 @@ def test_apply_and_remove_put_and_clear_the_plenary_gate(admin: FakeAdmin) -> No
     layer = ServerFaults(admin.url, TOKEN)
     gate, slow = server("plenary_gate"), server("latency", latency_ms=50)
     layer.apply("gate", gate)
-    assert layer.current() == {"plenary_gate": {"retry_after_s": 60}}
+    assert layer.current() == {"plenary_gate": {"retry_after_s": 60}, **LEASE}
     layer.apply("slow", slow)
     layer.remove("gate", gate)
     layer.remove("slow", slow)
     assert admin.calls == [
-        ("PUT", {"plenary_gate": {"retry_after_s": 60}}),
-        ("PUT", {"plenary_gate": {"retry_after_s": 60}, "latency_ms": 50.0, "jitter_ms": 0.0}),
-        ("PUT", {"latency_ms": 50.0, "jitter_ms": 0.0}),
+        ("PUT", {"plenary_gate": {"retry_after_s": 60}, **LEASE}),
+        (
+            "PUT",
+            {"plenary_gate": {"retry_after_s": 60}, "latency_ms": 50.0, "jitter_ms": 0.0, **LEASE},
+        ),
+        ("PUT", {"latency_ms": 50.0, "jitter_ms": 0.0, **LEASE}),
         ("DELETE", None),
     ]
 
@@ -194,3 +212,46 @@ def test_plenary_gate_windows_take_no_endpoints_and_do_not_stack() -> None:
     with pytest.raises(ValidationError) as twice:
         FaultTimeline(windows=(server("plenary_gate", 0, 10), server("plenary_gate", 5, 20)))
     assert "only one server plenary_gate fault can be active at a time" in str(twice.value)
+
+
+def _reads(mock: MockServer) -> int:
+    return httpx.get(f"{mock.url}/api/v1/tps/{mock.tps_codes()[0]}/ppwp", timeout=10).status_code
+
+
+@pytest.mark.slow
+def test_the_layer_renews_its_lease_and_a_closed_layer_lets_the_fault_lapse(
+    tmp_path: Path,
+) -> None:
+    """Against the real mock: while the window is active the layer renews the lease, so the fault
+    holds for several leases; once the layer is gone (no clear: a dead harness) it lapses."""
+    mock = launch_mock(tmp_path, "lease", "--tps", "3", "--capacity", "raw")
+    try:
+        mock.registry = {"1101011001001": {}}  # the first TPS of --tps 3 --seed 1
+        layer = ServerFaults(mock.url, MOCK_ADMIN_TOKEN, lease_s=1.5)
+        layer.apply("w0", server("errors", rate=1.0, status=500, endpoints=["read"]))
+        statuses = []
+        ends = time.monotonic() + 4.5  # three leases
+        while time.monotonic() < ends:
+            statuses.append(_reads(mock))
+            time.sleep(0.2)
+        assert set(statuses) == {500} and layer.renew_error is None
+        assert layer.current()["version"] >= 2  # renewed at least once
+        layer.close()  # stops renewing, leaves the fault: as if the harness was killed
+        deadline = time.monotonic() + 15
+        while _reads(mock) != 200:
+            assert time.monotonic() < deadline, "the fault outlived its lease"
+            time.sleep(0.1)
+        assert httpx.get(f"{mock.url}/admin/faults", headers=mock.admin).json()["active"] is False
+    finally:
+        mock.stop()
+
+
+def test_the_renewal_thread_stops_with_the_last_window(admin: FakeAdmin) -> None:
+    layer = ServerFaults(admin.url, TOKEN, lease_s=30)
+    window = server("errors", rate=0.5)
+    layer.apply("w0", window)
+    assert any(t.name == "server-fault-lease" for t in threading.enumerate())
+    layer.remove("w0", window)
+    assert not any(t.name == "server-fault-lease" for t in threading.enumerate())
+    with pytest.raises(ValueError, match="lease_s must be above 0 seconds; got 0"):
+        ServerFaults(admin.url, TOKEN, lease_s=0)

@@ -10,6 +10,17 @@ from pathlib import Path
 import pytest
 
 
+def _loadtest_mock(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """``sirekap-loadtest mock ARGS`` (the console script's dispatcher)."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "mock", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def _run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mock_sirekap", *args],
@@ -48,14 +59,28 @@ def test_a_missing_capacity_file_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_taken_port_is_exit_code_3(tmp_path: Path) -> None:
+def test_a_taken_port_is_one_line_and_exit_code_3(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _run("--db", str(tmp_path / "m.db"), "--tps", "3", "--port", str(port))
+        result = _loadtest_mock("--db", str(tmp_path / "m.db"), "--tps", "3", "--port", str(port))
     assert result.returncode == 3
-    assert "address already in use" in result.stderr.lower()
+    assert result.stderr == (
+        f"sirekap-loadtest mock: port {port} on 127.0.0.1 is taken; choose another with --port\n"
+    )
+    assert result.stdout == ""  # no random admin token for a server that never ran
+
+
+def test_help_names_the_command_and_the_exit_codes() -> None:
+    result = _loadtest_mock("--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: sirekap-loadtest mock ")
+    text = " ".join(result.stdout.split())
+    assert "exit codes: 0 stopped by Ctrl-C or SIGTERM; 2 bad arguments or input files; " in text
+    assert "3 could not start (e.g. the port is taken)" in text
+    assert "visible to other users in ps" in text
+    assert _run("--help").stdout.startswith("usage: mock_sirekap ")
 
 
 def test_the_mock_subcommand_of_sirekap_loadtest_is_the_same_cli(tmp_path: Path) -> None:

@@ -379,9 +379,8 @@ def test_plenary_refusals_say_what_is_wrong(plenary: MockServer, client: httpx.C
          "unknown kecamatan '999999': give the 6-digit code of a kecamatan with TPS in this "
          "server's registry"),
         (auth_a, KEC_A, tps, {"chart": {"100025": "many"}, "administrasi": {"suara_sah": -1}},
-         422, "invalid request: chart.100025: Input should be a valid integer, unable to parse "
-         "string as an integer; administrasi.suara_sah: Input should be greater than or equal "
-         "to 0"),
+         422, "invalid request: chart.100025: Input should be a valid integer; "
+         "administrasi.suara_sah: Input should be greater than or equal to 0"),
         (auth_a, KEC_A, tps, {"chart": {}}, 422,
          "invalid request: administrasi: Field required"),
     ]  # fmt: skip
