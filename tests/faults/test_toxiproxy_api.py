@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import socket
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
 
+from faults.toxiproxy.builtin.proxy import bind_listener
 from faults.toxiproxy.launcher import ToxiproxyServer
 from tests.faults.conftest import Upstream
 
@@ -252,6 +256,102 @@ def test_unknown_paths_are_404_and_wrong_methods_405(api: httpx.Client) -> None:
     assert api.put("/proxies").status_code == 405
 
 
+REQUEST_ID = re.compile(r"[0-9a-v]{20}")  # Toxiproxy's ids: 12 bytes in lower-case base32hex
+
+
+def test_every_response_of_a_route_carries_a_unique_request_id_and_a_date(
+    api: httpx.Client, name: str, upstream: Upstream
+) -> None:
+    toxics = f"/proxies/{name}/toxics"
+    responses = [
+        api.get("/version"),
+        create(api, name, upstream),
+        create(api, name, upstream),  # 409
+        api.post("/proxies", json={"name": name}),  # 400
+        api.get("/proxies/no_such_proxy"),  # 404 from the API, not the router
+        api.get("/proxies"),
+        api.patch(f"/proxies/{name}", json={"enabled": True}),
+        api.post(toxics, json={"type": "latency"}),
+        api.post(toxics, json={"type": "nope"}),  # 400
+        api.get(f"{toxics}/latency_downstream"),
+        api.delete(f"{toxics}/latency_downstream"),  # 204
+        api.post("/populate", json=[]),
+        api.post("/reset"),  # 204
+        api.get("/proxies", headers={"User-Agent": "Mozilla/5.0"}),  # 403
+    ]
+    ids = [response.headers.get("X-Toxiproxy-Request-Id", "") for response in responses]
+    for response, request_id in zip(responses, ids, strict=True):
+        where = f"{response.request.method} {response.request.url.path} ({response.status_code})"
+        assert REQUEST_ID.fullmatch(request_id), f"{where}: request id {request_id!r}"
+        assert parsedate_to_datetime(response.headers["Date"]).tzinfo is not None, where
+    assert len(set(ids)) == len(ids), f"request ids repeat: {ids}"
+
+
+def test_the_routers_own_answers_carry_no_request_id_like_go(api: httpx.Client) -> None:
+    not_found = api.get("/nothing_here")
+    assert (not_found.status_code, not_found.text) == (404, "404 page not found\n")
+    assert not_found.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert not_found.headers["X-Content-Type-Options"] == "nosniff"
+    wrong_method = api.delete("/version")
+    assert (wrong_method.status_code, wrong_method.content) == (405, b"")
+    assert "Content-Type" not in wrong_method.headers
+    unclean = api.get(f"{api.base_url}//proxies")  # a relative "//proxies" would be a host
+    assert (unclean.status_code, unclean.headers["Location"]) == (301, "/proxies")
+    for response in (not_found, wrong_method, unclean):
+        assert "X-Toxiproxy-Request-Id" not in response.headers, response.status_code
+        assert "Date" in response.headers
+
+
+def test_the_browser_refusal_is_a_plain_text_403_not_sniffable(api: httpx.Client) -> None:
+    response = api.get("/proxies", headers={"User-Agent": "Mozilla/5.0"})
+    assert (response.status_code, response.text) == (403, "User agent not allowed\n")
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_listen_address_in_use_is_500_naming_the_resolved_address(
+    api: httpx.Client, name: str, upstream: Upstream
+) -> None:
+    taken = upstream.port  # the upstream server listens on 127.0.0.1:taken
+    in_use = f"listen tcp 127.0.0.1:{taken}: bind: address already in use"
+    for listen in (f"localhost:{taken}", f"127.0.0.1:{taken}"):
+        response = api.post("/proxies", json={"name": name, "listen": listen, "upstream": "x:1"})
+        assert response.status_code == 500, listen
+        assert response.json() == {"error": in_use, "status": 500}, listen
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert api.get(f"/proxies/{name}").status_code == 404, "a proxy that cannot listen is not kept"
+    wildcard = api.post("/proxies", json={"name": name, "listen": f":{taken}", "upstream": "x:1"})
+    assert wildcard.json()["error"] == f"listen tcp :{taken}: bind: address already in use"
+    create(api, name, upstream)
+    moved = api.patch(f"/proxies/{name}", json={"listen": f"localhost:{taken}"})
+    assert (moved.status_code, moved.json()) == (500, {"error": in_use, "status": 500})
+    assert api.get(f"/proxies/{name}").json()["enabled"] is False, "the moved proxy stays down"
+    populate = [{"name": name, "listen": f"localhost:{taken}", "upstream": "x:1"}]
+    populated = api.post("/populate", json=populate)
+    assert populated.status_code == 500
+    assert populated.json() == {"error": in_use, "status": 500, "proxies": None}
+
+
+def test_unreadable_listen_addresses_are_500_with_gos_address_errors(
+    api: httpx.Client, name: str, upstream: Upstream
+) -> None:
+    errors = {
+        "127.0.0.1": "address 127.0.0.1: missing port in address",
+        "127.0.0.1:99999": "address 99999: invalid port",
+        "127.0.0.1:-1": "address -1: invalid port",
+        "::1:80": "address ::1:80: too many colons in address",
+        "[::1": "address [::1: missing ']' in address",
+        "[::1]80": "address [::1]80: missing port in address",
+    }
+    for listen, error in errors.items():
+        created = api.post("/proxies", json={"name": name, "listen": listen, "upstream": "x:1"})
+        assert (created.status_code, created.json()["error"]) == (500, f"listen tcp: {error}")
+    create(api, name, upstream)
+    for listen, error in errors.items():  # an update resolves first: no "listen tcp"
+        updated = api.patch(f"/proxies/{name}", json={"listen": listen})
+        assert (updated.status_code, updated.json()["error"]) == (500, error)
+
+
 # -- the built-in server's own messages, where the real one prints Go decoder errors -----------
 
 
@@ -290,18 +390,45 @@ def test_builtin_rejects_non_integer_attributes(
         builtin_api.delete(f"/proxies/{name}")
 
 
-def test_builtin_listen_address_in_use_is_500_with_the_os_reason(
+def test_builtin_unknown_port_names_are_500_unknown_port(builtin_api: httpx.Client) -> None:
+    # Go's wording for this one varies with the Go version a toxiproxy-server was built with
+    body = {"name": "svc", "listen": "127.0.0.1:no-such-service", "upstream": "127.0.0.1:1"}
+    response = builtin_api.post("/proxies", json=body)
+    assert (response.status_code, response.json()["error"]) == (
+        500,
+        "listen tcp: address tcp/no-such-service: unknown port",
+    )
+
+
+def test_builtin_an_empty_listen_in_an_update_rebinds_the_default_loopback_address(
     builtin_api: httpx.Client, upstream: Upstream
 ) -> None:
-    response = builtin_api.post(
-        "/proxies", json={"name": "taken", "listen": upstream.address, "upstream": "127.0.0.1:1"}
-    )
-    assert response.status_code == 500
-    assert response.json()["error"] == (
-        f"listen tcp {upstream.address}: bind: address already in use"
-    )
+    name = f"api_{os.getpid()}_{next(_ids)}"
+    create(builtin_api, name, upstream)
+    try:
+        response = builtin_api.patch(f"/proxies/{name}", json={"listen": ""})
+        assert response.status_code == 200, response.text
+        host, port = response.json()["listen"].rsplit(":", 1)
+        assert (host, response.json()["enabled"]) == ("127.0.0.1", True)
+        socket.create_connection(("127.0.0.1", int(port)), timeout=2).close()
+    finally:
+        builtin_api.delete(f"/proxies/{name}")
 
 
 def test_builtin_refuses_browsers_like_toxiproxy(builtin_api: httpx.Client) -> None:
     response = builtin_api.get("/proxies", headers={"User-Agent": "Mozilla/5.0"})
     assert (response.status_code, response.text) == (403, "User agent not allowed\n")
+
+
+def test_builtin_a_wildcard_listen_address_binds_ipv4_and_ipv6_like_go() -> None:
+    # bound, never listening: nothing is offered on other interfaces
+    for host, shown in (("0.0.0.0", "0.0.0.0:0"), ("", ":0")):
+        sock, named, error = bind_listener(host, 0)
+        assert sock is not None, error
+        with sock:
+            assert named == shown, "a bind error names the address as given, resolved"
+            if socket.has_ipv6 and sock.family == socket.AF_INET6:
+                assert sock.getsockname()[0] == "::"
+                assert sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 0
+            else:
+                assert sock.getsockname()[0] == "0.0.0.0"

@@ -66,12 +66,12 @@ def test_toxiproxy_python_toxics_take_effect_on_the_wire(
 ) -> None:
     proxy = legacy.create(upstream=upstream.address, name="legacy_b")
     port = int(proxy.listen.rsplit(":", 1)[1])
-    proxy.add_toxic(type="latency", attributes={"latency": 200})
+    proxy.add_toxic(type="latency", attributes={"latency": 500})
     assert set(proxy.toxics()) == {"latency_downstream"}
-    assert get_ok(port) >= 0.2
+    assert get_ok(port) >= 0.5
     proxy.destroy_toxic("latency_downstream")
     assert proxy.get_toxic("latency_downstream") is None
-    assert get_ok(port) < 0.2
+    assert get_ok(port) < 0.5, "a plain request takes milliseconds, even on a busy machine"
 
 
 def test_toxiproxy_python_down_refuses_connections_then_restores(

@@ -1,19 +1,24 @@
 """The Toxiproxy 2.12 HTTP API of the built-in server: routes, JSON shapes and status codes.
 
 201 proxy created, 200 toxic created, 204 deletes and reset; errors as ``{"error", "status"}``
-with 400, 404, 409 (and 500 for a listen address that cannot be bound). Unknown paths are 404 and
-known paths with another method 405, as the real server's router answers.
+with 400, 404, 409 (and 500 for a listen address that cannot be bound). As the real server's
+router answers: a path that is not clean (``//proxies``, ``/a/../proxies``) is redirected (301) to
+its clean form, an unknown path is 404 and a known path with another method 405. Every request a
+route matches, errors and the 403 for browsers included, is answered with a unique
+``X-Toxiproxy-Request-Id``; the router's own 301, 404 and 405 carry none, as in Toxiproxy.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from faults.toxiproxy.builtin.http import Request, Response
-from faults.toxiproxy.builtin.proxy import ProxyRuntime, resolve_listen
+from faults.toxiproxy.builtin.proxy import DEFAULT_LISTEN, ProxyRuntime, resolve_listen
+from faults.toxiproxy.builtin.request_id import REQUEST_ID_HEADER, new_request_id
 from faults.toxiproxy.builtin.state import (
     PROXY_EXISTS,
     PROXY_NOT_FOUND,
@@ -41,14 +46,28 @@ def _json(status: int, value: Any) -> Response:
     return Response(status, dump(value))
 
 
-def _error(exc: ApiError) -> Response:
-    # like Go's http.Error: plain-text content type, JSON text and a newline
+def _plain_error(status: int, text: str) -> Response:
+    """What Go's ``http.Error`` writes: the text and a newline, as plain text, not sniffable."""
     return Response(
-        exc.status,
-        dump(exc.to_json()) + b"\n",
+        status,
+        f"{text}\n".encode(),
         "text/plain; charset=utf-8",
         {"X-Content-Type-Options": "nosniff"},
     )
+
+
+def _error(exc: ApiError) -> Response:
+    return _plain_error(exc.status, dump(exc.to_json()).decode())
+
+
+def clean_path(path: str) -> str:
+    """The path the real server's router matches: Go's ``path.Clean``, keeping a trailing slash."""
+    if not path:
+        return "/"
+    cleaned = posixpath.normpath("/" + path.lstrip("/"))
+    if path.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    return cleaned
 
 
 class ToxiproxyApi:
@@ -86,21 +105,34 @@ class ToxiproxyApi:
         ]
 
     async def handle(self, request: Request) -> Response:
-        path = unquote(urlsplit(request.target).path)
+        raw_path, _, query = request.target.partition("?")  # origin form: "//x" is a path
+        if not raw_path.startswith("/"):  # absolute form: http://host/path
+            parts = urlsplit(request.target)
+            raw_path, query = parts.path, parts.query
+        path = unquote(raw_path)
+        cleaned = clean_path(path)
+        if cleaned != path:
+            location = quote(cleaned) + (f"?{query}" if query else "")
+            return Response(301, b"", None, {"Location": location})
         for pattern, methods in self._routes:
             match = pattern.fullmatch(path)
             if match is None:
                 continue
             route = methods.get(request.method)
             if route is None:
-                return Response(405, b"", "text/plain; charset=utf-8")
-            if request.headers.get("user-agent", "").startswith("Mozilla/"):
-                return Response(403, b"User agent not allowed\n", "text/plain; charset=utf-8")
-            try:
-                return await route(request, match.groupdict())
-            except ApiError as exc:
-                return _error(exc)
-        return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
+                return Response(405, b"", None)
+            response = await self._matched(request, route, match.groupdict())
+            response.headers[REQUEST_ID_HEADER] = new_request_id()
+            return response
+        return _plain_error(404, "404 page not found")
+
+    async def _matched(self, request: Request, route: Route, params: dict[str, str]) -> Response:
+        if request.headers.get("user-agent", "").startswith("Mozilla/"):
+            return _plain_error(403, "User agent not allowed")
+        try:
+            return await route(request, params)
+        except ApiError as exc:
+            return _error(exc)
 
     async def close(self) -> None:
         for proxy in self.proxies.values():
@@ -195,7 +227,7 @@ class ToxiproxyApi:
         enabled = get_bool(data, "enabled", proxy.enabled)
         if _differs(proxy, listen, upstream):
             await proxy.stop()
-            proxy.listen = listen
+            proxy.listen = listen or DEFAULT_LISTEN
             proxy.upstream = upstream
         if enabled and not proxy.enabled:
             await proxy.start()
@@ -255,4 +287,4 @@ class ToxiproxyApi:
 
 def _differs(proxy: ProxyRuntime, listen: str, upstream: str) -> bool:
     """Toxiproxy's rule: a proxy changes when its resolved listen address or upstream differ."""
-    return resolve_listen(listen or "127.0.0.1:0") != proxy.listen or upstream != proxy.upstream
+    return resolve_listen(listen or DEFAULT_LISTEN) != proxy.listen or upstream != proxy.upstream

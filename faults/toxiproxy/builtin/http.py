@@ -1,6 +1,8 @@
 """A small HTTP/1.1 server on asyncio streams, enough for a JSON control API.
 
 Keep-alive, ``Content-Length`` and chunked request bodies; one request at a time per connection.
+Responses are framed as Go's net/http frames them: the handler's headers in name order, then
+``Date``, then ``Content-Length`` (none on a 204).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ class Request:
 class Response:
     status: int
     body: bytes = b""
-    content_type: str = "application/json"
+    content_type: str | None = "application/json"  # None: no Content-Type header
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,12 +105,14 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
         if response.status in HTTPStatus._value2member_map_
         else ""
     )
+    headers = dict(response.headers)
+    if response.status != 204 and response.content_type is not None:
+        headers["Content-Type"] = response.content_type
     lines = [f"HTTP/1.1 {response.status} {reason}"]
+    lines.extend(f"{name}: {headers[name]}" for name in sorted(headers))
+    lines.append(f"Date: {formatdate(usegmt=True)}")
     if response.status != 204:
-        lines.append(f"Content-Type: {response.content_type}")
         lines.append(f"Content-Length: {len(response.body)}")
-    for name, value in response.headers.items():
-        lines.append(f"{name}: {value}")
     if not keep_alive:
         lines.append("Connection: close")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

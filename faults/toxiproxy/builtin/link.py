@@ -22,6 +22,7 @@ import struct
 from collections import deque
 from typing import TYPE_CHECKING, Protocol, cast
 
+from faults.toxiproxy.builtin.clock import now
 from faults.toxiproxy.builtin.state import ToxicState
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ class Link:
         if self.pump is None:
             self.dest.transport.write(data)
             return
-        self.queue.append((data, asyncio.get_running_loop().time()))
+        self.queue.append((data, now()))  # when it was read: latency counts from here
         self.queued += len(data)
         if self.queued > QUEUE_LIMIT:
             self.set_paused(_QUEUE_FULL, True)
@@ -232,7 +233,7 @@ class Link:
         if self.pump is None:
             self.finish()
             return
-        self.queue.append((None, asyncio.get_running_loop().time()))
+        self.queue.append((None, now()))
         self._wake()
 
     def set_paused(self, reason: int, on: bool) -> None:

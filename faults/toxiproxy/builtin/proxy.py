@@ -12,6 +12,7 @@ import errno
 import ipaddress
 import logging
 import os
+import re
 import socket
 from typing import Any
 
@@ -26,14 +27,57 @@ DEFAULT_LISTEN = "127.0.0.1:0"
 
 
 def split_host_port(address: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` into its parts; errors read like Go's net package."""
-    host, sep, port = address.rpartition(":")
-    if not sep:
-        raise ApiError(f"address {address}: missing port in address", 500)
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not port.isdigit() or int(port) > 65535:
-        raise ApiError(f"address {address}: invalid port", 500)
-    return host, int(port)
+    """``host:port`` or ``[v6]:port`` into its parts, with Go's rules and error messages.
+
+    An empty port is 0; a port may be a service name from the services database.
+    """
+    host, port = _split(address)
+    return host, lookup_port(port)
+
+
+def _split(address: str) -> tuple[str, str]:
+    def fail(reason: str) -> ApiError:
+        return ApiError(f"address {address}: {reason}", 500)
+
+    colon = address.rfind(":")
+    if colon < 0:
+        raise fail("missing port in address")
+    host_start, after_host = 0, 0
+    if address.startswith("["):
+        end = address.find("]")
+        if end < 0:
+            raise fail("missing ']' in address")
+        if end + 1 != colon:
+            if end + 1 < len(address) and address[end + 1] == ":":
+                raise fail("too many colons in address")
+            raise fail("missing port in address")
+        host = address[1:end]
+        host_start, after_host = 1, end + 1
+    else:
+        host = address[:colon]
+        if ":" in host:
+            raise fail("too many colons in address")
+    if "[" in address[host_start:]:
+        raise fail("unexpected '[' in address")
+    if "]" in address[after_host:]:
+        raise fail("unexpected ']' in address")
+    return host, address[colon + 1 :]
+
+
+def lookup_port(service: str) -> int:
+    """A port number or service name as Go reads it; errors name what was given."""
+    if not service:
+        return 0
+    number = re.fullmatch(r"([+-]?)([0-9]+)", service)
+    if number is None:
+        try:
+            return socket.getservbyname(service, "tcp")
+        except OSError:
+            raise ApiError(f"address tcp/{service}: unknown port", 500) from None
+    port = -int(number[2]) if number[1] == "-" else int(number[2])
+    if not 0 <= port <= 65535:
+        raise ApiError(f"address {service}: invalid port", 500)
+    return port
 
 
 def join_host_port(host: str, port: int) -> str:
@@ -41,16 +85,25 @@ def join_host_port(host: str, port: int) -> str:
 
 
 def resolve_listen(address: str) -> str:
-    """The address a listen string stands for, as the real server compares them (names resolved)."""
+    """The address a listen string stands for, as the real server compares them (names resolved).
+
+    Errors are the real server's for an update: Go's address errors, without "listen tcp".
+    """
     host, port = split_host_port(address)
     if not host or _is_ip(host):
         return join_host_port(host, port)
+    return join_host_port(_lookup(host, port)[0][1], port)
+
+
+def _lookup(host: str, port: int) -> list[tuple[socket.AddressFamily, str]]:
+    """``host``'s addresses, IPv4 first (Go listens on the first IPv4 address of a name)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         raise ApiError(f"lookup {host}: no such host", 500) from None
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    return join_host_port(str(infos[0][4][0]), port)
+    found: list[tuple[socket.AddressFamily, str]] = [(info[0], str(info[4][0])) for info in infos]
+    found.sort(key=lambda address: address[0] != socket.AF_INET)
+    return found
 
 
 def _is_ip(host: str) -> bool:
@@ -59,6 +112,56 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_wildcard(host: str) -> bool:
+    return not host or (_is_ip(host) and ipaddress.ip_address(host).is_unspecified)
+
+
+def bind_listener(host: str, port: int) -> tuple[socket.socket | None, str, Exception | None]:
+    """Bind ``host``:``port`` as Go's ``net.Listen("tcp", ...)`` does.
+
+    Returns the socket (None when binding failed), the address Go names in a bind error (the
+    resolved one; ``:port`` for an empty host) and the bind error. A wildcard host (empty,
+    0.0.0.0 or ::) listens on IPv4 and IPv6 where the host has IPv6, so it reads ``[::]:port``.
+    Raises :class:`ApiError` when a name does not resolve.
+    """
+    if _is_wildcard(host):
+        shown = f":{port}" if not host else join_host_port(host, port)
+        candidates = [(socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")]
+    elif _is_ip(host):
+        shown = join_host_port(host, port)
+        candidates = [(socket.AF_INET6 if ":" in host else socket.AF_INET, host)]
+    else:
+        family, ip = _lookup(host, port)[0]
+        shown = join_host_port(ip, port)
+        candidates = [(family, ip)]
+    error: Exception | None = None
+    for family, ip in candidates:
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:  # no IPv6 on this host: the IPv4 wildcard is next
+            error = exc
+            continue
+        try:
+            if family == socket.AF_INET6 and _is_wildcard(host):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((ip, port))
+        except OSError as exc:
+            sock.close()
+            error = exc
+            if exc.errno not in {errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL}:
+                break
+            continue
+        return sock, shown, None
+    return None, shown, error
+
+
+def _reason(error: Exception | None) -> str:
+    """An OS error as Go prints it: the C library's message in lower case."""
+    number = getattr(error, "errno", None) or errno.EINVAL
+    return os.strerror(number).lower()
 
 
 class Connection:
@@ -154,33 +257,30 @@ class ProxyRuntime:
     # -- listening ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen; a proxy already enabled is left alone. Failures are 500s with the OS reason."""
+        """Listen; a proxy already enabled is left alone. Failures are 500s worded like Go's.
+
+        ``listen tcp: <address error>`` when the address cannot be read or resolved, and
+        ``listen tcp <resolved address>: bind: <OS reason>`` when it cannot be bound.
+        """
         if self.enabled:
             return
         loop = asyncio.get_running_loop()
-        host, port = split_host_port(self.listen)
-        sock = None
         try:
-            infos = await loop.getaddrinfo(
-                host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-            )
-            infos.sort(key=lambda info: info[0] != socket.AF_INET)
-            family, _, _, _, address = infos[0]
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
+            host, port = split_host_port(self.listen)
+            sock, shown, error = await asyncio.to_thread(bind_listener, host, port)
+        except ApiError as exc:
+            raise ApiError(f"listen tcp: {exc.message}", 500) from None
+        if sock is None:
+            raise ApiError(f"listen tcp {shown}: bind: {_reason(error)}", 500)
+        try:
             sock.listen(LISTEN_BACKLOG)
             sock.setblocking(False)
             self._server = await loop.create_server(
                 lambda: Connection(self).client, sock=sock, backlog=LISTEN_BACKLOG
             )
-        except socket.gaierror:
-            raise ApiError(f"listen tcp {self.listen}: lookup {host}: no such host", 500) from None
         except OSError as exc:
-            if sock is not None:
-                sock.close()
-            reason = os.strerror(exc.errno or errno.EINVAL).lower()
-            raise ApiError(f"listen tcp {self.listen}: bind: {reason}", 500) from None
+            sock.close()
+            raise ApiError(f"listen tcp {shown}: listen: {_reason(exc)}", 500) from None
         bound = sock.getsockname()
         self.listen = join_host_port(str(bound[0]), int(bound[1]))
         self.enabled = True

@@ -4,6 +4,9 @@ A stage is one toxic attached to one link. Toxicity is drawn when the toxic is a
 (a new connection, or a toxic added to an open one) and drawn again when the toxic is updated; an
 inactive stage passes everything on. A stage sleeping on data wakes early when its toxic is
 removed or updated and passes the data on at once, as Toxiproxy's interrupted toxics do.
+
+Every wait is on the monotonic clock of ``clock`` and ends no earlier than its deadline, as a Go
+timer does: a toxic never delivers, closes or resets before its time has passed.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from faults.toxiproxy.builtin.clock import Deadline, now, sleep_past
 from faults.toxiproxy.builtin.link import Link
 from faults.toxiproxy.builtin.state import ToxicState
 
@@ -51,12 +55,11 @@ class Stage:
             waiter.set_result(True)
 
     async def sleep_until(self, when: float) -> bool:
-        """Sleep until loop time ``when``; True if woken early by removal or update."""
-        loop = asyncio.get_running_loop()
-        if when <= loop.time():
+        """Sleep until monotonic instant ``when``; True if woken early by removal or update."""
+        if when <= now():
             return False
-        waiter: asyncio.Future[bool] = loop.create_future()
-        timer = loop.call_at(when, _resolve, waiter)
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        timer = Deadline(when, lambda: _resolve(waiter))
         self._waiter = waiter
         try:
             return await waiter
@@ -100,7 +103,7 @@ class BandwidthStage(Stage):
             return
         per_second = rate * 1000.0
         step = rate * 100
-        self._clock = max(self._clock, asyncio.get_running_loop().time())
+        self._clock = max(self._clock, now())
         for offset in range(0, len(data), step):
             piece = data[offset : offset + step]
             self._clock += len(piece) / per_second
@@ -111,23 +114,31 @@ class BandwidthStage(Stage):
 
 
 class SlowCloseStage(Stage):
-    """Data passes; the close is held back ``delay`` ms."""
+    """Data passes; the close is held back ``delay`` ms.
+
+    As in Toxiproxy, updating the toxic during the delay starts the delay again (with the new
+    attributes and a new toxicity draw); removing it lets the close through at once.
+    """
 
     async def on_eof(self, stages: list[Stage], nxt: int) -> None:
-        await self.sleep_until(asyncio.get_running_loop().time() + self.attr("delay") / 1000.0)
+        while self.active and not self.removed and not self.link.done:
+            if not await self.sleep_until(now() + self.attr("delay") / 1000.0):
+                break
         await self.link.forward_eof(stages, nxt)
 
 
 class TimeoutStage(Stage):
-    """Drops all data; closes the link after ``timeout`` ms, or never when it is 0.
+    """Drops all data; closes the link ``timeout`` ms after the last data, or never when it is 0.
 
-    As in Toxiproxy, removing a timeout toxic closes every link it was attached to, whether or not
-    toxicity made it active there.
+    As in Toxiproxy, the timer starts when the toxic is attached or updated and starts again with
+    every chunk it drops: the link closes once ``timeout`` ms pass with nothing arriving. Removing
+    a timeout toxic closes every link it was attached to, whether or not toxicity made it active
+    there.
     """
 
     def __init__(self, toxic: ToxicState, link: Link) -> None:
         super().__init__(toxic, link)
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Deadline | None = None
 
     def attached(self) -> None:
         self._arm()
@@ -148,8 +159,7 @@ class TimeoutStage(Stage):
         self._disarm()
         timeout = self.attr("timeout")
         if self.active and timeout > 0:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(timeout / 1000.0, self.link.finish)
+            self._timer = Deadline(now() + timeout / 1000.0, self.link.finish)
 
     def _disarm(self) -> None:
         if self._timer is not None:
@@ -157,7 +167,7 @@ class TimeoutStage(Stage):
             self._timer = None
 
     async def on_data(self, data: bytes, ts: float, stages: list[Stage], nxt: int) -> None:
-        return  # dropped on the floor
+        self._arm()  # dropped on the floor; the wait starts again
 
     async def on_eof(self, stages: list[Stage], nxt: int) -> None:
         self.link.finish()
@@ -175,7 +185,7 @@ class ResetPeerStage(Stage):
     async def _fire(self) -> None:
         timeout = self.attr("timeout")
         if timeout > 0:
-            await asyncio.sleep(timeout / 1000.0)  # not interruptible, as in Toxiproxy
+            await sleep_past(now() + timeout / 1000.0)  # not interruptible, as in Toxiproxy
         self.link.reset()
 
 
@@ -191,12 +201,10 @@ class SlicerStage(Stage):
         for end in self._cuts(len(data)):
             await self.link.forward(stages, nxt, data[start:end], ts)
             start = end
-            if delay > 0:
-                now = asyncio.get_running_loop().time()
-                if await self.sleep_until(now + delay):
-                    if start < len(data):
-                        await self.link.forward(stages, nxt, data[start:], ts)
-                    return
+            if delay > 0 and await self.sleep_until(now() + delay):
+                if start < len(data):
+                    await self.link.forward(stages, nxt, data[start:], ts)
+                return
 
     def _cuts(self, size: int) -> list[int]:
         """Piece boundaries: halve until a piece is within the variation of the average size."""
