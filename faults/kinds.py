@@ -178,7 +178,7 @@ class BrownoutParams(ServerParams):
 
 class PlenaryGateParams(ServerLayerParams):
     """The plenary suspended for maintenance while uploads go on: on 18 Feb 2024 plenaries were
-    suspended at noon for Sirekap maintenance (domain.md, "The seed incident")."""
+    suspended at noon for Sirekap maintenance (NusaBali, 18 Feb 2024)."""
 
     KIND: ClassVar[str] = "plenary_gate"
     retry_after_s: int = Field(

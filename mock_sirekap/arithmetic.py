@@ -1,4 +1,4 @@
-"""The ballot arithmetic a C.Hasil must satisfy (domain.md), checked rule by rule.
+"""The ballot arithmetic a C.Hasil must satisfy, checked rule by rule (scenarios/FACTS.md).
 
 Every violated rule is reported with the field path it concerns, so a device (or its officer) can
 see at once what does not add up, as Sirekap's checks should have shown in 2024.
@@ -27,7 +27,7 @@ REQUIRED_ADMINISTRASI: tuple[str, ...] = (
     "pengguna_total_p",
 )
 
-# A TPS receives ballots for its DPT plus a 2% reserve (domain.md, "Ballot arithmetic").
+# A TPS receives ballots for its DPT plus a 2% reserve (scenarios/FACTS.md, "Ballot arithmetic").
 RESERVE_FRACTION = 0.02
 
 

@@ -59,7 +59,7 @@ class ServiceTime:
 
 
 # A moderate instance, used when no file is given. Service times est.: a photo of 1-1.5 MB
-# (domain.md, "Photo size ... est.") dominates the page endpoint through per_mib.
+# (est.: scenarios/FACTS.md) dominates the page endpoint through per_mib.
 DEFAULT_SERVICE = {
     "session": ServiceTime(0.02, 0.06),
     "page": ServiceTime(0.06, 0.20, 0.08),

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-# KPU public JSON paths name five ballots (domain.md, "ballots").
+# KPU public JSON paths name five ballots (its URL paths).
 PRESIDENTIAL = "ppwp"
 ELECTIONS: tuple[str, ...] = ("ppwp", "pdpr", "pdpd", "pdprdp", "pdprdk")
 
-# The presidential C.Hasil has 3 pages (domain.md, "The upload path"). Legislative forms are longer:
-# about 60 pages over four ballots, one officer reported 67 in all (domain.md); 30 per form is a
+# The presidential C.Hasil has 3 pages (press reports, scenarios/FACTS.md). Legislative forms are
+# longer: about 60 pages over four ballots, one officer reported 67 in all; 30 per form is a
 # generous upper bound, the scenario decides how many a device really sends.
 MAX_PAGES: dict[str, int] = {"ppwp": 3, "pdpr": 30, "pdpd": 30, "pdprdp": 30, "pdprdk": 30}
 
-# Presidential candidate pairs 01, 02, 03 in KPU's public JSON (domain.md).
+# Presidential candidate pairs 01, 02, 03 in KPU's public results JSON.
 PRESIDENTIAL_CANDIDATES: frozenset[str] = frozenset({"100025", "100026", "100027"})
 
-# Region code lengths: provinsi 2, kab/kota 4, kecamatan 6, desa 10, TPS 13 (domain.md).
+# Region code lengths (KPU public results JSON): provinsi 2, kab/kota 4, kecamatan 6, desa 10,
+# TPS 13.
 REGION_LEVELS: tuple[int, ...] = (2, 4, 6, 10, 13)
 NATIONAL = "0"
 

@@ -17,7 +17,7 @@ from mock_sirekap.elections import REGION_LEVELS, ascii_digits
 from mock_sirekap.registry import Registry, RegistryError
 
 HEADER: tuple[str, ...] = ("kecamatan_code", "operator_id", "secret")
-# Region code lengths (domain.md): a kecamatan (PPK) code has 6 digits.
+# Region code lengths (KPU public results JSON): a kecamatan (PPK) code has 6 digits.
 KECAMATAN_LEN = REGION_LEVELS[2]
 SHOWN_CODES = 5
 

@@ -1,7 +1,7 @@
 """The kecamatan plenary (PPK recap): hand-counted totals against Sirekap's stored result.
 
 In 2024 the PPK plenary had to go through Sirekap: PPS Jimbaran matched its manual totals against
-Sirekap's data, and differences held the plenary up (domain.md, "The seed incident"). Here an
+Sirekap's data, and differences held the plenary up (NusaBali, 16 Feb 2024). Here an
 operator submits a TPS's manual totals; every key of ``chart`` and ``administrasi`` is compared
 with the TPS's latest stored result. A match gavels (closes) the TPS for good; a discrepancy keeps
 it open with the manual entry kept, and the next manual entry, or the next result revision from a

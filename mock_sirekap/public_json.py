@@ -1,4 +1,4 @@
-"""Reads in the shape of KPU's public results JSON (domain.md, "Shape of the public results JSON").
+"""Reads in the shape of KPU's public results JSON (KPU public results JSON, pemilu2024.kpu.go.id).
 
 The mock serves what devices uploaded the way KPU's site published it in 2024.
 """

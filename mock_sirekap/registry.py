@@ -16,9 +16,9 @@ from pathlib import Path
 from mock_sirekap.elections import REGION_LEVELS, ascii_digits
 
 HEADER: tuple[str, ...] = ("tps_code", "dpt", "device_id", "secret")
-# At most 300 voters per TPS (domain.md, rmol.id 2024-05-15).
+# At most 300 voters per TPS (rmol.id, 15 May 2024).
 MAX_DPT = 300
-# Two KPPS devices per TPS: 1,640,322 Sirekap accounts for ~823k TPS (domain.md, kompas.tv).
+# Two KPPS devices per TPS: 1,640,322 Sirekap accounts for ~823k TPS (kompas.tv, article 484912).
 DEVICES_PER_TPS = 2
 
 
@@ -124,7 +124,7 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[str, int, str,
 def generate_registry(n_tps: int, seed: int) -> Registry:
     """A synthetic but well-formed registry of ``n_tps`` TPS, the same for the same seed.
 
-    Region sizes follow the spread in domain.md (KawalPemilu's region list): TPS per desa
+    Region sizes follow the spread of KawalPemilu's public region/TPS list: TPS per desa
     1-21 (p90 21), desa per kecamatan 5-19, kecamatan per kab/kota 5-25, kab/kota per provinsi 6-27.
     """
     if n_tps < 1:

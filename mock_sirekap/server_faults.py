@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mock_sirekap.capacity import ENDPOINTS
 
 # On 18 Feb 2024 plenaries were suspended at noon for Sirekap maintenance, and the recap display
-# paused 18-19 Feb while uploads continued (domain.md, "The seed incident", "Failures seen").
+# paused 18-19 Feb while uploads continued (NusaBali, 18 Feb 2024; national press).
 PLENARY_GATE_MESSAGE = "plenary suspended for Sirekap maintenance"
 
 

@@ -173,7 +173,7 @@ def photo(tag: str, size: int = 2048) -> tuple[bytes, str]:
 
 
 def valid_result(dpt: int, shift: int = 0) -> dict[str, Any]:
-    """A presidential result whose arithmetic holds (domain.md's rules), varied by ``shift``."""
+    """A presidential result whose arithmetic holds (scenarios/FACTS.md), varied by ``shift``."""
     voters_l, voters_p = dpt // 2 - 10, dpt - dpt // 2 - 12
     voters = voters_l + voters_p
     invalid = 3

@@ -1,4 +1,4 @@
-"""The ballot rules of domain.md, one by one: each broken alone is reported alone."""
+"""The ballot rules (scenarios/FACTS.md), one by one: each broken alone is reported alone."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from tests.mock_sirekap.conftest import (
     valid_result,
 )
 
-KEC_A, KEC_B = "510305", "510306"  # Kuta Selatan and a neighbour (domain.md region codes)
+KEC_A, KEC_B = "510305", "510306"  # Kuta Selatan and a neighbour (KPU region codes)
 TPS_A = ("5103051004001", "5103051004002", "5103051006001", "5103052001001")
 TPS_B = ("5103061001001",)
 OPERATORS = (
@@ -175,7 +175,7 @@ def test_a_discrepancy_names_every_differing_field_with_both_values(
     chart, adm = stored["chart"], stored["administrasi"]
     manual = shifted(
         stored,
-        chart_100025=chart["100025"] - 5,  # OCR read a 3 as an 8 (domain.md)
+        chart_100025=chart["100025"] - 5,  # OCR read a 3 as an 8 (a misread reported in 2024)
         chart_100099=4,  # a candidate Sirekap does not have
         adm_suara_sah=adm["suara_sah"] - 5,
     )
