@@ -254,8 +254,15 @@ class Run:
             if locust.returncode == 0:
                 view.show(self.final_snapshot())
         if locust.returncode != 0:
-            raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
+            raise StartError(self._locust_failure(locust))
         self._check_end()
+
+    def _locust_failure(self, locust: Child) -> str:
+        """Why Locust failed, in its own words where it wrote them (the refused devices)."""
+        refused = self.load_summary().get("refused") or {}
+        if refused.get("every_device") and refused.get("message"):
+            return str(refused["message"])
+        return f"Locust exited with code {locust.returncode}: {locust.tail()}"
 
     def _check_end(self) -> None:
         """Locust ended by itself: at the scenario's end, or early (inconclusive)."""

@@ -185,10 +185,10 @@ class StageRunner:
                 if time.time() > deadline:
                     raise StartError("Locust did not finish within a minute of the stage's end")
                 time.sleep(0.2)
-            if locust.returncode != 0:
-                raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
         finally:
             children.stop_all()
+        if locust.returncode != 0 and not (self.target and self._refused_every_device(folder)):
+            raise StartError(f"Locust exited with code {locust.returncode}: {locust.tail()}")
         stage = self._measure(folder, plan)
         refusals = set(stage.failures) & AUTH_REFUSALS
         if self.target and stage.goodput_rps == 0 and refusals == set(stage.failures) != set():
@@ -199,6 +199,15 @@ class StageRunner:
                 "`sirekap-loadtest plan SCENARIO --registry-out pool.csv`"
             )
         return stage
+
+    @staticmethod
+    def _refused_every_device(folder: Path) -> bool:
+        """Locust's exit 3 for a target that refused every device: the sweep words it itself."""
+        try:
+            summary = json.loads((folder / "load_summary.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return bool((summary.get("refused") or {}).get("every_device"))
 
     def _target(self, scenario: Scenario, folder: Path, children: Children) -> str:
         write_registry(build_population(scenario), folder / "registry.csv")

@@ -13,6 +13,10 @@
 5. When the test stops (that end, the web UI, Ctrl-C or SIGTERM) it asks each process for what
    it still holds, merges it with the worker reports, joins the ledger and the plenary lines
    (:mod:`locustfiles.reconcile`) and writes the run directory's files.
+6. A target that refused every device at login and accepted nothing makes the process exit 3,
+   its last line saying what to do; some devices refused is counted and said
+   (:mod:`locustfiles.refusals`). While running, refused logins with none accepted are warned of
+   once.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,9 +38,11 @@ from locustfiles.options import Options
 from locustfiles.progress import NAME as PROGRESS
 from locustfiles.progress import totals, write_progress
 from locustfiles.reconcile import reconcile
+from locustfiles.refusals import EXIT_REFUSED, early_warning
 from locustfiles.rundir import write_run_files
-from locustfiles.summary import build_summary
+from locustfiles.summary import STOPPED_EARLY, build_summary
 from locustfiles.timeline import Timeline
+from scenarios.safety import UnsafeTarget, check_target
 
 GO_MARGIN = 0.5  # real seconds between the go message and the clock start
 FINAL_WAIT = 15.0  # real seconds to wait for every process's final report
@@ -70,18 +77,22 @@ class Conductor:
         self.spawn_rate = 1.0
         self.terminating = False
         self.in_progress_peak = 0  # forms being uploaded at once, sampled twice a second
-        self.end_reason = "stopped before the scenario's end"
+        self.end_reason = STOPPED_EARLY
         self.problems: list[str] = []  # what went wrong with the generator, for the summary
+        self.host_refused: str | None = None  # a start from the web UI with a host not allowed
         self.assigned_at = 0.0
         self.progress_at = 0.0
         self.cpu_warnings = 0
         self.max_cpu = 0.0
+        self.refusal: str | None = None  # the last line when the target refused every device
+        self.refusal_warned = False
         self.runner.register_message("sirekap_status", self._on_status)
         self.runner.register_message("sirekap_final", self._on_final)
         events = environment.events
         events.test_start.add_listener(self._on_test_start)
         events.test_stopping.add_listener(self._on_test_stopping)
         events.worker_report.add_listener(self._on_worker_report)
+        events.quit.add_listener(self._on_quit)
         if not self.local:
             events.cpu_warning.add_listener(self._on_cpu_warning)
 
@@ -104,6 +115,14 @@ class Conductor:
 
     def _on_test_start(self, environment: Any, **_: Any) -> None:
         if self.phase != "idle":
+            return
+        self.host_refused = None
+        try:  # the web UI's form may have changed the host since the check at start-up
+            check_target(environment.host or "", environment.parsed_options.allow_remote, "--host")
+        except UnsafeTarget as error:
+            self.host_refused = f"{error}; no load was sent"
+            logger.error("sirekap: %s", self.host_refused)
+            gevent.spawn(self.runner.stop)
             return
         if self.local:
             ids = ["local"]
@@ -169,7 +188,7 @@ class Conductor:
 
     def tick(self) -> tuple[int, float] | None:
         """The user pool for Locust's shape; None to end the test."""
-        if self.phase in ("collecting", "written") or self.problems:
+        if self.phase in ("collecting", "written") or self.problems or self.host_refused:
             return None
         if self.phase == "assigned" and time.monotonic() - self.assigned_at > READY_TIMEOUT:
             waiting = sorted(set(self.workers.values()) - {
@@ -200,6 +219,7 @@ class Conductor:
         if self.clock_start is None or now - self.progress_at < 1.0:
             return
         self.progress_at = now
+        self._warn_refusals()
         try:
             write_progress(
                 Path(self.run_dir),
@@ -207,6 +227,14 @@ class Conductor:
             )
         except OSError as exc:
             logger.warning("sirekap: progress.json not written: %s", exc)
+
+    def _warn_refusals(self) -> None:
+        if self.refusal_warned:
+            return
+        warning = early_warning(self.timeline)
+        if warning is not None:
+            self.refusal_warned = True
+            logger.warning("sirekap: %s", warning)
 
     def _pool(self, count: int) -> tuple[int, float]:
         """(users, spawn rate): the whole growth in one step; unchanged while the pool holds."""
@@ -292,6 +320,8 @@ class Conductor:
             return
         if self.problems:
             environment.process_exit_code = 3
+        elif self.refusal is not None:
+            environment.process_exit_code = EXIT_REFUSED
         elif environment.process_exit_code is None:
             # Failed requests are the experiment's data, not a harness error.
             environment.process_exit_code = 0
@@ -339,10 +369,22 @@ class Conductor:
         )
         self.phase = "written"
         Path(self.run_dir, PROGRESS).unlink(missing_ok=True)  # live figures only; now final
-        verdict = (
-            "INCONCLUSIVE: " + "; ".join(summary["reasons"]) if summary["inconclusive"] else "ok"
-        )
+        refused = summary["refused"]
+        if refused["every_device"]:
+            self.refusal = refused["message"]
+            verdict = f"the target refused every device: exit code {EXIT_REFUSED}"
+        elif summary["inconclusive"]:
+            verdict = "INCONCLUSIVE: " + "; ".join(summary["reasons"])
+        else:
+            verdict = "ok"
         logger.info("sirekap: wrote %s (%s)", self.run_dir, verdict)
+        if refused["message"] and not refused["every_device"]:
+            logger.warning("sirekap: %s", refused["message"])
+
+    def _on_quit(self, **_: Any) -> None:
+        """Last of all (after Locust's own tables): the refusal, so it ends the output."""
+        if self.refusal is not None:
+            print(f"locustfiles/sirekap.py: {self.refusal}", file=sys.stderr, flush=True)
 
     def _lost_lines(self, index: int, clock_start: float) -> list[dict[str, Any]]:
         """Ledger lines for the jobs of a process that never sent its final report."""

@@ -1,4 +1,4 @@
-"""Failure kinds, as counted in the timeline and the ledger (DESIGN.md, "Measure what matters").
+"""Failure kinds, as counted in the timeline and the ledger.
 
 ``refused`` (nothing listens), ``timeout`` (no complete answer in time), ``reset`` (the connection
 broke before any answer), ``truncated`` (the answer was cut off), ``4xx:<status>``,

@@ -1,4 +1,4 @@
-"""A mergeable latency histogram with at most 1% relative error (DESIGN.md, "Measure what matters").
+"""A mergeable latency histogram with at most 1% relative error.
 
 Values (milliseconds) fall into log-spaced buckets: bucket 0 holds values up to ``LOWEST_MS``
 (1 microsecond); bucket ``i >= 1`` holds ``[LOWEST_MS * RATIO**(i-1), LOWEST_MS * RATIO**i)``

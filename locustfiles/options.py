@@ -1,20 +1,21 @@
 """The locustfile's own command-line options, added to Locust's parser, and their checks.
 
 Every error is one line naming the option, what was given and what is valid; the process then
-exits with code 2 (DESIGN.md, exit codes).
+exits with code 2 (README, exit codes).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib
-import ipaddress
 import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+
+from scenarios.safety import UnsafeTarget
+from scenarios.safety import check_target as safe_target
 
 EXIT_USAGE = 2
 DEFAULT_API = "locustfiles.api:SirekapApi"
@@ -190,27 +191,14 @@ def default_run_dir(scenario_name: str, now: dt.datetime | None = None) -> Path:
 
 
 def check_target(host: str | None, allow_remote: str | None) -> None:
-    """Load goes to loopback unless ``--allow-remote`` names the target's host."""
+    """Load goes to loopback unless ``--allow-remote`` names the target's host (the rule of
+    scenarios.safety, shared with the harness)."""
     if not host:
         fail(
             "no target: pass --host URL (the mock or the service) or set [target] url in the "
             "scenario"
         )
-    parts = urlsplit(host)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        fail(f"--host: got {host!r}; must be an http:// or https:// URL like http://127.0.0.1:8000")
-    name = parts.hostname
-    if name == "localhost" or _is_loopback(name):
-        return
-    if allow_remote != name:
-        fail(
-            f"--host: {name} is not a loopback address; to send load there, pass "
-            f"--allow-remote {name}"
-        )
-
-
-def _is_loopback(name: str) -> bool:
     try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+        safe_target(host, allow_remote, flag="--host")
+    except UnsafeTarget as error:
+        fail(str(error))

@@ -2,7 +2,8 @@
 
 The policy's delays are on the simulated clock (part of the schedule) and are divided by the
 speed-up for the real wait; a server's ``Retry-After`` is in the server's seconds, which are real
-(DESIGN.md, "Time"). With ``honour_retry_after`` the device waits the longer of the two.
+(scenarios/README.md, "Text forms"). With ``honour_retry_after`` the device waits the longer of
+the two.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The files the load generator writes into the run directory (DESIGN.md, "Run directory").
+"""The files the load generator writes into the run directory (README: "The run directory").
 
 - ``timeline.jsonl``: per second and endpoint (see :mod:`locustfiles.timeline`);
 - ``ledger.jsonl``: one line per form and device (see :mod:`locustfiles.ledger`);

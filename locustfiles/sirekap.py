@@ -13,7 +13,7 @@ the master). The load shape below sizes the user pool and ends the test; ``--use
 Into the run directory go ``timeline.jsonl``, ``ledger.jsonl``, ``load_summary.json`` and, with a
 plenary, ``plenary.jsonl`` (:mod:`locustfiles.rundir`). The process exits 0 once they are written
 (read the inconclusive flag from the summary), 2 on a bad option or scenario, 3 if a generator
-process failed.
+process failed or the target refused every device at login (:mod:`locustfiles.refusals`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ from locustfiles.options import (
     read_options,
 )
 from locustfiles.transport import HttpTransport, new_session
+from locustfiles.webui import add_banner, describe, show
+from locustfiles.webui import add_option as add_web_ui_option
 from scenarios import ScenarioError
 
 
@@ -68,6 +70,8 @@ def _init(environment: Any, runner: Any, **_: Any) -> None:
         return
     if not isinstance(runner, WorkerRunner):
         _PROCESS.conductor = _conductor(environment)
+        if environment.web_ui is not None:
+            add_banner(environment.web_ui.app)
         if environment.parsed_options.headless:
             # Locust handles SIGTERM only once a headless load shape has finished; until then
             # stop the test here, so the run's files are written before the process exits.
@@ -78,6 +82,7 @@ def _init(environment: Any, runner: Any, **_: Any) -> None:
 
 _events: Any = events  # Locust's event hooks are untyped
 _events.init_command_line_parser.add_listener(_options)
+_events.init_command_line_parser.add_listener(add_web_ui_option)
 _events.init.add_listener(_init)
 
 
@@ -101,6 +106,7 @@ def _conductor(environment: Any) -> Conductor:
     # Locust spawns fixed-count users first, so the operators are up before any device.
     Operator.fixed_count = len(plan.operators)
     run_dir = options.run_dir or default_run_dir(plan.scenario.name)
+    show(describe(plan, options.drain))  # what the web UI's start form says
     return Conductor(environment, options, plan, run_dir)
 
 
@@ -185,7 +191,14 @@ class Operator(FastHttpUser):
 
 
 class ArrivalShape(LoadTestShape):
-    """Sizes the user pool for the arrival schedule and ends the test (see conductor.py)."""
+    """Sizes the user pool for the arrival schedule and ends the test (see conductor.py).
+
+    Users, ramp-up and run time come from the scenario, so the web UI's start form disables them
+    (``use_common_options`` False) and its "This Run" parameter says what the run will do
+    (locustfiles/webui.py).
+    """
+
+    use_common_options = False
 
     def tick(self) -> tuple[int, float, list[type[User]] | None] | None:
         conductor = _PROCESS.conductor

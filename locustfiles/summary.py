@@ -7,6 +7,10 @@ their slip), so an overloaded generator cannot hide late work by not starting it
 process that failed, or sent no final report (its ledger lines are then filled in as lost), also
 makes the run inconclusive.
 
+``refused`` counts the devices the target refused at login (401/403; :mod:`locustfiles.refusals`)
+with one line saying what to do; when it refused every device and accepted nothing
+(``every_device``), that line is also a reason (Locust then exits 3: the target refuses).
+
 With ``[quality]`` the summary has a ``quality`` block (misreads injected per form and what
 caught them), with ``[plenary]`` a ``plenary`` block (operators, TPS forms gaveled and held up,
 attempts by outcome, KPPS corrections); see :mod:`locustfiles.reconcile`.
@@ -24,6 +28,7 @@ from locustfiles.histogram import Histogram
 from locustfiles.jobs import Plan, text_digest
 from locustfiles.ledger import FINAL_OUTCOMES
 from locustfiles.reconcile import plenary_block, quality_block
+from locustfiles.refusals import refusal_block, session_counts
 from locustfiles.timeline import Timeline
 from scenarios import load_factor
 
@@ -66,6 +71,17 @@ def _round(value: float | None) -> float | None:
 
 def _utc(moment: float) -> str:
     return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="milliseconds")
+
+
+STOPPED_EARLY = "stopped before the scenario's end"  # neither its end nor its last form
+
+
+def stopped_early(real_s: float, planned_s: float) -> str:
+    """The inconclusive reason of a run Locust ended early (STOP in the web UI, Ctrl-C)."""
+    return (
+        f"Locust stopped after {real_s:.1f} s of the scenario's {planned_s:g} s (STOP in the "
+        "web UI, Ctrl-C, or Locust quit): the figures are partial"
+    )
 
 
 def build_summary(
@@ -113,9 +129,16 @@ def build_summary(
             f"start slip p99 {p99:.3f} s exceeds {max_slip:g} s: the generator could not keep "
             "the arrival schedule"
         )
+    early = None
+    if end_reason == STOPPED_EARLY:
+        early = stopped_early(ended_at - clock_start, scenario.clock.real_duration)
+        reasons.append(early)
     for index in missing_processes:
         reasons.append(f"generator process {index} sent no final report; its ledger is missing")
     reasons.extend(problems)
+    refused = refusal_block(plan, ledger, session_counts(timeline)[0])
+    if refused["every_device"]:
+        reasons.append(refused["message"])
     factor = load_factor(scenario)
     extra: dict[str, Any] = {}
     if scenario.quality.active:
@@ -143,6 +166,7 @@ def build_summary(
             "real_s": round(ended_at - clock_start, 3),
             "sim_s": round((ended_at - clock_start) * scenario.clock.speedup, 3),
             "end_reason": end_reason,
+            "ended_early": early,  # why the run ended before the scenario's end, else null
         },
         "generator": {
             "processes": processes,
@@ -170,6 +194,7 @@ def build_summary(
             },
             "by_endpoint": requests,
         },
+        "refused": refused,
         **extra,
         "start_slip_s": slip,
         "max_slip_s": max_slip,

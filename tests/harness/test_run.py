@@ -57,6 +57,11 @@ def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path
     assert len(live) >= 3, out  # plain progress lines every few seconds
     assert any("acknowledged 0;" not in line and "acknowledged ?" not in line for line in live)
     assert any("faults: short outage" in line for line in live)
+    # errors are totals so far: once counted they never read "none" again, up to the final line
+    first = next(i for i, line in enumerate(live) if "errors so far: refused" in line)
+    assert all("errors so far: none" not in line for line in live[first:]), out
+    assert live[-1].startswith("[2024-02-14 ") and "] final: " in live[-1], out
+    assert sum(line.startswith("run directory:") for line in out.splitlines()) == 1
     assert "PASSED (exit code 0): all 3 SLOs met" in out
     report = run_dir / "report"
     summary = json.loads((report / "summary.json").read_text())

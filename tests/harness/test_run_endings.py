@@ -227,3 +227,32 @@ def test_the_report_of_a_killed_run_says_so(tmp_path: Path) -> None:
     analysis = build_report(run_dir)
     assert analysis.verdict.exit_code == 3
     assert analysis.verdict.reason == "the harness was killed before the run ended"
+
+
+def test_a_target_that_refuses_every_device_ends_the_run_with_what_to_do(tmp_path: Path) -> None:
+    """A mock that does not know the scenario's TPS: exit 3, and the line says how to load them."""
+    (tmp_path / "registry.csv").write_text(
+        "tps_code,dpt,device_id,secret\n9999999999001,200,dev-x,secret-x\n"
+    )
+    write_capacity(load_scenario(SMOKE).target, tmp_path / "capacity.json")
+    children = Children()
+    mock = MockTarget(
+        children, port=pick_free_port(), db=tmp_path / "mock.db",
+        registry=tmp_path / "registry.csv", capacity=tmp_path / "capacity.json",
+        logs=tmp_path / "logs",
+    )  # fmt: skip
+    mock.start()
+    try:
+        out = tmp_path / "runs"
+        process = _harness(str(SMOKE), "--no-faults", "--target", mock.url, "--out", str(out))
+        stdout, stderr = process.communicate(timeout=180)
+    finally:
+        children.stop_all()
+    assert process.returncode == 3, stdout + stderr
+    assert "ERROR (exit code 3): the target refused every device at login (31 of 31 devices" in (
+        stdout
+    )
+    assert "sirekap-loadtest validate " in stdout and "--registry registry.csv" in stdout
+    record = json.loads((_only_run(out) / "run.json").read_text())
+    assert record["status"] == "failed"
+    assert record["error"].startswith("the target refused every device at login")

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from locustfiles.api import Answer, Verdict
-from locustfiles.jobs import Plan, build_plan
+from locustfiles.device import DeviceContext, FormUpload, TokenCache
+from locustfiles.jobs import Job, Plan, build_plan
+from locustfiles.ledger import FormRecord
+from locustfiles.retry import RetryPolicy
+
+SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.toml"
 
 # 12 TPS of Tanjung Benoa over one simulated hour at speedup 1200 (3 s real), 20 kB photos.
 TINY = """
@@ -122,3 +128,50 @@ def failing(
 
 
 Step = Callable[[], None]
+
+
+def smoke_plan() -> Plan:
+    return tiny_plan(SMOKE.read_text(encoding="utf-8"))
+
+
+def smoke_outage(plan: Plan) -> float:
+    """Real seconds of the smoke's one network outage."""
+    (outage,) = [f for f in plan.scenario.timeline if (f.layer, f.kind) == ("network", "down")]
+    return outage.duration / plan.speedup
+
+
+@dataclass
+class OutageApi(FakeApi):
+    """Every request is refused (nothing listens) until ``until``, real time on the fake clock."""
+
+    until: float = 0.0
+
+    def _answer(self, name: str, args: tuple[Any, ...]) -> Answer:
+        if self.clock.now() < self.until:
+            self.calls.append((name, self.clock.now(), args))
+            return failing("refused")
+        return super()._answer(name, args)
+
+
+def outage_at_first_request(
+    plan: Plan, job: Job, outage: float, clock_start: float = 1_000.0
+) -> tuple[FormRecord, OutageApi]:
+    """Run ``job`` through the real device flow (fake clock) with every request refused for
+    ``outage`` real seconds from its first one: the worst moment for its retry schedule."""
+    due = clock_start + job.ready / plan.speedup
+    clock = FakeClock(now_s=due)
+    api = OutageApi(clock, until=due + outage)
+    context = DeviceContext(
+        population=plan.population,
+        policy=RetryPolicy(plan.scenario.client.retry, plan.speedup),
+        tokens=TokenCache(),
+        think_time=plan.scenario.client.think_time,
+        speedup=plan.speedup,
+        clock_start=clock_start,
+        read_back=0.0,
+        now=clock.now,
+        sleep=clock.sleep,
+    )
+    record = FormRecord(job, 0, due, started_at=due)
+    FormUpload(record, api, context).run()
+    return record, api

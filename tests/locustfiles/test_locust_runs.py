@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from scenarios import build_population, loads_scenario, write_registry
 from tests.conftest import pick_free_port
 from tests.locustfiles.conftest import LOCUST, LOCUSTFILE, REPO, LocustRun, export, run_locust
 from tests.locustfiles.helpers import TINY, scenario_text, tiny_plan
-from tests.mock_sirekap.conftest import MockServer
+from tests.mock_sirekap.conftest import MockServer, launch_mock
 
 pytestmark = pytest.mark.slow
 
@@ -131,8 +132,8 @@ def test_an_overloaded_server_is_retried_and_every_failure_is_counted_once(
         (["--scenario", "scenarios/smoke.toml", "--read-back", "2"],
          "--read-back: got 2; must be a fraction between 0 and 1"),
         (["--scenario", "scenarios/smoke.toml", "--host", "http://example.org:8000"],
-         "--host: example.org is not a loopback address; to send load there, pass "
-         "--allow-remote example.org"),
+         "--host http://example.org:8000: example.org is not a loopback address; a load test "
+         "goes to a remote service only when you name it: add --allow-remote example.org"),
     ],
 )  # fmt: skip
 def test_a_bad_option_exits_2_with_one_line_naming_it(args: list[str], message: str) -> None:
@@ -192,3 +193,75 @@ def test_with_a_new_connection_per_upload_every_request_comes_from_its_own_port(
     assert requests == 6 * 12
     assert len(ports) == requests
     assert len(set(ports)) == requests
+
+
+def test_a_target_that_knows_none_of_the_scenarios_tps_fails_with_exit_3_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """The mock started as `sirekap-loadtest mock --tps N` serves its own TPS, not the
+    scenario's: every login is 401. The run's files are written, its last line says what to do
+    and the exit code is 3 (the target refuses), never 0."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    server = launch_mock(tmp_path, "stranger", "--tps", "5", "--seed", "1")
+    try:
+        process = run_locust(
+            "--scenario", str(scenario), "--host", server.url, "--run-dir", str(tmp_path / "run")
+        )
+    finally:
+        server.stop()
+    assert process.returncode == 3, process.stderr[-3000:]
+    message = (
+        "the target refused every device at login (12 of 12 devices, 12 TPS; HTTP 401: unknown "
+        "device, wrong TPS or wrong secret) and accepted nothing: it does not know the "
+        "scenario's TPS. Write their registry with `sirekap-loadtest validate "
+        f"{scenario} --registry registry.csv` and start the mock with it (`sirekap-loadtest "
+        "mock --db DB --registry registry.csv`) or load it into the target, then run again"
+    )
+    assert process.stderr.strip().splitlines()[-1] == f"locustfiles/sirekap.py: {message}"
+    assert "(ok)" not in process.stderr
+    assert "and accepted none so far: does it know the scenario's TPS?" in process.stderr  # early
+    run = LocustRun(process, tmp_path / "run")
+    summary = run.summary
+    assert summary["refused"] == {
+        "devices": 12, "devices_started": 12, "tps": 12, "tps_in_run": 12, "forms": 12,
+        "statuses": {"4xx:401": 12}, "every_device": True,
+        "examples": sorted(job.tps_code for job in tiny_plan().jobs)[:3],
+        "answer": "HTTP 401: unknown device, wrong TPS or wrong secret", "message": message,
+    }  # fmt: skip
+    assert summary["inconclusive"] is True and message in summary["reasons"]
+    assert {line["final_outcome"] for line in run.ledger} == {"rejected"}
+
+
+def test_a_registry_that_lacks_some_tps_is_counted_and_said_and_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    """3 of the 12 TPS are missing from the mock's registry: their devices are refused at login
+    and their forms rejected, the other 9 are acknowledged; the run says which, exit code 0."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    full = tmp_path / "full.csv"
+    write_registry(build_population(loads_scenario(TINY)), full)
+    rows = full.read_text().splitlines()
+    codes = sorted({row.split(",")[0] for row in rows[1:]})
+    missing = codes[:3]
+    partial = tmp_path / "partial.csv"
+    partial.write_text("\n".join(row for row in rows if row.split(",")[0] not in missing) + "\n")
+    server = launch_mock(tmp_path, "partial", "--registry", str(partial), "--capacity", "raw")
+    try:
+        run = locust_run(server, scenario, tmp_path / "run")
+    finally:
+        server.stop()
+    refused = run.summary["refused"]
+    message = (
+        f"the target refused 3 of 12 devices at login (3 of 12 TPS: {', '.join(missing)}; HTTP "
+        "401: unknown device, wrong TPS or wrong secret): it does not know those TPS, so their "
+        "forms are rejected; load the scenario's whole registry (`sirekap-loadtest validate "
+        f"{scenario} --registry registry.csv`) into the target"
+    )
+    assert (refused["devices"], refused["tps"], refused["every_device"]) == (3, 3, False)
+    assert refused["examples"] == missing and refused["message"] == message
+    assert f"sirekap: {message}" in run.process.stderr
+    assert run.summary["inconclusive"] is False
+    outcomes = {line["tps_code"]: line["final_outcome"] for line in run.ledger}
+    assert outcomes == {code: "rejected" if code in missing else "acked" for code in codes}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import email.utils
+import random
 
 import pytest
 
 from locustfiles.retry import RetryPolicy, parse_retry_after
 from scenarios.client import RetrySpec
+from tests.locustfiles.helpers import outage_at_first_request, smoke_outage, smoke_plan
 
 
 def policy(speedup: float = 1.0, **spec: object) -> RetryPolicy:
@@ -68,3 +70,45 @@ def test_retry_after_headers_in_seconds_or_as_a_date() -> None:
     assert parse_retry_after(email.utils.formatdate(now - 50, usegmt=True), now) == 0.0
     for unreadable in (None, "", "soon", "-3", "nan"):
         assert parse_retry_after(unreadable, now) is None
+
+
+# ---- the smoke scenario's retry schedule against its own outage ----
+
+
+def test_every_smoke_device_retries_through_the_smokes_outage_at_its_worst_moment() -> None:
+    """The outage starts with the form's first request: no attempt is spent before it, so the
+    device's whole retry schedule (its own seeded jitter, the scenario's policy on the simulated
+    clock) must outlast it. A device that gives up inside it drops its TPS from the run."""
+    plan = smoke_plan()
+    outage = smoke_outage(plan)
+    assert outage == pytest.approx(1200 / 720)  # 20 simulated minutes at speedup 720
+    gave_up, covered = [], []
+    for job in plan.jobs:
+        record, api = outage_at_first_request(plan, job, outage)
+        if record.final_outcome != "acked":
+            gave_up.append(f"{job.tps_code}: {record.reason}")
+            continue
+        refused = [at for _, at, _ in api.calls if at < record.due_at + outage]
+        assert record.failures == {"refused": len(refused)}
+        covered.append(api.calls[len(refused)][1] - record.due_at)  # the first one through
+    assert gave_up == []
+    assert len(covered) == 31
+    assert min(covered) >= outage
+
+
+def test_the_smokes_retry_schedule_outlasts_its_outage_for_nearly_every_draw() -> None:
+    """Over 10,000 jitter streams, the time from a first failure to the last attempt (every
+    attempt failing, the waits only) is shorter than the outage for fewer than 1 in 100."""
+    plan = smoke_plan()
+    outage = smoke_outage(plan)
+    retry = RetryPolicy(plan.scenario.client.retry, plan.speedup)
+    draws = random.Random(0)
+    short = 0
+    for _ in range(10_000):
+        span, failures = 0.0, 1
+        while (wait := retry.wait(failures, draws.random())) is not None:
+            span += wait
+            failures += 1
+        assert failures == retry.attempts
+        short += span < outage
+    assert short < 100, f"{short} of 10,000 schedules end inside the {outage:.2f} s outage"
