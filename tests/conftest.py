@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -58,3 +60,15 @@ def processes_mentioning(text: str) -> list[int]:
         if text in cmdline and state != "Z":
             pids.append(int(entry.name))
     return pids
+
+
+def needs_program(program: str, installed_by: str = ".ci/install-parts") -> str:
+    """The path of ``program``; without it the test skips with the reason, except in CI (``CI``
+    set), which must have every part: there it fails, naming what installs it."""
+    found = shutil.which(program)
+    if found:
+        return found
+    why = f"{program} is not installed (`{installed_by}` installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must have every part: {why}")
+    pytest.skip(why)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 from urllib.parse import urljoin, urlsplit
@@ -11,9 +10,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import needs_program
 from tests.mock_sirekap.conftest import MockServer
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "chromium"  # Debian's package
 ASSET = re.compile(r"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']([^"']+)["']""", re.IGNORECASE)
 
 
@@ -37,12 +37,12 @@ def test_the_documentation_pages_load_nothing_from_elsewhere(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is not installed")
 def test_swagger_ui_renders_the_operations_in_a_real_browser(mock: MockServer) -> None:
+    chromium = needs_program(CHROMIUM)
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
             [
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                chromium, "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", f"--user-data-dir={profile}", "--virtual-time-budget=10000",
                 "--dump-dom", f"{mock.url}/docs",
