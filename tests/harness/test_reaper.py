@@ -17,24 +17,10 @@ from harness.leftovers import sweep_dead_runs
 from harness.reaper import Reaper
 from harness.run import Run
 from harness.run_options import parser, prepare
-from tests.conftest import pick_free_port, wait_until_http_ok
+from tests.conftest import pick_free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "scenarios" / "smoke.toml"
-
-
-@pytest.fixture
-def toxiproxy_api():  # type: ignore[no-untyped-def]
-    port = pick_free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "faults.toxiproxy", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_http_ok(f"{url}/version")
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def _proxy(api: str, name: str) -> None:
@@ -54,51 +40,51 @@ def _dead_pid() -> int:
 
 
 def test_a_reaper_whose_harness_vanishes_kills_its_groups_removes_proxies_and_marks_the_record(
-    tmp_path: Path, toxiproxy_api: str
+    tmp_path: Path, external_toxiproxy: str
 ) -> None:
     record = tmp_path / "run.json"
     record.write_text(json.dumps({"status": "running"}))
-    _proxy(toxiproxy_api, "sirekap-test")
+    _proxy(external_toxiproxy, "sirekap-test")
     sleeper = _sleeper()
     reaper = Reaper(tmp_path / "reaper.log")
     reaper.record(record)
     reaper.watch(sleeper.pid)
-    reaper.proxy(toxiproxy_api, "sirekap-test")
+    reaper.proxy(external_toxiproxy, "sirekap-test")
     assert reaper.process.stdin is not None
     reaper.process.stdin.close()  # what the kernel does when the harness dies
     reaper.process.wait(timeout=30)
     assert sleeper.wait(timeout=10) == -9
-    assert httpx.get(f"{toxiproxy_api}/proxies/sirekap-test", timeout=5).status_code == 404
+    assert httpx.get(f"{external_toxiproxy}/proxies/sirekap-test", timeout=5).status_code == 404
     data = json.loads(record.read_text())
     assert data["status"] == "killed" and data["ended_utc"]
 
 
-def test_a_reaper_told_done_touches_nothing(tmp_path: Path, toxiproxy_api: str) -> None:
+def test_a_reaper_told_done_touches_nothing(tmp_path: Path, external_toxiproxy: str) -> None:
     record = tmp_path / "run.json"
     record.write_text(json.dumps({"status": "completed"}))
-    _proxy(toxiproxy_api, "kept")
+    _proxy(external_toxiproxy, "kept")
     sleeper = _sleeper()
     try:
         reaper = Reaper(tmp_path / "reaper.log")
         reaper.watch(sleeper.pid)
-        reaper.proxy(toxiproxy_api, "kept")
+        reaper.proxy(external_toxiproxy, "kept")
         reaper.done()
         assert reaper.process.returncode == 0
         time.sleep(0.3)
         assert sleeper.poll() is None
-        assert httpx.get(f"{toxiproxy_api}/proxies/kept", timeout=5).status_code == 200
+        assert httpx.get(f"{external_toxiproxy}/proxies/kept", timeout=5).status_code == 200
     finally:
         sleeper.kill()
         sleeper.wait()
 
 
 def test_the_next_run_sweeps_up_after_a_run_whose_harness_and_reaper_died(
-    tmp_path: Path, toxiproxy_api: str
+    tmp_path: Path, external_toxiproxy: str
 ) -> None:
     out = tmp_path / "runs"
     dead, alive = out / "20240214T100000Z-smoke", out / "20240214T110000Z-smoke"
     sleeper = _sleeper()
-    _proxy(toxiproxy_api, "sirekap-dead")
+    _proxy(external_toxiproxy, "sirekap-dead")
     # a harness still running (by its command line) is left alone
     harness = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)", "harness.cli", "run"]
@@ -109,14 +95,14 @@ def test_the_next_run_sweeps_up_after_a_run_whose_harness_and_reaper_died(
             "status": "running",
             "parts": {"harness": {"pid": pid}, "mock": {"pid": sleeper.pid,
                                                          "command": ["sleep", "120"]}},
-            "toxiproxy": {"url": toxiproxy_api, "proxies": ["sirekap-dead"]},
+            "toxiproxy": {"url": external_toxiproxy, "proxies": ["sirekap-dead"]},
         }))  # fmt: skip
     said = sweep_dead_runs(out)
     assert said == [
         f"run {dead.name} had died without ending: marked killed; removed its proxies sirekap-dead"
     ]
     assert sleeper.wait(timeout=10) == -9
-    assert httpx.get(f"{toxiproxy_api}/proxies/sirekap-dead", timeout=5).status_code == 404
+    assert httpx.get(f"{external_toxiproxy}/proxies/sirekap-dead", timeout=5).status_code == 404
     record = json.loads((dead / "run.json").read_text())
     assert record["status"] == "killed" and "found by a later run" in record["error"]
     assert json.loads((alive / "run.json").read_text())["status"] == "running"

@@ -11,20 +11,20 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from harness.children import Children
 from harness.target import MockTarget
 from reports.build import build_report
-from scenarios import build_population, load_scenario, write_capacity, write_registry
+from scenarios import build_population, load_scenario, write_registry
 from tests.conftest import pick_free_port, processes_mentioning, wait_until_http_ok
+from tests.harness.conftest import SMOKE, mock_with_registry
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "scenarios" / "smoke.toml"
 PREFIX = "sirekap-"
 
 
@@ -50,20 +50,11 @@ def _junit_counts(path: Path) -> tuple[dict[str, str | None], dict[str, str | No
 
 
 @pytest.fixture
-def smoke_mock(tmp_path: Path):  # type: ignore[no-untyped-def]
+def smoke_mock(tmp_path: Path) -> Iterator[MockTarget]:
     """The real mock, started as the harness starts it, knowing the smoke scenario's devices."""
-    scenario = load_scenario(SMOKE)
-    write_registry(build_population(scenario), tmp_path / "registry.csv")
-    write_capacity(scenario.target, tmp_path / "capacity.json")
-    children = Children()
-    mock = MockTarget(
-        children, port=pick_free_port(), db=tmp_path / "mock.db",
-        registry=tmp_path / "registry.csv", capacity=tmp_path / "capacity.json",
-        logs=tmp_path / "logs",
-    )  # fmt: skip
-    mock.start()
-    yield mock
-    children.stop_all()
+    write_registry(build_population(load_scenario(SMOKE)), tmp_path / "registry.csv")
+    with mock_with_registry(tmp_path) as mock:
+        yield mock
 
 
 def test_a_target_run_without_its_admin_token_is_inconclusive_never_breached(
@@ -167,21 +158,6 @@ def _wait_for_outage(api: str, timeout: float = 60) -> str:
     pytest.fail("the outage was never applied")
 
 
-@pytest.fixture
-def external_toxiproxy():  # type: ignore[no-untyped-def]
-    """A Toxiproxy that outlives runs (TOXIPROXY_URL), as a shared one does."""
-    port = pick_free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "faults.toxiproxy", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_http_ok(f"{url}/version")
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-
-
 def _longer_outage(tmp_path: Path) -> Path:
     text = SMOKE.read_text().replace('end = "18:20"', 'end = "19:30"')
     path = tmp_path / "outage.toml"
@@ -234,20 +210,10 @@ def test_a_target_that_refuses_every_device_ends_the_run_with_what_to_do(tmp_pat
     (tmp_path / "registry.csv").write_text(
         "tps_code,dpt,device_id,secret\n9999999999001,200,dev-x,secret-x\n"
     )
-    write_capacity(load_scenario(SMOKE).target, tmp_path / "capacity.json")
-    children = Children()
-    mock = MockTarget(
-        children, port=pick_free_port(), db=tmp_path / "mock.db",
-        registry=tmp_path / "registry.csv", capacity=tmp_path / "capacity.json",
-        logs=tmp_path / "logs",
-    )  # fmt: skip
-    mock.start()
-    try:
+    with mock_with_registry(tmp_path) as mock:
         out = tmp_path / "runs"
         process = _harness(str(SMOKE), "--no-faults", "--target", mock.url, "--out", str(out))
         stdout, stderr = process.communicate(timeout=180)
-    finally:
-        children.stop_all()
     assert process.returncode == 3, stdout + stderr
     assert "ERROR (exit code 3): the target refused every device at login (31 of 31 devices" in (
         stdout

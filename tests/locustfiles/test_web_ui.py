@@ -28,18 +28,23 @@ def start_form(page: str) -> dict[str, Any]:
     return data
 
 
+def _web_ui_command(tmp_path: Path, port: int) -> list[str]:
+    """Locust with its web UI (no --headless) on the tiny scenario, aimed at a closed port."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    return [str(LOCUST), "-f", str(LOCUSTFILE), "--scenario", str(scenario),
+            "--host", "http://127.0.0.1:9", "--run-dir", str(tmp_path / "run"),
+            "--web-host", "127.0.0.1", "--web-port", str(port)]  # fmt: skip
+
+
 def test_the_start_form_says_what_the_scenario_will_do_and_disables_users_and_ramp_up(
     tmp_path: Path,
 ) -> None:
     """Run by hand with the web UI (no --headless): the form's users, ramp-up and run time are
     disabled for the load shape; a line above the UI and the form's "This Run" parameter (its
     only choice) name the scenario, its TPS and its length in both clocks."""
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
     port = pick_free_port()
-    command = [str(LOCUST), "-f", str(LOCUSTFILE), "--scenario", str(scenario),
-               "--host", "http://127.0.0.1:9", "--run-dir", str(tmp_path / "run"),
-               "--web-host", "127.0.0.1", "--web-port", str(port)]  # fmt: skip
+    command = _web_ui_command(tmp_path, port)
     with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as process:
         try:
             url = f"http://127.0.0.1:{port}/"
@@ -77,12 +82,8 @@ def test_the_start_form_says_what_the_scenario_will_do_and_disables_users_and_ra
 def test_a_host_changed_in_the_start_form_obeys_the_loopback_rule(tmp_path: Path) -> None:
     """The form's Host field is checked again when the run starts: a remote host not named by
     --allow-remote gets no load; the log says why and the UI waits for a host it may load."""
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
     port = pick_free_port()
-    command = [str(LOCUST), "-f", str(LOCUSTFILE), "--scenario", str(scenario),
-               "--host", "http://127.0.0.1:9", "--run-dir", str(tmp_path / "run"),
-               "--web-host", "127.0.0.1", "--web-port", str(port)]  # fmt: skip
+    command = _web_ui_command(tmp_path, port)
     with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as process:
         try:
             url = f"http://127.0.0.1:{port}"
