@@ -108,6 +108,8 @@ def server_series(inputs: RunInputs, end: float | None = None) -> dict[str, Any]
     """In-flight, queue depth and 503s per second from the scraped metrics, within the run's
     simulated span (scrapes before the clock start or after the end are not the run's)."""
     scrapes = [line for line in inputs.server_metrics if line.get("ok")]
+    if not scrapes or (inputs.record.get("clock") or {}).get("start") is None:
+        return {}  # nothing scraped, or the run failed before its clock started
     start = inputs.clock_start
     t, in_flight, queue, shed = [], [], [], []
     previous: Counter[str] = Counter()
