@@ -1,1 +1,1 @@
-"""The conductor: the ``sirekap-loadtest`` command line and one run, start to finish."""
+"""The harness: the ``sirekap-loadtest`` command line and one run, start to finish."""

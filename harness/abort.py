@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.analyse import SCOPES
-from scenarios.slo import Slo
+from scenarios import Slo
 
 GROWING = {"failures", "requests", "abandoned"}
 

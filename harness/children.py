@@ -18,6 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from rundir.exits import StartError
+
+__all__ = ["Child", "Children", "StartError", "Watcher", "wait_until"]
+
 
 class Watcher(Protocol):
     """What a child tells about its process group (harness.reaper.Reaper)."""
@@ -25,10 +29,6 @@ class Watcher(Protocol):
     def watch(self, pgid: int) -> None: ...
 
     def forget(self, pgid: int) -> None: ...
-
-
-class StartError(RuntimeError):
-    """A part of the run would not start (exit code 3); the message says which and why."""
 
 
 class Child:

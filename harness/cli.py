@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-EXIT_USAGE = 2
+from rundir import exits
 
 # name -> (module exposing main(argv) -> int, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -46,19 +46,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help"}:
         print(_usage())
-        return 0 if args else EXIT_USAGE
+        return 0 if args else exits.USAGE
     name, rest = args[0], args[1:]
     if name not in SUBCOMMANDS:
         valid = ", ".join(SUBCOMMANDS)
         print(
             f"sirekap-loadtest: unknown command {name!r}; valid commands: {valid}", file=sys.stderr
         )
-        return EXIT_USAGE
+        return exits.USAGE
     if argv is None:  # the console script, not a caller in this process
         signal.signal(signal.SIGTERM, _terminate)
     module = importlib.import_module(SUBCOMMANDS[name][0])
     entry: Callable[[list[str]], int] = module.main
-    return entry(rest)
+    try:
+        return entry(rest)
+    except Exception as error:  # the one place errors become exit codes
+        code = exits.code_of(error)
+        if code is None:
+            raise
+        for line in str(error).splitlines():
+            print(f"sirekap-loadtest {name}: {line}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

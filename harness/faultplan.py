@@ -10,10 +10,11 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from faults.timeline import FaultTimeline, FaultWindow
-from scenarios.scenario import Scenario
+from rundir.exits import UsageError
+from scenarios import Scenario
 
 
-class FaultPlanError(ValueError):
+class FaultPlanError(UsageError):
     """Fault windows the fault layer cannot apply; ``lines`` has one message per problem."""
 
     def __init__(self, lines: list[str]) -> None:

@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from harness.reaper import Reaper
-from harness.rundir import RunDir
 from harness.stage import (
     MAX_STAGE_S,
     StagePlan,
@@ -38,17 +36,20 @@ from harness.target import check_remote
 from reports.knee import KEEP_UP_CHECK, Stage, knee_of, stage_slos
 from reports.plan import Plan, asked_deadlines, plan
 from reports.plan_report import plan_results, plan_verdict, write_plan_report
-from reports.verdict import EXIT_INCONCLUSIVE, EXIT_INFRASTRUCTURE, EXIT_USAGE
-from scenarios import Scenario, ScenarioError, load_scenario
-from scenarios.safety import UnsafeTarget, check_target
-from scenarios.sampling import lognormal_sigma
-from scenarios.units import format_duration
+from rundir import exits, names
+from rundir.exits import UsageError
+from rundir.layout import RunDir
+from scenarios import (
+    Scenario,
+    ScenarioError,
+    UnsafeTarget,
+    check_target,
+    format_duration,
+    load_scenario,
+    lognormal_sigma,
+)
 
-SWEEP_FILE = "sweep.json"
-
-
-class UsageError(ValueError):
-    """Exit code 2; the message says what is valid."""
+SWEEP_FILE = names.SWEEP
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -235,7 +236,7 @@ class Planner:
         if self.sweep["status"] in {"interrupted", "failed"}:
             why = self.sweep.get("error") or "interrupted"
             print(f"sweep {self.sweep['status']}: {why}; the plan uses the stages measured")
-            code = EXIT_INFRASTRUCTURE if self.sweep["status"] == "failed" else EXIT_INCONCLUSIVE
+            code = exits.INFRASTRUCTURE if self.sweep["status"] == "failed" else exits.INCONCLUSIVE
         print(f"\n{verdict.name.upper()} (exit code {code}): {verdict.reason}")
         print(f"report: {self.dir.report / 'report.html'}")
         return code
@@ -288,14 +289,9 @@ def prepare(args: argparse.Namespace) -> tuple[Scenario, str]:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    try:
-        scenario, text = prepare(args)
-        saved = load_sweep(args.sweep) if args.sweep else None
-        settings = None if saved else settings_from(args, scenario)
-    except UsageError as error:
-        for line in str(error).splitlines():
-            print(f"sirekap-loadtest plan: {line}", file=sys.stderr)
-        return EXIT_USAGE
+    scenario, text = prepare(args)  # UsageError: harness.cli says it and exits 2
+    saved = load_sweep(args.sweep) if args.sweep else None
+    settings = None if saved else settings_from(args, scenario)
     if args.registry_out:
         assert settings is not None
         most = settings.max_rps * settings.stage_s / requests_per_tps(scenario)

@@ -1,25 +1,22 @@
 """Live progress of a run: simulated clock, TPS ready / acknowledged / total, rate, errors, faults.
 
 On a terminal it is a live panel (rich); otherwise one plain line every few seconds, for CI logs.
-Figures come from the load generator's ``progress.json`` (written every second by the master)
-and, for what the target itself says, from the last scraped ``/metrics``.
+Figures come from the load generator's ``progress.json`` (rundir.progress, written every second
+by the master) and, for what the target itself says, from the last scrape of its ``/metrics``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from scenarios.units import format_duration
+from scenarios import format_duration
 
 PLAIN_EVERY_S = 5.0
 
@@ -29,8 +26,8 @@ class Snapshot:
     sim_local: str
     real_elapsed: float
     real_total: float
-    tps_ready: int
-    tps_total: int
+    tps_ready: int | None  # None until the generator's first figures
+    tps_total: int | None
     acked: int | None
     rate: float | None  # requests per real second
     errors: dict[str, int]  # totals since the start, by kind
@@ -38,8 +35,12 @@ class Snapshot:
     final: bool = False  # the generator's final figures, after the run
 
     @property
+    def shown_tps(self) -> str:
+        return f"{_shown(self.tps_ready)}/{_shown(self.tps_total)}"
+
+    @property
     def shown_acked(self) -> str:
-        return "?" if self.acked is None else str(self.acked)
+        return _shown(self.acked)
 
     @property
     def shown_errors(self) -> str:
@@ -52,12 +53,12 @@ class Snapshot:
     def line(self) -> str:
         if self.final:
             return (
-                f"[{self.sim_local}] final: TPS ready {self.tps_ready}/{self.tps_total}, "
+                f"[{self.sim_local}] final: TPS ready {self.shown_tps}, "
                 f"acknowledged {self.shown_acked}; errors (total): {self.shown_errors}"
             )
         rate = "-" if self.rate is None else f"{self.rate:.0f}/s"
         return (
-            f"[{self.sim_local}] TPS ready {self.tps_ready}/{self.tps_total}, acknowledged "
+            f"[{self.sim_local}] TPS ready {self.shown_tps}, acknowledged "
             f"{self.shown_acked}; requests {rate} (last second); errors so far: "
             f"{self.shown_errors}; faults: {', '.join(self.faults) or 'none'}; "
             f"{self.shown_left} left"
@@ -70,7 +71,7 @@ class Snapshot:
         )
         table.add_row(
             "TPS ready / acknowledged / total",
-            f"{self.tps_ready} / {self.shown_acked} / {self.tps_total}",
+            f"{_shown(self.tps_ready)} / {self.shown_acked} / {_shown(self.tps_total)}",
         )
         if not self.final:
             rate = "-" if self.rate is None else f"{self.rate:.0f} per second"
@@ -84,31 +85,8 @@ class Snapshot:
         return table
 
 
-def read_progress(run_dir: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads((run_dir / "progress.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return data
-
-
-def last_scrape(path: Path) -> dict[str, Any]:
-    """The last successful line of ``server_metrics.jsonl`` (read from the end)."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(0, handle.tell() - 65536))
-            lines = handle.read().splitlines()
-    except OSError:
-        return {}
-    for raw in reversed(lines):
-        try:
-            line: dict[str, Any] = json.loads(raw)
-        except ValueError:
-            continue
-        if line.get("ok"):
-            return line
-    return {}
+def _shown(count: int | None) -> str:
+    return "?" if count is None else str(count)
 
 
 class ProgressView:

@@ -18,7 +18,6 @@ while the report is written) -> 4; ``failed`` (a part would not start or died) -
 from __future__ import annotations
 
 import argparse
-import bisect
 import contextlib
 import json
 import os
@@ -41,34 +40,31 @@ from harness.abort import AbortWatch
 from harness.children import Child, Children, StartError
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
-from harness.progress import ProgressView, Snapshot, last_scrape, read_progress
+from harness.progress import ProgressView, Snapshot
 from harness.reaper import Reaper
-from harness.record import RunRecord, utc_iso
-from harness.run_options import Prepared, UsageError, parser, prepare, unmeasurable
-from harness.rundir import RunDir
+from harness.run_options import Prepared, parser, prepare, unmeasurable
 from harness.scrape import MetricsScraper
 from harness.target import MockTarget, check_remote, export_target
 from reports.build import build_report
 from reports.cli import print_verdict
-from reports.verdict import EXIT_INCONCLUSIVE, EXIT_INFRASTRUCTURE, EXIT_USAGE
-from scenarios import arrival_schedule, build_population
-from scenarios.registry import write_operators, write_registry
-from scenarios.target import write_capacity
+from rundir import exits, timing
+from rundir.exits import Inconclusive, LoadtestError
+from rundir.layout import RunDir
+from rundir.progress import read_progress
+from rundir.record import RunRecord, utc_iso
+from scenarios import build_population, write_capacity, write_operators, write_registry
 
 PROXY_PREFIX = "sirekap-"  # + the run id: a shared Toxiproxy holds each run's own proxy
-# Real seconds between starting Locust and simulated offset 0: Locust is ready in ~2 s in one
-# process, ~5 s with --processes 2 on the national sample (this 2-core machine).
-LEAD_S = 5.0
-LEAD_PER_EXTRA_PROCESS_S = 2.0
-DRAIN_S = 5.0  # real seconds after the scenario's end for uploads in progress to finish
 SECRET_OPTIONS = ("admin_token",)  # never written to the run record
 
 
-class AbortRun(Exception):
+class AbortRun(LoadtestError):
     """An SLO marked abort_on_fail was breached beyond doubt during the run."""
 
+    exit_code = exits.BREACHED
 
-class EndedEarly(Exception):
+
+class EndedEarly(Inconclusive):
     """Locust ended before the scenario's end without being asked to: the run is inconclusive."""
 
 
@@ -97,6 +93,7 @@ class Run:
         self.target: MockTarget | None = None
         self.applier: FaultApplier | None = None
         self.toxiproxy: ToxiproxyClient | None = None
+        self.scraper: MetricsScraper | None = None
         self.clock_start = 0.0
         self.proxy_name = PROXY_PREFIX + self.dir.path.name
         options = recorded_options(args)
@@ -114,9 +111,7 @@ class Run:
             parts={"harness": {"pid": os.getpid()}, "reaper": {"pid": self.reaper.pid}},
         )
         self.abort = AbortWatch(scenario.slo.parsed)
-        population = build_population(scenario)
-        self.ready_times = sorted(arrival_schedule(scenario, population).ready_times())
-        self.population = population
+        self.save()  # a record from the start: whatever happens next, it says how the run ended
         self._progress: dict[str, Any] = {}
 
     def save(self) -> None:
@@ -129,12 +124,13 @@ class Run:
             check_remote(self.args.target)
             self.record.target = {"kind": "remote", "url": self.args.target}
             return str(self.args.target).rstrip("/")
-        write_registry(self.population, self.dir.registry)
-        operators = self.dir.path / "operators.csv"
-        write_operators(self.population, operators, self.scenario.plenary.operators_per_kecamatan)
+        population = build_population(self.scenario)  # only the embedded mock needs its TPS
+        write_registry(population, self.dir.registry)
+        operators = self.dir.operators
+        write_operators(population, operators, self.scenario.plenary.operators_per_kecamatan)
         write_capacity(self.scenario.target, self.dir.capacity)
         self.target = MockTarget(
-            self.children, port=free_loopback_port(), db=self.dir.path / "mock.db",
+            self.children, port=free_loopback_port(), db=self.dir.mock_db,
             registry=self.dir.registry, capacity=self.dir.capacity, logs=self.dir.logs,
             operators=operators,
         )  # fmt: skip
@@ -166,7 +162,7 @@ class Run:
 
     def start_locust(self, host: str) -> Child:
         args = locust_args(
-            self.dir.scenario, self.dir.path, clock_start=self.clock_start, drain=DRAIN_S,
+            self.dir.scenario, self.dir.path, clock_start=self.clock_start, drain=timing.DRAIN_S,
             host=host, workers=self.args.workers, allow_remote=self.args.allow_remote,
         )  # fmt: skip
         args += ["--csv", str(self.dir.locust / "locust")]
@@ -184,24 +180,27 @@ class Run:
         return child
 
     # -- the run ----------------------------------------------------------------------------
+    def progress(self) -> dict[str, Any]:
+        """The generator's live figures, read once a tick; the last ones once it removed them
+        (it does when its final files are written)."""
+        self._progress = read_progress(self.dir.path) or self._progress
+        return self._progress
+
     def snapshot(self) -> Snapshot:
         now = time.time()
         sim = (now - self.clock_start) * self.scenario.clock.speedup
-        # the generator removes progress.json once its final files are written: keep the last
-        progress = read_progress(self.dir.path) or self._progress
-        self._progress = progress
+        progress = self._progress
         acked = progress.get("acked")
-        if acked is None:
-            scrape = last_scrape(self.dir.server_metrics).get("samples", {})
-            if "sirekap_results_stored_total" in scrape:
-                acked = int(scrape["sirekap_results_stored_total"])
+        scraped = self.scraper.last_samples if self.scraper is not None else {}
+        if acked is None and "sirekap_results_stored_total" in scraped:
+            acked = int(scraped["sirekap_results_stored_total"])
         faults = [w.label or w.kind for w in self.applier.active] if self.applier else []
         return Snapshot(
             sim_local=self.scenario.clock.local(max(0.0, sim)),
             real_elapsed=max(0.0, now - self.clock_start),
             real_total=self.scenario.clock.real_duration,
-            tps_ready=bisect.bisect_right(self.ready_times, sim),
-            tps_total=len(self.ready_times),
+            tps_ready=progress.get("tps_ready"),
+            tps_total=progress.get("tps_total"),
             acked=acked,
             rate=progress.get("rate"),
             errors=progress.get("failures", {}),
@@ -219,7 +218,7 @@ class Run:
             sim_local=self.scenario.clock.local(max(0.0, ran)),
             real_elapsed=snapshot.real_total,
             real_total=snapshot.real_total,
-            tps_ready=bisect.bisect_right(self.ready_times, ran) if summary else snapshot.tps_ready,
+            tps_ready=snapshot.tps_ready,
             tps_total=snapshot.tps_total,
             acked=(forms.get("final") or {}).get("acked", snapshot.acked),
             rate=None,
@@ -230,21 +229,26 @@ class Run:
 
     def load_summary(self) -> dict[str, Any]:
         try:
-            data: dict[str, Any] = json.loads((self.dir.path / "load_summary.json").read_text())
+            data: dict[str, Any] = json.loads(self.dir.load_summary.read_text())
         except (OSError, ValueError):
             return {}
         return data
 
     def watch(self, locust: Child) -> None:
         """Until Locust ends; a dead part ends the run (StartError) unless a fault killed it."""
-        deadline = self.clock_start + self.scenario.clock.real_duration + DRAIN_S + 60
+        real = self.scenario.clock.real_duration
+        deadline = self.clock_start + real + timing.DRAIN_S + timing.END_MARGIN_S
         plain = True if self.args.plain else None
         with ProgressView(self.scenario.name, self.snapshot, plain=plain) as view:
             while locust.alive:
+                progress = self.progress()
                 view.update()
-                self._check_abort()
+                self._check_abort(progress)
                 if time.time() > deadline:
-                    raise StartError("Locust did not finish within a minute of the scenario's end")
+                    raise StartError(
+                        f"Locust did not finish within {timing.END_MARGIN_S:g} s of the "
+                        "scenario's end"
+                    )
                 if self._mock_died():
                     raise StartError(f"the mock died: {self.target.child.tail()}")  # type: ignore[union-attr]
                 gone = [c.name for c in self.children.dead() if c.name not in {"mock", "locust"}]
@@ -272,10 +276,10 @@ class Run:
         if run.get("ended_early"):
             raise EndedEarly(str(run["ended_early"]))
 
-    def _check_abort(self) -> None:
+    def _check_abort(self, progress: dict[str, Any]) -> None:
         if not self.abort.watched:
             return
-        breach = self.abort.check(read_progress(self.dir.path))
+        breach = self.abort.check(progress)
         if breach is not None:
             raise AbortRun(str(breach))
 
@@ -305,8 +309,7 @@ class Run:
             direct = self.target is None and "network" not in self.timeline.layers
             load_url, toxiproxy = (target_url, None) if direct else self.start_proxy(target_url)
             self.toxiproxy = toxiproxy
-            lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.args.workers - 1)
-            self.clock_start = time.time() + lead
+            self.clock_start = time.time() + timing.lead(self.args.workers)
             self.record.clock["start"] = self.clock_start
             self.record.clock["start_utc"] = utc_iso(self.clock_start)
             clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)
@@ -319,7 +322,7 @@ class Run:
                 layers["process"] = ProcessFaults(self.target)
             self._check_layers(layers)
             self.applier = FaultApplier(self.timeline, layers, clock)
-            scraper = MetricsScraper(
+            scraper = self.scraper = MetricsScraper(
                 f"{target_url}/metrics", self.dir.server_metrics, clock.simulated_now
             )
             locust = self.start_locust(load_url)
@@ -396,7 +399,7 @@ class Run:
                 child.signal(signal.SIGINT)
                 with contextlib.suppress(Exception):
                     assert child.process is not None
-                    child.process.wait(timeout=20)
+                    child.process.wait(timeout=timing.STOP_WAIT_S)
 
     def _export(self) -> None:
         if not self.admin_token:
@@ -420,16 +423,16 @@ class Run:
                 "interrupted while the report was being written; rebuild it with: "
                 f"sirekap-loadtest report {self.dir.path}"
             )
-            self.record.exit_code = EXIT_INCONCLUSIVE
+            self.record.exit_code = exits.INCONCLUSIVE
             self.save()
             signal.signal(signal.SIGINT, previous)
             print(f"sirekap-loadtest run: {self.record.error}", file=sys.stderr, flush=True)
-            return EXIT_INCONCLUSIVE
+            return exits.INCONCLUSIVE
         except Exception as error:
             print(f"sirekap-loadtest run: the report could not be built: {error}", file=sys.stderr)
-            self.record.exit_code = EXIT_INFRASTRUCTURE
+            self.record.exit_code = exits.INFRASTRUCTURE
             self.save()
-            return EXIT_INFRASTRUCTURE
+            return exits.INFRASTRUCTURE
         print_verdict(analysis, self.dir.report)
         self.record.exit_code = analysis.verdict.exit_code
         self.save()
@@ -459,12 +462,7 @@ def _one_line(error: BaseException) -> str:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    try:
-        prepared = prepare(args)
-    except UsageError as error:
-        for line in str(error).splitlines():
-            print(f"sirekap-loadtest run: {line}", file=sys.stderr)
-        return EXIT_USAGE
+    prepared = prepare(args)  # UsageError: harness.cli says it and exits 2
     for line in sweep_dead_runs(args.out):
         print(f"sirekap-loadtest run: {line}", flush=True)
     run = Run(args, prepared)

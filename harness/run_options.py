@@ -2,8 +2,9 @@
 
 Everything here happens before a connection, a child process or a run directory: the scenario is
 read and checked (with ``--speedup`` applied to the parsed value, never to the text), the target
-is checked against the loopback rule (scenarios.safety), the admin token is found (flag, file or
-environment variable: never handed to a child on a command line), the web UI's port is checked,
+is checked against the loopback rule (scenarios.schema.safety), the admin token is found (flag,
+file or environment variable: never handed to a child on a command line), the web UI's port is
+checked,
 and the SLOs the run will not be able to measure are listed so the user hears it at the start.
 """
 
@@ -20,15 +21,11 @@ import tomli_w
 
 from faults.timeline import FaultTimeline
 from harness.faultplan import FaultPlanError, fault_timeline
-from scenarios import Scenario, ScenarioError, scenario_from_dict
-from scenarios.safety import UnsafeTarget, check_target
+from rundir.exits import UsageError
+from scenarios import Scenario, ScenarioError, UnsafeTarget, check_target, scenario_from_dict
 
 ADMIN_TOKEN_VARIABLE = "SIREKAP_ADMIN_TOKEN"
 UI_PORT = 8089  # Locust's own default
-
-
-class UsageError(ValueError):
-    """Exit code 2: a bad option or scenario; the message says what is valid."""
 
 
 def parser() -> argparse.ArgumentParser:

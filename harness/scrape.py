@@ -43,6 +43,7 @@ class MetricsScraper:
         self.simulated_now = simulated_now
         self.scrapes = 0
         self.failures = 0
+        self.last_samples: dict[str, float] = {}  # of the last successful scrape, for displays
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-scraper", daemon=True)
 
@@ -71,7 +72,9 @@ class MetricsScraper:
         try:
             response = client.get(self.url)
             response.raise_for_status()
-            line.update(ok=True, samples=flatten(response.text))
+            samples = flatten(response.text)
+            line.update(ok=True, samples=samples)
+            self.last_samples = samples
         except (httpx.HTTPError, ValueError) as exc:
             self.failures += 1
             line.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])

@@ -26,10 +26,15 @@ from harness.children import Child, Children, StartError, Watcher
 from harness.locust import locust_args
 from harness.target import MockTarget
 from reports.knee import Stage, measure_stage
-from scenarios import Scenario, build_population, loads_scenario
-from scenarios.registry import write_registry
-from scenarios.slo import Slo
-from scenarios.target import write_capacity
+from rundir import names, timing
+from scenarios import (
+    Scenario,
+    Slo,
+    build_population,
+    loads_scenario,
+    write_capacity,
+    write_registry,
+)
 
 # A stage runs at 60 simulated seconds per real second, so its arrival curve can be written in
 # whole minutes of a simulated day: a stage of N real seconds is N simulated minutes from 13:00.
@@ -41,9 +46,6 @@ FIRST_DESA, LAST_DESA = 1001, 9999  # 4-digit desa numbers under the synthetic k
 POOL_LIMIT = (LAST_DESA - FIRST_DESA + 1) * TPS_PER_DESA
 AUTH_REFUSALS = frozenset({"4xx:401", "4xx:403", "4xx:404"})
 SYNTHETIC_KECAMATAN = "317101"  # a WIB kecamatan code (DKI Jakarta, 31); stages run on WIB
-LEAD_S = 4.0  # real seconds from starting Locust to the stage's clock start (one process)
-LEAD_PER_EXTRA_PROCESS_S = 2.0
-DRAIN_S = 2.0
 
 
 def write_pool(scenario: Scenario, desas: int, path: Path) -> int:
@@ -172,18 +174,19 @@ class StageRunner:
                 f"the sweep used up its {POOL_LIMIT:,} TPS codes; use shorter --stage or fewer "
                 "--max-stages"
             )
-        (folder / "scenario.toml").write_text(text, encoding="utf-8")
-        stage_scenario = loads_scenario(text, str(folder / "scenario.toml"))
+        (folder / names.SCENARIO).write_text(text, encoding="utf-8")
+        stage_scenario = loads_scenario(text, str(folder / names.SCENARIO))
         children = Children(self.watcher)
         try:
             url = self._target(stage_scenario, folder, children)
-            lead = LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (self.workers - 1)
-            clock_start = time.time() + lead
+            clock_start = time.time() + timing.stage_lead(self.workers)
             locust = self._locust(folder, url, clock_start, children)
-            deadline = clock_start + plan.stage_s + DRAIN_S + 60
+            deadline = clock_start + plan.stage_s + timing.STAGE_DRAIN_S + timing.END_MARGIN_S
             while locust.alive:
                 if time.time() > deadline:
-                    raise StartError("Locust did not finish within a minute of the stage's end")
+                    raise StartError(
+                        f"Locust did not finish within {timing.END_MARGIN_S:g} s of the stage's end"
+                    )
                 time.sleep(0.2)
         finally:
             children.stop_all()
@@ -204,27 +207,28 @@ class StageRunner:
     def _refused_every_device(folder: Path) -> bool:
         """Locust's exit 3 for a target that refused every device: the sweep words it itself."""
         try:
-            summary = json.loads((folder / "load_summary.json").read_text())
+            summary = json.loads((folder / names.LOAD_SUMMARY).read_text())
         except (OSError, ValueError):
             return False
         return bool((summary.get("refused") or {}).get("every_device"))
 
     def _target(self, scenario: Scenario, folder: Path, children: Children) -> str:
-        write_registry(build_population(scenario), folder / "registry.csv")
+        write_registry(build_population(scenario), folder / names.REGISTRY)
         if self.target:
             return self.target.rstrip("/")
-        write_capacity(scenario.target, folder / "capacity.json")
+        write_capacity(scenario.target, folder / names.CAPACITY)
         mock = MockTarget(
-            children, port=free_loopback_port(), db=folder / "mock.db",
-            registry=folder / "registry.csv", capacity=folder / "capacity.json", logs=folder,
+            children, port=free_loopback_port(), db=folder / names.MOCK_DB,
+            registry=folder / names.REGISTRY, capacity=folder / names.CAPACITY, logs=folder,
         )  # fmt: skip
         mock.start()
         return mock.url
 
     def _locust(self, folder: Path, url: str, clock_start: float, children: Children) -> Child:
         args = locust_args(
-            folder / "scenario.toml", folder, clock_start=clock_start, drain=DRAIN_S, host=url,
-            workers=self.workers, allow_remote=self.allow_remote,
+            folder / names.SCENARIO, folder, clock_start=clock_start,
+            drain=timing.STAGE_DRAIN_S, host=url, workers=self.workers,
+            allow_remote=self.allow_remote,
         )  # fmt: skip
         args += ["--read-back", "0"]
         child = children.add(Child("locust", args, folder / "locust.log"))
@@ -232,8 +236,8 @@ class StageRunner:
         return child
 
     def _measure(self, folder: Path, plan: StagePlan) -> Stage:
-        timeline = _jsonl(folder / "timeline.jsonl")
-        summary_path = folder / "load_summary.json"
+        timeline = _jsonl(folder / names.TIMELINE)
+        summary_path = folder / names.LOAD_SUMMARY
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         slip = (summary.get("start_slip_s") or {}).get("p99")
         return measure_stage(

@@ -1,35 +1,97 @@
-"""``sirekap-loadtest validate``: the scenario checks, plus the fault layer's check of each fault.
+"""``sirekap-loadtest validate SCENARIO...``: check scenario files and summarise each.
 
-Exit 0 when every file is valid; 2 otherwise, one line per problem on stderr.
+The scenario checks (every problem as one line: file, field path, what was given, what is valid),
+the fault layer's check of each fault window, then a one-screen summary of each valid file on
+stdout; ``--registry FILE`` also writes the device registry the mock loads. Exit 0 when every
+file is valid; 2 on a usage error or an invalid file (one line per problem on stderr).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 from harness.faultplan import FaultPlanError, fault_timeline
-from scenarios import validate as scenario_validate
-from scenarios.errors import ScenarioError
-from scenarios.loader import load_scenario
+from rundir import exits
+from scenarios import (
+    Scenario,
+    ScenarioError,
+    arrival_schedule,
+    build_population,
+    load_scenario,
+    summarize,
+    write_registry,
+)
 
-EXIT_INVALID = 2
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sirekap-loadtest validate",
+        description="Check scenario files; print a one-screen summary of each, or its errors.",
+    )
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="a scenario .toml file")
+    parser.add_argument(
+        "--registry",
+        metavar="FILE",
+        type=Path,
+        help="also write the device registry CSV the mock loads (one scenario only)",
+    )
+    return parser
+
+
+def _checked(path: str) -> Scenario | None:
+    """The scenario at ``path`` once its fields and its fault windows are valid; else None, each
+    problem printed (a file whose faults cannot be applied is not summarised as valid)."""
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return None
+    try:
+        fault_timeline(scenario)
+    except FaultPlanError as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        return None
+    return scenario
+
+
+def _write_registry(scenario: Scenario, path: Path) -> bool:
+    try:
+        rows = write_registry(build_population(scenario), path)
+    except OSError as exc:
+        print(f"{path}: cannot write: {exc.strerror}", file=sys.stderr)
+        return False
+    print(f"registry    {rows:,} devices written to {path}")
+    return True
 
 
 def main(argv: list[str]) -> int:
-    """Fault windows first: a file whose faults cannot be applied is not summarised as valid."""
-    kept, status = [], 0
-    for arg in argv:
-        if arg.endswith(".toml"):
-            try:
-                fault_timeline(load_scenario(arg))
-            except ScenarioError:
-                pass  # the scenario checks below report it, one line per problem
-            except FaultPlanError as error:
-                for line in error.lines:
-                    print(line, file=sys.stderr)
-                status = EXIT_INVALID
-                continue
-        kept.append(arg)
-    if not any(arg.endswith(".toml") for arg in kept) and status:
-        return status
-    return max(status, scenario_validate.main(kept))
+    """Validate each scenario named in ``argv``; see the module doc for exit codes."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help
+        return exc.code if isinstance(exc.code, int) else exits.USAGE
+    if args.registry is not None and len(args.scenarios) != 1:
+        print("sirekap-loadtest validate: --registry takes exactly one SCENARIO", file=sys.stderr)
+        return exits.USAGE
+    status = exits.OK
+    for index, path in enumerate(args.scenarios):
+        scenario = _checked(path)
+        if scenario is None:
+            status = exits.USAGE
+            continue
+        population = build_population(scenario)
+        if index:
+            print()
+        print(summarize(scenario, population, arrival_schedule(scenario, population)))
+        print("valid")
+        if args.registry is not None and not _write_registry(scenario, args.registry):
+            return exits.USAGE
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

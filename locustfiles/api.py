@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from locustfiles.failures import TRUNCATED
 from locustfiles.retry import parse_retry_after
+from rundir.failures import TRUNCATED
 
 
 class Verdict(StrEnum):
@@ -38,7 +38,7 @@ class Response:
     """One HTTP exchange as the transport saw it. ``status`` is 0 when no response arrived."""
 
     status: int
-    failure: str | None  # the failure kind (see locustfiles.failures), None on 1xx-3xx
+    failure: str | None  # the failure kind (see rundir.failures), None on 1xx-3xx
     content: bytes = b""
     retry_after: str | None = None  # the raw Retry-After header
     error: str = ""  # what went wrong, for transport failures

@@ -7,7 +7,7 @@
    needs one user per busy job and per job due within the next few seconds, with headroom; the
    pool only grows (idle users cost little, stopping a busy one would lose its upload), up to
    ``--max-users`` if given; plus one user per PPK operator of a plenary, each granted its
-   operator on request (:mod:`locustfiles.operators`).
+   operator on request (:mod:`locustfiles.operator_desk`).
 4. It ends the run when every job has its outcome and every operator has finished its shift, or
    at the scenario's end plus ``--drain``.
 5. When the test stops (that end, the web UI, Ctrl-C or SIGTERM) it asks each process for what
@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -31,21 +32,21 @@ from typing import Any
 
 import gevent
 
+from locustfiles.form_record import FormRecord
 from locustfiles.jobs import LOOKAHEAD, DueTimes, Plan
-from locustfiles.ledger import FormRecord
-from locustfiles.operators import OperatorDesk
+from locustfiles.load_summary import STOPPED_EARLY, GeneratorFacts, RunEnd, build_summary
+from locustfiles.operator_desk import OperatorDesk
 from locustfiles.options import Options
-from locustfiles.progress import NAME as PROGRESS
-from locustfiles.progress import totals, write_progress
 from locustfiles.reconcile import reconcile
-from locustfiles.refusals import EXIT_REFUSED, early_warning
-from locustfiles.rundir import write_run_files
-from locustfiles.summary import STOPPED_EARLY, build_summary
-from locustfiles.timeline import Timeline
-from scenarios.safety import UnsafeTarget, check_target
+from locustfiles.refusals import early_warning
+from rundir import exits, names
+from rundir.generator_files import write_run_files
+from rundir.progress import totals, write_progress
+from rundir.timeline import Timeline
+from rundir.timing import FINAL_WAIT_S
+from scenarios import UnsafeTarget, check_target
 
 GO_MARGIN = 0.5  # real seconds between the go message and the clock start
-FINAL_WAIT = 15.0  # real seconds to wait for every process's final report
 HEADROOM = 1.5  # pool growth factor when the need comes close to the pool
 READY_TIMEOUT = 120.0  # real seconds for every process to lay out its jobs
 
@@ -220,11 +221,11 @@ class Conductor:
             return
         self.progress_at = now
         self._warn_refusals()
+        figures = totals(self.timeline, self.clock_start, self.plan.speedup, now)
+        figures["tps_ready"] = bisect.bisect_right(self.plan.tps_ready, figures["sim_s"])
+        figures["tps_total"] = len(self.plan.tps_ready)
         try:
-            write_progress(
-                Path(self.run_dir),
-                totals(self.timeline, self.clock_start, self.plan.speedup, now),
-            )
+            write_progress(Path(self.run_dir), figures)
         except OSError as exc:
             logger.warning("sirekap: progress.json not written: %s", exc)
 
@@ -309,7 +310,7 @@ class Conductor:
         ended_at = time.time()
         for client_id in self.workers:
             self.runner.send_message("sirekap_finish", {}, client_id=client_id)
-        deadline = time.monotonic() + FINAL_WAIT
+        deadline = time.monotonic() + FINAL_WAIT_S
         while len(self.finals) < len(self.workers) and time.monotonic() < deadline:
             gevent.sleep(0.05)
         try:
@@ -321,7 +322,7 @@ class Conductor:
         if self.problems:
             environment.process_exit_code = 3
         elif self.refusal is not None:
-            environment.process_exit_code = EXIT_REFUSED
+            environment.process_exit_code = exits.INFRASTRUCTURE
         elif environment.process_exit_code is None:
             # Failed requests are the experiment's data, not a harness error.
             environment.process_exit_code = 0
@@ -346,17 +347,16 @@ class Conductor:
             self.plan,
             self.timeline,
             self.ledger,
-            clock_start=clock_start,
-            ended_at=ended_at,
-            end_reason=self.end_reason,
-            max_slip=self.options.max_slip,
-            processes=len(self.workers),
-            users_peak=self.users_peak,
-            in_progress_peak=self.in_progress_peak,
-            cpu_warnings=cpu,
-            missing_processes=missing,
-            problems=self.problems,
-            plenary=self.plenary,
+            RunEnd(clock_start, ended_at, self.end_reason, self.options.max_slip),
+            GeneratorFacts(
+                len(self.workers),
+                self.users_peak,
+                self.in_progress_peak,
+                cpu,
+                missing,
+                self.problems,
+            ),
+            self.plenary,
         )
         write_run_files(
             self.run_dir,
@@ -368,11 +368,11 @@ class Conductor:
             plenary=self.plenary if self.plan.operators else None,
         )
         self.phase = "written"
-        Path(self.run_dir, PROGRESS).unlink(missing_ok=True)  # live figures only; now final
+        Path(self.run_dir, names.PROGRESS).unlink(missing_ok=True)  # live figures only; now final
         refused = summary["refused"]
         if refused["every_device"]:
             self.refusal = refused["message"]
-            verdict = f"the target refused every device: exit code {EXIT_REFUSED}"
+            verdict = f"the target refused every device: exit code {exits.INFRASTRUCTURE}"
         elif summary["inconclusive"]:
             verdict = "INCONCLUSIVE: " + "; ".join(summary["reasons"])
         else:

@@ -13,8 +13,7 @@ from typing import Any
 
 from locustfiles.api import DeviceCalls, Verdict
 from locustfiles.retry import RetryPolicy
-from scenarios import Population, page_digest
-from scenarios.population_spec import Election
+from scenarios import Election, Population, page_digest
 
 
 def correction_entry(requested_s: float, revision: int) -> dict[str, Any]:

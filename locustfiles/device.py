@@ -7,9 +7,9 @@ request is judged by the API (:mod:`locustfiles.api`) and retried by the scenari
 (:mod:`locustfiles.retry`); a step that runs out of attempts abandons the form, a refusal rejects
 it. The read-back checks what the server stores but never changes the form's outcome.
 
-A form the app misreads (scenario ``[quality]``, :mod:`scenarios.misreads`) is first submitted
-with the misread numbers. When the server's ballot arithmetic refuses them (422) the officer
-notices, fixes the numbers (``officer_fix``, simulated) and submits the truth under a new
+A form the app misreads (scenario ``[quality]``, :mod:`scenarios.workload.misreads`) is first
+submitted with the misread numbers. When the server's ballot arithmetic refuses them (422) the
+officer notices, fixes the numbers (``officer_fix``, simulated) and submits the truth under a new
 Idempotency-Key; numbers that still add up are stored as read.
 
 Nothing here imports Locust: the clock (``now``/``sleep``) and the API are passed in, so the flow
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from locustfiles.api import Answer, DeviceCalls, Verdict
-from locustfiles.ledger import ABANDONED, ACKED, ARITHMETIC, REJECTED, FormRecord, MisreadState
+from locustfiles.form_record import FormRecord, MisreadState
 from locustfiles.retry import RetryPolicy
-from scenarios import Misread, Population
-from scenarios.population_spec import Election
+from rundir.ledger import ABANDONED, ACKED, ARITHMETIC, REJECTED
+from scenarios import Election, Misread, Population
 
 ARITHMETIC_REFUSAL = 422
 

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 import gevent
 from gevent.event import Event
 
+from locustfiles.form_record import FormRecord
 from locustfiles.jobs import DueTimes, Job
-from locustfiles.ledger import ABANDONED, NOT_STARTED, FormRecord
 from locustfiles.recorder import Recorder
+from rundir.ledger import ABANDONED, NOT_STARTED
 
 
 class Dispatcher:

@@ -26,9 +26,9 @@ from locustfiles.api import Timeouts
 from locustfiles.device import DeviceContext, TokenCache
 from locustfiles.dispatcher import Dispatcher
 from locustfiles.jobs import LOOKAHEAD, Plan, build_plan, text_digest
-from locustfiles.operators import OperatorPool
+from locustfiles.operator_desk import OperatorPool
 from locustfiles.options import api_class_from
-from locustfiles.plenary import PlenaryContext
+from locustfiles.ppk_operator import PlenaryContext
 from locustfiles.recorder import Recorder
 from locustfiles.retry import RetryPolicy
 

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from scenarios import (
+    Election,
     Misread,
     Population,
     Scenario,
+    Zone,
     arrival_schedule,
     build_population,
     loads_scenario,
     misreads,
+    operator_rows,
 )
-from scenarios.population_spec import Election
-from scenarios.registry import operator_rows
-from scenarios.units import Zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,14 @@ class Plan:
     @cached_property
     def tps_in_run(self) -> int:
         return len({job.tps_code for job in self.jobs})
+
+    @cached_property
+    def tps_ready(self) -> tuple[float, ...]:
+        """When each TPS of the run has its first form ready (simulated seconds), sorted."""
+        first: dict[str, float] = {}
+        for job in self.jobs:
+            first[job.tps_code] = min(job.ready, first.get(job.tps_code, job.ready))
+        return tuple(sorted(first.values()))
 
     def partition(self, index: int, count: int) -> tuple[Job, ...]:
         """The jobs of generator process ``index`` of ``count``."""

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from scenarios.safety import UnsafeTarget
-from scenarios.safety import check_target as safe_target
+from rundir import exits
+from rundir.layout import folder_name
+from rundir.timing import DRAIN_S
+from scenarios import UnsafeTarget
+from scenarios import check_target as safe_target
 
-EXIT_USAGE = 2
 DEFAULT_API = "locustfiles.api:SirekapApi"
 
 
@@ -44,7 +46,7 @@ def add_options(parser: Any) -> None:
     group.add_argument(
         "--drain",
         metavar="SECONDS",
-        default="5",
+        default=f"{DRAIN_S:g}",
         help="real seconds after the scenario's end for uploads in progress to finish (default 5)",
         include_in_web_ui=False,
     )
@@ -99,7 +101,7 @@ class Options:
 
 def fail(message: str) -> NoReturn:
     print(f"locustfiles/sirekap.py: {message}", file=sys.stderr)
-    raise SystemExit(EXIT_USAGE)
+    raise SystemExit(exits.USAGE)
 
 
 def read_options(parsed: Any) -> Options:
@@ -186,13 +188,12 @@ def check_plenary_api(spec: str) -> None:
 
 
 def default_run_dir(scenario_name: str, now: dt.datetime | None = None) -> Path:
-    moment = now or dt.datetime.now(dt.UTC)
-    return Path("runs") / f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{scenario_name}"
+    return Path("runs") / folder_name(scenario_name, now)
 
 
 def check_target(host: str | None, allow_remote: str | None) -> None:
     """Load goes to loopback unless ``--allow-remote`` names the target's host (the rule of
-    scenarios.safety, shared with the harness)."""
+    scenarios.schema.safety, shared with the harness)."""
     if not host:
         fail(
             "no target: pass --host URL (the mock or the service) or set [target] url in the "

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from locustfiles.jobs import Plan
-from locustfiles.ledger import ACKED, ARITHMETIC, PLENARY
-from locustfiles.plenary_record import ATTEMPT_OUTCOMES, DISCREPANCY, MISSING_UPLOAD
+from rundir.ledger import ACKED, ARITHMETIC, PLENARY
+from rundir.plenary_record import ATTEMPT_OUTCOMES, DISCREPANCY, MISSING_UPLOAD
 
 Form = tuple[str, str]
 

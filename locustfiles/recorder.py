@@ -11,8 +11,8 @@ import json
 import math
 from typing import Any
 
-from locustfiles.ledger import FormRecord
-from locustfiles.timeline import Timeline
+from locustfiles.form_record import FormRecord
+from rundir.timeline import Timeline
 
 
 class Recorder:

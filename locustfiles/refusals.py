@@ -3,9 +3,10 @@
 A target that does not know the scenario's TPS (the mock started without the scenario's
 registry, or a service the registry was never loaded into) answers every device login 401. Such
 a run measured nothing about the service: the conductor writes the run files, prints
-:func:`refusal_line` as the last line and exits with :data:`EXIT_REFUSED`. When only some devices
-are refused (a registry that lacks some TPS) the run goes on, their forms are rejected, and the
-line says how many and which. ``load_summary.json`` has the figures under ``refused``.
+:func:`refusal_line` as the last line and exits with :data:`rundir.exits.INFRASTRUCTURE`. When
+only some devices are refused (a registry that lacks some TPS) the run goes on, their forms are
+rejected, and the line says how many and which. ``load_summary.json`` has the figures under
+``refused``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from locustfiles.jobs import Plan
-from locustfiles.ledger import ACKED, REJECTED
-from locustfiles.timeline import Timeline
+from rundir.ledger import ACKED, REJECTED
+from rundir.timeline import Timeline
 
-EXIT_REFUSED: Final = 3  # a harness or infrastructure error (README, exit codes)
 LOGIN_REFUSALS: Final = ("4xx:401", "4xx:403")
 SESSION_REFUSED: Final = "session refused: "  # the reason device.py gives a refused login
 EXAMPLES: Final = 3

@@ -12,7 +12,7 @@ import email.utils
 import math
 from dataclasses import dataclass
 
-from scenarios.client import RetrySpec
+from scenarios import RetrySpec
 
 
 @dataclass(frozen=True)

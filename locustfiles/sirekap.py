@@ -11,9 +11,9 @@ the master). The load shape below sizes the user pool and ends the test; ``--use
 ``--api-class``, ``--allow-remote`` (see locustfiles/README.md).
 
 Into the run directory go ``timeline.jsonl``, ``ledger.jsonl``, ``load_summary.json`` and, with a
-plenary, ``plenary.jsonl`` (:mod:`locustfiles.rundir`). The process exits 0 once they are written
-(read the inconclusive flag from the summary), 2 on a bad option or scenario, 3 if a generator
-process failed or the target refused every device at login (:mod:`locustfiles.refusals`).
+plenary, ``plenary.jsonl`` (:mod:`rundir.generator_files`). The process exits 0 once they are
+written (read the inconclusive flag from the summary), 2 on a bad option or scenario, 3 if a
+generator process failed or the target refused every device at login (:mod:`locustfiles.refusals`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from locustfiles.conductor import Conductor
 from locustfiles.device import FormUpload
 from locustfiles.generator import Generator, remember_plan
 from locustfiles.jobs import build_plan
-from locustfiles.ledger import ABANDONED, ACKED
 from locustfiles.options import (
     add_options,
     check_plenary_api,
@@ -48,6 +47,7 @@ from locustfiles.options import (
 from locustfiles.transport import HttpTransport, new_session
 from locustfiles.webui import add_banner, describe, show
 from locustfiles.webui import add_option as add_web_ui_option
+from rundir.ledger import ABANDONED, ACKED
 from scenarios import ScenarioError
 
 

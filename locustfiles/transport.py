@@ -17,8 +17,8 @@ import gevent
 from locust.contrib.fasthttp import FastHttpSession
 
 from locustfiles.api import Response
-from locustfiles.failures import TRUNCATED, describe, http_failure, transport_failure
 from locustfiles.recorder import Recorder
+from rundir.failures import TRUNCATED, describe, http_failure, transport_failure
 
 
 class HttpTransport:

@@ -17,7 +17,7 @@ import html
 from typing import Any, Final
 
 from locustfiles.jobs import Plan
-from scenarios.units import format_duration
+from scenarios import format_duration
 
 OPTION: Final = "--this-run"
 DEST: Final = "ThisRun"  # the web UI labels a parameter by its name: "This Run (...)"

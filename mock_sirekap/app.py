@@ -1,4 +1,9 @@
-"""The FastAPI application of the mock, assembled from its routers and middleware."""
+"""The FastAPI application of the mock, assembled from its routers and middleware.
+
+The routers are module-level (``routes_*``); what they share (settings, registry, database
+handles, the runtime model) is this process's ``MockState`` on ``app.state.mock``, which they
+reach through the dependencies of ``mock_sirekap.dependencies``.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ gavels the TPS that match and sums the kecamatan's D.Hasil once every TPS is gav
 (workers, queue, service times, 503 + Retry-After) is a model, and server-side faults (errors,
 latency, brown-out, a plenary suspended for maintenance) can be injected through the admin API.
 """
+ROUTERS = (routes_device.router, routes_public.router, routes_plenary.router, routes_admin.router)
 
 
 def create_app(
@@ -59,15 +65,13 @@ def create_app(
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
     )
+    app.state.mock = state  # what the routes reach through ``dependencies.Mock``
     install_docs(app, TITLE)
     install_error_handlers(app)
-    app.include_router(routes_device.build_router(state))
-    app.include_router(routes_public.build_router(state))
-    app.include_router(routes_plenary.build_router(state))
-    app.include_router(routes_admin.build_router(state))
+    for router in ROUTERS:
+        app.include_router(router)
     limits = BodyLimits(page=config.max_upload_bytes, timeout=config.body_timeout)
     app.add_middleware(AdmissionMiddleware, runtime=state.runtime, limits=limits)
-    app.state.mock = state
     return app
 
 

@@ -1,6 +1,10 @@
 """The plenary side: PPK operators log in per kecamatan, submit each TPS's hand-counted totals, and
 follow the kecamatan's progress up to its D.Hasil (see ``mock_sirekap.plenary``).
 
+An operator token acts only on its own kecamatan (``dependencies.OperatorKecamatan``), and on the
+TPS the registry lists there (``dependencies.plenary_tps``); the progress is also open to the admin
+token (``dependencies.ViewedKecamatan``). Manual totals are read only once all of that is checked.
+
 While the ``plenary_gate`` server fault is set, every route here answers 503 + Retry-After (the
 admission middleware refuses them before they arrive); uploads and public reads go on.
 """
@@ -10,13 +14,18 @@ from __future__ import annotations
 import sqlite3
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from mock_sirekap import metrics
-from mock_sirekap.auth import AuthError, OperatorSession, is_admin
 from mock_sirekap.db import StorageUnavailable
-from mock_sirekap.elections import election_error
+from mock_sirekap.dependencies import (
+    Mock,
+    Operator,
+    OperatorKecamatan,
+    ViewedKecamatan,
+    plenary_tps,
+)
 from mock_sirekap.errors import ApiError
 from mock_sirekap.json_body import body_doc, read_json
 from mock_sirekap.plenary import (
@@ -111,137 +120,68 @@ class PlenaryProgress(BaseModel):
 
 
 MANUAL_BODY_DOC = body_doc(ManualTotals)
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "no result uploaded yet, or TPS gaveled with other totals"},
+    415: {"description": "the body is not declared JSON"},
+    422: {"description": "body not JSON integers under digit ids; every field named"},
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
-def build_router(state: MockState) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+@router.post("/operators/sessions", status_code=201, response_model=OperatorSessionResponse)
+async def create_operator_session(
+    body: OperatorSessionRequest, mock: Mock
+) -> OperatorSessionResponse:
+    """Log a PPK operator in; the token it gets acts only on its own kecamatan."""
+    if not mock.operators.check(body.operator_id, body.kecamatan_code, body.secret):
+        raise ApiError(401, "unknown operator, wrong kecamatan or wrong secret")
+    token, session = mock.operator_signer.issue(body.kecamatan_code, body.operator_id)
+    return OperatorSessionResponse(token=token, expires_at=session.expires_at)
 
-    def operator(authorization: str | None) -> OperatorSession:
-        try:
-            session = state.operator_signer.verify(authorization)
-        except AuthError as exc:
-            raise ApiError(exc.status, str(exc)) from None
-        _require_listed(state, session)
-        return session
 
-    def known(kecamatan_code: str, election: str) -> tuple[str, ...]:
-        """The kecamatan's TPS codes; 404 for an unknown kecamatan or election."""
-        tps_codes = state.kecamatan.get(kecamatan_code)
-        if tps_codes is None:
-            raise ApiError(
-                404,
-                f"unknown kecamatan {kecamatan_code!r}: give the 6-digit code of a kecamatan "
-                "with TPS in this server's registry",
-            )
-        problem = election_error(election)
-        if problem:
-            raise ApiError(404, problem)
-        return tps_codes
-
-    def in_scope(session: OperatorSession, kecamatan_code: str) -> None:
-        if session.kecamatan_code != kecamatan_code:
-            raise ApiError(
-                403,
-                f"token is scoped to kecamatan {session.kecamatan_code}; it cannot act on "
-                f"kecamatan {kecamatan_code}",
-            )
-
-    @router.post("/operators/sessions", status_code=201, response_model=OperatorSessionResponse)
-    async def create_operator_session(body: OperatorSessionRequest) -> OperatorSessionResponse:
-        """Log a PPK operator in; the token it gets acts only on its own kecamatan."""
-        if not state.operators.check(body.operator_id, body.kecamatan_code, body.secret):
-            raise ApiError(401, "unknown operator, wrong kecamatan or wrong secret")
-        token, session = state.operator_signer.issue(body.kecamatan_code, body.operator_id)
-        return OperatorSessionResponse(token=token, expires_at=session.expires_at)
-
-    @router.put(
-        "/recap/{kecamatan_code}/{election}/plenary/{tps_code}",
-        response_model=PlenaryResult,
-        openapi_extra={"requestBody": MANUAL_BODY_DOC},
-        responses={
-            409: {"description": "no result uploaded yet, or TPS gaveled with other totals"},
-            415: {"description": "the body is not declared JSON"},
-            422: {"description": "body not JSON integers under digit ids; every field named"},
-        },
+@router.put(
+    "/recap/{kecamatan_code}/{election}/plenary/{tps_code}",
+    response_model=PlenaryResult,
+    openapi_extra={"requestBody": MANUAL_BODY_DOC},
+    responses=SUBMIT_RESPONSES,
+)
+async def submit(
+    operator: Operator,
+    kecamatan: OperatorKecamatan,
+    tps_code: Annotated[str, Depends(plenary_tps)],
+    request: Request,
+    mock: Mock,
+) -> dict[str, Any]:
+    """Compare a TPS's manual totals with its stored result; a match gavels the TPS."""
+    body = await read_json(request, ManualTotals, "manual totals")
+    entry = ManualEntry(
+        kecamatan.code,
+        kecamatan.election,
+        tps_code,
+        operator.operator_id,
+        {"chart": body.chart, "administrasi": body.administrasi},
     )
-    async def submit(
-        kecamatan_code: str,
-        election: str,
-        tps_code: str,
-        request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        """Compare a TPS's manual totals with its stored result; a match gavels the TPS."""
-        session = operator(authorization)
-        tps_codes = known(kecamatan_code, election)
-        in_scope(session, kecamatan_code)
-        if tps_code not in tps_codes:
-            raise ApiError(
-                403,
-                f"TPS {tps_code!r} is not in kecamatan {kecamatan_code}: its plenary takes only "
-                f"the {len(tps_codes)} TPS the registry lists there",
-            )
-        body = await read_json(request, ManualTotals, "manual totals")
-        entry = ManualEntry(
-            kecamatan_code,
-            election,
-            tps_code,
-            session.operator_id,
-            {"chart": body.chart, "administrasi": body.administrasi},
-        )
-        outcome = await _commit(state, entry)
-        metrics.PLENARY_SUBMISSIONS.labels(outcome.status).inc()
-        if outcome.newly_closed:
-            metrics.PLENARY_CLOSED.inc()
-        return outcome.as_dict()
-
-    @router.get(
-        "/recap/{kecamatan_code}/{election}/plenary",
-        response_model=PlenaryProgress,
-    )
-    async def read_progress(
-        kecamatan_code: str,
-        election: str,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        """The kecamatan's plenary: closed, open, pending and missing TPS, and its D.Hasil."""
-        admin = is_admin(authorization, state.config.admin_token)
-        session = None
-        if not admin:
-            if not authorization:
-                raise ApiError(
-                    401,
-                    "missing token: send Authorization: Bearer <token> with an operator token "
-                    "of this kecamatan or the admin token",
-                )
-            session = operator(authorization)
-        tps_codes = known(kecamatan_code, election)
-        if session is not None:
-            in_scope(session, kecamatan_code)
-        try:
-            return progress(state.reader, kecamatan_code, election, tps_codes)
-        except sqlite3.Error as exc:
-            raise ApiError(503, f"database not readable: {exc}") from None
-
-    return router
+    outcome = await _commit(mock, entry)
+    metrics.PLENARY_SUBMISSIONS.labels(outcome.status).inc()
+    if outcome.newly_closed:
+        metrics.PLENARY_CLOSED.inc()
+    return outcome.as_dict()
 
 
-def _require_listed(state: MockState, session: OperatorSession) -> None:
-    """401 for a token signed before a restart with other operators: the key holds, the account
-    may not."""
-    listed = state.operators.by_id.get(session.operator_id)
-    if listed is None or listed.kecamatan_code != session.kecamatan_code:
-        raise ApiError(
-            401,
-            f"operator token names operator {session.operator_id!r} of kecamatan "
-            f"{session.kecamatan_code}, which this server does not list: log in again",
-        )
+@router.get("/recap/{kecamatan_code}/{election}/plenary", response_model=PlenaryProgress)
+async def read_progress(kecamatan: ViewedKecamatan, mock: Mock) -> dict[str, Any]:
+    """The kecamatan's plenary: closed, open, pending and missing TPS, and its D.Hasil."""
+    try:
+        return progress(mock.reader, kecamatan.code, kecamatan.election, kecamatan.tps_codes)
+    except sqlite3.Error as exc:
+        raise ApiError(503, f"database not readable: {exc}") from None
 
 
-async def _commit(state: MockState, entry: ManualEntry) -> PlenaryOutcome:
+async def _commit(mock: MockState, entry: ManualEntry) -> PlenaryOutcome:
     """Run the comparison in the next durable batch; map its refusals to HTTP errors."""
     try:
-        outcome: PlenaryOutcome = await state.committer.submit(
+        outcome: PlenaryOutcome = await mock.committer.submit(
             lambda conn: submit_manual(conn, entry)
         )
     except MissingUpload as exc:

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from locustfiles.histogram import Histogram
 from reports.completion import Completion, FormTimes
 from reports.inputs import RunInputs
 from reports.integrity import Ack, IntegrityReport, audit
 from reports.manual import manual_baseline
 from reports.model import EndpointStats
-from reports.plenary import (
+from reports.plenary_figures import (
     PlenaryReport,
     QualityReport,
     plenary_report,
@@ -29,16 +28,14 @@ from reports.plenary import (
 from reports.recovery import Recovery, Second, analyse, detect_outages
 from reports.span import RunSpan, run_span
 from reports.unacked import Unacked, unacknowledged
-from scenarios.geography import zone_of
-from scenarios.scenario import Scenario
-from scenarios.slo import Slo
-from scenarios.timeline import Fault
-from scenarios.units import ZONE_UTC_OFFSET_HOURS, parse_time_spec
+from rundir import endpoints
+from rundir.histogram import Histogram
+from scenarios import ZONE_UTC_OFFSET_HOURS, Fault, Scenario, Slo, parse_time_spec, zone_of
 
-ENDPOINTS = ("session", "page", "result", "read")
+ENDPOINTS = endpoints.DEVICE
 SCOPES: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in ENDPOINTS},
-    "upload": ("session", "page", "result"),
+    "upload": endpoints.UPLOAD,
     "all": ENDPOINTS,
 }
 # Ledger reasons of devices stopped by the run's end or lost with their process (not given up).

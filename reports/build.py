@@ -17,7 +17,7 @@ from reports.junit import write_junit
 from reports.measurable import resolve
 from reports.model import Analysis, RunFacts
 from reports.run_charts import run_charts
-from reports.summary import summary_json, summary_md
+from reports.summary_files import summary_json, summary_md
 from reports.unacked import unacknowledged_json
 from reports.verdict import evaluate, verdict
 from scenarios import load_factor

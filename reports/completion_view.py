@@ -9,7 +9,7 @@ from html import escape
 from reports.completion import Completion
 from reports.markup import html_table
 from reports.unacked import SHOWN, Unacked
-from scenarios.units import format_duration
+from scenarios import format_duration
 
 
 def completion_html(completion: Completion | None, unacked: Sequence[Unacked]) -> str:

@@ -1,4 +1,8 @@
-"""``report.html``: one self-contained file (charts inlined), verdict first, works offline."""
+"""``report.html``: one self-contained file (charts inlined), verdict first, works offline.
+
+One function per section, in the page's order; each returns its HTML, or None when the run has
+nothing for it (the section is then left out).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,32 @@ from reports.completion_view import completion_html
 from reports.markup import STYLE, html_table, slo_html_table
 from reports.model import Analysis, RunFacts
 from reports.plenary_view import plenary_html
-from reports.summary import both_clocks, millis
-from scenarios.units import format_duration
+from reports.summary_files import both_clocks, millis
+from scenarios import format_duration
+
+INTEGRITY_HEAD = ["acknowledged", "lost", "duplicate", "corrupt", "ambiguous (stored, never acked)"]
+RECOVERY_HEAD = [
+    "outage", "injected", "first success", "recovered", "backlog peak", "drained",
+    "requests per success",
+]  # fmt: skip
+ENDPOINT_HEAD = ["endpoint", "requests", "success", "p50", "p95", "p99", "max"]
+
+
+def render_html(analysis: Analysis) -> str:
+    sections = [
+        _header(analysis),
+        _slos(analysis),
+        _integrity(analysis),
+        _recovery(analysis),
+        # both views give "" when the run has no such figures: an empty line, kept as it was
+        completion_html(analysis.completion, analysis.unacked),
+        plenary_html(analysis.plenary, analysis.quality),
+        _endpoints(analysis),
+        _charts(analysis),
+        _notes(analysis),
+        _footer(analysis.run),
+    ]
+    return "\n".join(section for section in sections if section is not None)
 
 
 def _covered(run: RunFacts) -> str:
@@ -21,110 +49,106 @@ def _covered(run: RunFacts) -> str:
     )
 
 
-def render_html(analysis: Analysis) -> str:
+def _header(analysis: Analysis) -> str:
+    """The page's head, the scenario, the verdict box, and what the run was."""
     run, verdict = analysis.run, analysis.verdict
-    parts = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>{escape(run.scenario)}: {escape(verdict.name)}</title><style>{STYLE}</style>",
-        "</head><body>",
-        f"<h1>{escape(run.scenario)}</h1><div class=muted>{escape(run.description)}</div>",
-        f'<div class="verdict {escape(verdict.name)}"><b>{escape(verdict.name.upper())}</b> '
-        f"(exit code {verdict.exit_code}): {escape(verdict.reason)}</div>",
-        "<p>"
-        + escape(
-            f"{run.clock_start_local}: {_covered(run)}. Load factor "
-            f"{run.load_factor:.3g}: {run.load_factor_note}. Target {run.target}; fault layer "
-            f"{run.toxiproxy}. Run {run.run_id}, {run.status}, {run.started} to {run.ended}."
-        )
-        + "</p>",
-        "<h2>SLOs</h2>",
-        slo_html_table(analysis.slos),
-    ]
-    if analysis.integrity is not None:
-        i = analysis.integrity
-        parts += [
-            "<h2>Integrity</h2>",
-            html_table(
-                ["acknowledged", "lost", "duplicate", "corrupt", "ambiguous (stored, never acked)"],
-                [
-                    [
-                        str(i.acknowledged),
-                        str(i.lost),
-                        str(i.duplicate),
-                        str(i.corrupt),
-                        str(i.ambiguous),
-                    ]
-                ],
-            ),
+    about = (
+        f"{run.clock_start_local}: {_covered(run)}. Load factor "
+        f"{run.load_factor:.3g}: {run.load_factor_note}. Target {run.target}; fault layer "
+        f"{run.toxiproxy}. Run {run.run_id}, {run.status}, {run.started} to {run.ended}."
+    )
+    return "\n".join(
+        [
+            "<!doctype html><html lang=en><head><meta charset=utf-8>",
+            f"<title>{escape(run.scenario)}: {escape(verdict.name)}</title><style>{STYLE}</style>",
+            "</head><body>",
+            f"<h1>{escape(run.scenario)}</h1><div class=muted>{escape(run.description)}</div>",
+            f'<div class="verdict {escape(verdict.name)}"><b>{escape(verdict.name.upper())}</b> '
+            f"(exit code {verdict.exit_code}): {escape(verdict.reason)}</div>",
+            f"<p>{escape(about)}</p>",
         ]
-        if i.examples:
-            shown = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in i.examples.items())
-            parts.append(f"<p class=muted>Examples: {escape(shown)}</p>")
-    parts.append("<h2>Recovery</h2>")
-    if analysis.recovery:
-        parts.append(
-            html_table(
-                [
-                    "outage",
-                    "injected",
-                    "first success",
-                    "recovered",
-                    "backlog peak",
-                    "drained",
-                    "requests per success",
-                ],
-                [
-                    [
-                        r.name,
-                        "yes" if r.injected else "no (found in the data)",
-                        both_clocks(r.time_to_first_success, run.speedup),
-                        both_clocks(r.time_to_recover, run.speedup),
-                        str(r.backlog_peak),
-                        both_clocks(r.drain_time, run.speedup),
-                        "-" if r.retry_amplification is None else f"{r.retry_amplification:.2f}",
-                    ]
-                    for r in analysis.recovery
-                ],
-            )
-        )
-    else:
-        parts.append("<p>No fault windows and no outage found in the data.</p>")
-    parts.append(completion_html(analysis.completion, analysis.unacked))
-    parts.append(plenary_html(analysis.plenary, analysis.quality))
-    if analysis.endpoints:
-        parts += [
-            "<h2>Endpoints</h2>",
-            html_table(
-                ["endpoint", "requests", "success", "p50", "p95", "p99", "max"],
-                [
-                    [
-                        e.endpoint,
-                        str(e.requests),
-                        "-" if e.success_ratio is None else f"{100 * e.success_ratio:.2f}%",
-                        millis(e.p50),
-                        millis(e.p95),
-                        millis(e.p99),
-                        millis(e.max),
-                    ]
-                    for e in analysis.endpoints
-                ],
-            ),
-        ]
-    if analysis.failures:
-        parts.append(
-            "<p>Failures by kind: "
-            + escape(", ".join(f"{k} {v}" for k, v in sorted(analysis.failures.items())))
-            + "</p>"
-        )
-    if analysis.charts:
-        parts.append("<h2>Charts</h2>")
-        for title, path in analysis.charts.items():
-            data = base64.b64encode(path.read_bytes()).decode()
-            parts.append(f'<img alt="{escape(title)}" src="data:image/png;base64,{data}">')
-    if analysis.notes:
-        parts += ["<h2>Notes</h2><ul>", *[f"<li>{escape(n)}</li>" for n in analysis.notes], "</ul>"]
-    if run.versions:
-        shown = ", ".join(f"{k} {v}" for k, v in sorted(run.versions.items()))
-        parts.append(f"<p class=muted>Versions: {escape(shown)}</p>")
-    parts.append("</body></html>")
+    )
+
+
+def _slos(analysis: Analysis) -> str:
+    return "<h2>SLOs</h2>\n" + slo_html_table(analysis.slos)
+
+
+def _integrity(analysis: Analysis) -> str | None:
+    """The ledger against the store: lost, duplicate, corrupt and ambiguous forms."""
+    i = analysis.integrity
+    if i is None:
+        return None
+    row = [str(n) for n in (i.acknowledged, i.lost, i.duplicate, i.corrupt, i.ambiguous)]
+    parts = ["<h2>Integrity</h2>", html_table(INTEGRITY_HEAD, [row])]
+    if i.examples:
+        shown = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in i.examples.items())
+        parts.append(f"<p class=muted>Examples: {escape(shown)}</p>")
     return "\n".join(parts)
+
+
+def _recovery(analysis: Analysis) -> str:
+    """Each outage: how long to the first success, to recovery, and to drain the backlog."""
+    if not analysis.recovery:
+        return "<h2>Recovery</h2>\n<p>No fault windows and no outage found in the data.</p>"
+    speedup = analysis.run.speedup
+    rows = [
+        [
+            r.name,
+            "yes" if r.injected else "no (found in the data)",
+            both_clocks(r.time_to_first_success, speedup),
+            both_clocks(r.time_to_recover, speedup),
+            str(r.backlog_peak),
+            both_clocks(r.drain_time, speedup),
+            "-" if r.retry_amplification is None else f"{r.retry_amplification:.2f}",
+        ]
+        for r in analysis.recovery
+    ]
+    return "<h2>Recovery</h2>\n" + html_table(RECOVERY_HEAD, rows)
+
+
+def _endpoints(analysis: Analysis) -> str | None:
+    """Latency and success per endpoint, then the failures by kind."""
+    parts = []
+    if analysis.endpoints:
+        rows = [
+            [
+                e.endpoint,
+                str(e.requests),
+                "-" if e.success_ratio is None else f"{100 * e.success_ratio:.2f}%",
+                *map(millis, (e.p50, e.p95, e.p99, e.max)),
+            ]
+            for e in analysis.endpoints
+        ]
+        parts += ["<h2>Endpoints</h2>", html_table(ENDPOINT_HEAD, rows)]
+    if analysis.failures:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(analysis.failures.items()))
+        parts.append(f"<p>Failures by kind: {escape(kinds)}</p>")
+    return "\n".join(parts) if parts else None
+
+
+def _charts(analysis: Analysis) -> str | None:
+    """Every chart inlined as a PNG data URL: the file works offline and alone."""
+    if not analysis.charts:
+        return None
+    images = [
+        f'<img alt="{escape(title)}" '
+        f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+        for title, path in analysis.charts.items()
+    ]
+    return "\n".join(["<h2>Charts</h2>", *images])
+
+
+def _notes(analysis: Analysis) -> str | None:
+    if not analysis.notes:
+        return None
+    items = [f"<li>{escape(n)}</li>" for n in analysis.notes]
+    return "\n".join(["<h2>Notes</h2><ul>", *items, "</ul>"])
+
+
+def _footer(run: RunFacts) -> str:
+    """The versions of the parts that ran, and the end of the page."""
+    if not run.versions:
+        return "</body></html>"
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(run.versions.items()))
+    return f"<p class=muted>Versions: {escape(shown)}</p>\n</body></html>"

@@ -9,17 +9,19 @@ failed early; the analysis then says what it could not do instead of failing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reports.integrity import read_export
-from reports.plenary import read_exported_plenary
+from reports.plenary_figures import read_exported_plenary
+from rundir import names
+from rundir.exits import UsageError
+from rundir.files import read_jsonl
 from scenarios import Scenario, ScenarioError, load_scenario
 
 
-class RunDirError(ValueError):
+class RunDirError(UsageError):
     """Not a usable run directory (exit code 2); the message names the file and what is wrong."""
 
 
@@ -47,31 +49,17 @@ class RunInputs:
         return float(self.record["clock"]["speedup"])
 
 
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RunDirError(f"{path}: line {number}: not JSON ({exc.msg})") from None
-
-
-OPTIONAL = (
-    "timeline.jsonl",
-    "ledger.jsonl",
-    "load_summary.json",
-    "server_metrics.jsonl",
-    "export.ndjson",
-    "plenary.jsonl",
-)
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        return read_jsonl(path)
+    except ValueError as error:
+        raise RunDirError(str(error)) from None
 
 
 def read_run(path: Path) -> RunInputs:
     if not path.is_dir():
         raise RunDirError(f"{path}: not a directory; give a run directory such as runs/<id>")
-    record_path = path / "run.json"
+    record_path = path / names.RECORD
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -79,25 +67,25 @@ def read_run(path: Path) -> RunInputs:
     except json.JSONDecodeError as exc:
         raise RunDirError(f"{record_path}: not JSON ({exc.msg})") from None
     try:
-        scenario = load_scenario(path / "scenario.toml")
+        scenario = load_scenario(path / names.SCENARIO)
     except ScenarioError as error:
         raise RunDirError(str(error).splitlines()[0]) from None
     inputs = RunInputs(path, record, scenario)
-    for name in OPTIONAL:
+    for name in names.INPUTS:
         file = path / name
         if not file.exists():
-            if name != "plenary.jsonl" or scenario.plenary.enabled:
+            if name != names.PLENARY or scenario.plenary.enabled:
                 inputs.missing.append(name)
-        elif name == "plenary.jsonl":
-            inputs.plenary = list(_jsonl(file))
-        elif name == "timeline.jsonl":
-            inputs.timeline = list(_jsonl(file))
-        elif name == "ledger.jsonl":
-            inputs.ledger = list(_jsonl(file))
-        elif name == "load_summary.json":
+        elif name == names.PLENARY:
+            inputs.plenary = _jsonl(file)
+        elif name == names.TIMELINE:
+            inputs.timeline = _jsonl(file)
+        elif name == names.LEDGER:
+            inputs.ledger = _jsonl(file)
+        elif name == names.LOAD_SUMMARY:
             inputs.load_summary = json.loads(file.read_text(encoding="utf-8"))
-        elif name == "server_metrics.jsonl":
-            inputs.server_metrics = list(_jsonl(file))
+        elif name == names.SERVER_METRICS:
+            inputs.server_metrics = _jsonl(file)
         elif (record.get("parts") or {}).get("export_error"):
             inputs.missing.append(f"{name} (the export failed: {record['parts']['export_error']})")
         else:

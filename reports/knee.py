@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reports.analyse import ScopeFigures, figures_of, scope_value
-from scenarios.slo import ENDPOINT_SCOPES, Slo, parse_slo
+from scenarios import ENDPOINT_SCOPES, Slo, parse_slo
 
 # Metrics that do not depend on how long a stage lasts; counts and rates do, so they are not
 # stage SLOs.

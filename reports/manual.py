@@ -18,9 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from scenarios.geography import NATIONAL_TPS
-from scenarios.scenario import Scenario
-from scenarios.units import format_local, parse_time_spec
+from scenarios import NATIONAL_TPS, Scenario, format_local, parse_time_spec
 
 DAY_S: Final = 86_400.0
 MANUAL_TPS_PER_DAY_SMOOTH: Final = 20.0  # NusaBali, 16 Feb 2024: "20 TPS in a day"

@@ -13,7 +13,7 @@ from reports.analyse import SCOPES, Facts
 from reports.analyse import resolve as measured_value
 from reports.inputs import RunInputs
 from reports.verdict import Unmeasured
-from scenarios.slo import Slo
+from scenarios import Slo
 
 
 def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | Unmeasured:

@@ -8,7 +8,7 @@ from typing import Any
 
 from reports.completion import Completion
 from reports.integrity import IntegrityReport
-from reports.plenary import PlenaryReport, QualityReport
+from reports.plenary_figures import PlenaryReport, QualityReport
 from reports.recovery import Recovery
 from reports.unacked import Unacked
 from reports.verdict import SloResult, Verdict

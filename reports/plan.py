@@ -18,11 +18,16 @@ from reports.knee import Knee
 from reports.manual import MANUAL_RECAP_START as RECAP_START
 from reports.sizing import Demand, Sizing, fault_factor, instances_for, manual_recap, simulate
 from reports.verdict import Unmeasured
-from scenarios import Scenario, build_population
-from scenarios.arrival import curve_seconds
-from scenarios.loadfactor import load_factor
-from scenarios.slo import Slo, plan_args
-from scenarios.units import Zone, parse_time_spec
+from scenarios import (
+    Scenario,
+    Slo,
+    Zone,
+    build_population,
+    curve_seconds,
+    load_factor,
+    parse_time_spec,
+    plan_args,
+)
 
 DAY: Final = 86_400.0
 STEP_S: Final = 60.0

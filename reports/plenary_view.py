@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt
 
 from reports.markup import html_table
-from reports.plenary import PlenaryReport, QualityReport
-from scenarios.units import format_duration
+from reports.plenary_figures import PlenaryReport, QualityReport
+from scenarios import format_duration
 
 
 def _duration(seconds: float | None) -> str:

@@ -6,13 +6,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from locustfiles.histogram import Histogram
 from reports import charts
 from reports.analyse import Facts
 from reports.completion import Completion
 from reports.inputs import RunInputs
 from reports.manual import MANUAL_RATES
 from reports.plenary_view import plenary_chart
+from rundir import endpoints
+from rundir.histogram import Histogram
 
 MANUAL_POINTS = 400
 
@@ -55,7 +56,7 @@ def figures(inputs: RunInputs, facts: Facts, clock: charts.ChartClock) -> dict[s
                 name: [_seconds(r["latency"].get(endpoint), q) for r in rows]
                 for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
             }
-            for endpoint in ("session", "page", "result")
+            for endpoint in endpoints.UPLOAD
         }
         made["Latency"] = ("latency", charts.draw_latency(clock, t, latency, windows))
         kinds = sorted({kind for r in rows for kind in r["failures"]})

@@ -16,8 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from rundir import endpoints
+
 Key = TypeVar("Key")  # a zone
-UPLOAD_ENDPOINTS = frozenset({"session", "page", "result"})
+UPLOAD_ENDPOINTS = frozenset(endpoints.UPLOAD)
 Points = Sequence[tuple[float, float]]  # (simulated seconds, cumulative fraction), sorted
 SHARES = ((0.5, "50%"), (0.9, "90%"), (0.99, "99%"))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.inputs import RunInputs
-from scenarios.units import format_duration
+from scenarios import format_duration
 
 # locustfiles.conductor's end reason when the last form's outcome ended the run
 FINISHED = "every form has its outcome"

@@ -21,14 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scenarios.slo import Slo
-from scenarios.units import format_duration
-
-EXIT_OK = 0
-EXIT_BREACHED = 1
-EXIT_USAGE = 2
-EXIT_INFRASTRUCTURE = 3
-EXIT_INCONCLUSIVE = 4
+from rundir import exits
+from scenarios import Slo, format_duration
 
 MET, BREACHED, NOT_MEASURED, NOT_APPLICABLE = "met", "breached", "not measured", "not applicable"
 MARKS = {MET: "pass", BREACHED: "FAIL", NOT_MEASURED: "not measured", NOT_APPLICABLE: "n/a"}
@@ -142,11 +136,11 @@ def verdict(
 ) -> Verdict:
     """The run's verdict, in the order of precedence of the module's docstring."""
     if error:
-        return Verdict("error", EXIT_INFRASTRUCTURE, error)
+        return Verdict("error", exits.INFRASTRUCTURE, error)
     if aborted:
-        return Verdict("breached", EXIT_BREACHED, aborted)
+        return Verdict("breached", exits.BREACHED, aborted)
     if inconclusive:
-        return Verdict("inconclusive", EXIT_INCONCLUSIVE, inconclusive)
+        return Verdict("inconclusive", exits.INCONCLUSIVE, inconclusive)
     breached = [r for r in results if r.status == BREACHED]
     unmeasured = [r for r in results if r.status == NOT_MEASURED]
     skipped = [r for r in results if r.status == NOT_APPLICABLE]
@@ -157,18 +151,18 @@ def verdict(
         )
         if unmeasured:
             reason += f"; {len(unmeasured)} not measured: " + _listed(unmeasured, _why)
-        return Verdict("breached", EXIT_BREACHED, reason)
+        return Verdict("breached", exits.BREACHED, reason)
     if unmeasured:
         return Verdict(
             "inconclusive",
-            EXIT_INCONCLUSIVE,
+            exits.INCONCLUSIVE,
             f"{len(unmeasured)} of {judged} SLOs could not be measured: "
             + _listed(unmeasured, _why),
         )
     reason = f"all {judged} SLOs met"
     if skipped:
         reason += f"; {len(skipped)} not applicable: " + _listed(skipped, _why)
-    return Verdict("passed", EXIT_OK, reason)
+    return Verdict("passed", exits.OK, reason)
 
 
 def _why(result: SloResult) -> str:

@@ -1,6 +1,9 @@
-"""Scenarios: load and validate a scenario file into a typed, frozen Scenario.
+"""Scenarios: the shipped scenario files, and the code that reads them and draws their workload.
 
-The public API, used by the harness, the Locust devices and the reports::
+``schema/`` is the file format (load and validate into a typed, frozen Scenario), ``workload/``
+what a scenario draws from its seed (population, arrivals, ballots, misreads, photos),
+``mock_inputs/`` the files written for the mock (registry, operators, capacity). The public API,
+through which the harness, the Locust devices and the reports use it::
 
     scenario = load_scenario("scenarios/kuta_selatan_2024.toml")   # or ScenarioError
     population = build_population(scenario)                         # TPS, devices, page sizes
@@ -17,34 +20,108 @@ The public API, used by the harness, the Locust devices and the reports::
 The file format is described in scenarios/README.md.
 """
 
-from scenarios.arrival import ArrivalSchedule, FormArrival, PageEvent, TpsArrival, arrival_schedule
-from scenarios.ballots import ResultBody, ballot_problems, ballots_received, result_body
-from scenarios.errors import Issue, ScenarioError
-from scenarios.loader import load_scenario, loads_scenario, scenario_from_dict
-from scenarios.loadfactor import LoadFactor, load_factor
-from scenarios.misreads import Misread, misread, misreads
-from scenarios.photos import page_digest, page_photo
-from scenarios.population import Device, Population, Tps, build_population
-from scenarios.population_spec import ELECTIONS, Election
-from scenarios.registry import (
+from scenarios.mock_inputs.capacity import (
+    capacity_json,
+    write_capacity,
+)
+from scenarios.mock_inputs.registry import (
     OPERATOR_COLUMNS,
     REGISTRY_COLUMNS,
     OperatorRow,
+    operator_rows,
     read_operators,
     read_registry,
     write_operators,
     write_registry,
 )
-from scenarios.scenario import Scenario
-from scenarios.summary import figures, summarize
-from scenarios.target import capacity_json, write_capacity
-from scenarios.timeline import FAULT_KINDS, Fault
+from scenarios.schema.client import RetrySpec
+from scenarios.schema.errors import (
+    Issue,
+    ScenarioError,
+)
+from scenarios.schema.faults import (
+    FAULT_KINDS,
+    Fault,
+)
+from scenarios.schema.geography import (
+    NATIONAL_TPS,
+    zone_of,
+)
+from scenarios.schema.loader import (
+    load_scenario,
+    loads_scenario,
+    scenario_from_dict,
+)
+from scenarios.schema.population import (
+    ELECTIONS,
+    Election,
+)
+from scenarios.schema.safety import (
+    UnsafeTarget,
+    check_target,
+)
+from scenarios.schema.scenario import Scenario
+from scenarios.schema.slo import (
+    ENDPOINT_SCOPES,
+    Slo,
+    parse_slo,
+    plan_args,
+)
+from scenarios.schema.units import (
+    ZONE_UTC_OFFSET_HOURS,
+    Zone,
+    format_duration,
+    format_local,
+    format_size,
+    parse_time_spec,
+)
+from scenarios.workload.arrival import (
+    ArrivalSchedule,
+    FormArrival,
+    PageEvent,
+    TpsArrival,
+    arrival_schedule,
+    curve_seconds,
+)
+from scenarios.workload.ballots import (
+    ResultBody,
+    ballot_problems,
+    ballots_received,
+    result_body,
+)
+from scenarios.workload.loadfactor import (
+    LoadFactor,
+    load_factor,
+)
+from scenarios.workload.misreads import (
+    Misread,
+    misread,
+    misreads,
+)
+from scenarios.workload.overview import (
+    figures,
+    summarize,
+)
+from scenarios.workload.photos import (
+    page_digest,
+    page_photo,
+)
+from scenarios.workload.population import (
+    Device,
+    Population,
+    Tps,
+    build_population,
+)
+from scenarios.workload.sampling import lognormal_sigma
 
 __all__ = [
     "ELECTIONS",
+    "ENDPOINT_SCOPES",
     "FAULT_KINDS",
+    "NATIONAL_TPS",
     "OPERATOR_COLUMNS",
     "REGISTRY_COLUMNS",
+    "ZONE_UTC_OFFSET_HOURS",
     "ArrivalSchedule",
     "Device",
     "Election",
@@ -57,23 +134,37 @@ __all__ = [
     "PageEvent",
     "Population",
     "ResultBody",
+    "RetrySpec",
     "Scenario",
     "ScenarioError",
+    "Slo",
     "Tps",
     "TpsArrival",
+    "UnsafeTarget",
+    "Zone",
     "arrival_schedule",
     "ballot_problems",
     "ballots_received",
     "build_population",
     "capacity_json",
+    "check_target",
+    "curve_seconds",
     "figures",
+    "format_duration",
+    "format_local",
+    "format_size",
     "load_factor",
     "load_scenario",
     "loads_scenario",
+    "lognormal_sigma",
     "misread",
     "misreads",
+    "operator_rows",
     "page_digest",
     "page_photo",
+    "parse_slo",
+    "parse_time_spec",
+    "plan_args",
     "read_operators",
     "read_registry",
     "result_body",
@@ -82,4 +173,5 @@ __all__ = [
     "write_capacity",
     "write_operators",
     "write_registry",
+    "zone_of",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.abort import AbortWatch
-from scenarios.slo import parse_slo
+from scenarios.schema.slo import parse_slo
 
 
 def _progress(ok: int, count: int, abandoned: int = 0) -> dict[str, object]:

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from harness.children import Child, Children, StartError, wait_until
-from harness.rundir import RunDir
 from harness.scrape import MetricsScraper, flatten
 from harness.target import MockTarget, export_target
+from rundir.layout import RunDir
 from tests.conftest import pick_free_port
 
 

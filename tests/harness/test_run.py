@@ -185,7 +185,8 @@ def test_a_part_dying_mid_run_ends_it_as_an_infrastructure_error(tmp_path: Path)
     while time.monotonic() < deadline and proxy_pid is None:
         runs = tmp_path / "runs"
         if runs.exists() and any(runs.iterdir()):
-            record = json.loads((_run_dir(tmp_path) / "run.json").read_text() or "{}")
+            path = _run_dir(tmp_path) / "run.json"  # written just after the folder
+            record = json.loads(path.read_text() or "{}") if path.exists() else {}
             if record.get("status") == "running":
                 proxy_pid = next(
                     (pid for pid in processes_mentioning("faults.toxiproxy")

@@ -10,8 +10,8 @@ from typing import Any
 
 from locustfiles.api import Answer, Verdict
 from locustfiles.device import DeviceContext, FormUpload, TokenCache
+from locustfiles.form_record import FormRecord
 from locustfiles.jobs import Job, Plan, build_plan
-from locustfiles.ledger import FormRecord
 from locustfiles.retry import RetryPolicy
 
 SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.toml"

@@ -6,8 +6,8 @@ import pytest
 
 from locustfiles.api import Verdict
 from locustfiles.device import DeviceContext, FormUpload, TokenCache
+from locustfiles.form_record import FormRecord
 from locustfiles.jobs import Plan
-from locustfiles.ledger import FormRecord
 from locustfiles.retry import RetryPolicy
 from tests.locustfiles.helpers import FakeApi, FakeClock, failing, scenario_text, tiny_plan
 

@@ -9,8 +9,8 @@ import pytest
 
 from locustfiles.api import Answer, Verdict
 from locustfiles.device import DeviceContext, FormUpload, TokenCache
+from locustfiles.form_record import FormRecord
 from locustfiles.jobs import Job, Plan, build_plan
-from locustfiles.ledger import FormRecord
 from locustfiles.options import check_plenary_api
 from locustfiles.retry import RetryPolicy
 from tests.locustfiles.helpers import FakeApi, FakeClock, failing

@@ -12,7 +12,7 @@ import pytest
 
 from locustfiles.api import Answer, Verdict
 from locustfiles.jobs import Plan, build_plan
-from locustfiles.plenary import (
+from locustfiles.ppk_operator import (
     MIN_RETRY_S,
     PROGRESS_S,
     REVISIT_SHARE,

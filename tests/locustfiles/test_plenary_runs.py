@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 FIXTURE = Path(__file__).parent / "fixtures" / "plenary_tiny.toml"
 TEXT = FIXTURE.read_text(encoding="utf-8")
 PLAN = build_plan(TEXT, str(FIXTURE))
-# The misreads the fixture's seed injects (scenarios.misreads): TPS number -> adds up.
+# The misreads the fixture's seed injects (scenarios.workload.misreads): TPS number -> adds up.
 KNOWN_MISREADS = {
     "001": True, "002": True, "003": False, "004": False,
     "005": True, "007": True, "010": True, "011": False,

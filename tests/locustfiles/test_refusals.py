@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from locustfiles.refusals import early_warning, login_refused, refusal_block
-from locustfiles.timeline import Timeline
+from rundir.timeline import Timeline
 from tests.locustfiles.helpers import tiny_plan
 
 UNKNOWN = "HTTP 401: unknown device, wrong TPS or wrong secret"

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from locustfiles.retry import RetryPolicy, parse_retry_after
-from scenarios.client import RetrySpec
+from scenarios.schema.client import RetrySpec
 from tests.locustfiles.helpers import outage_at_first_request, smoke_outage, smoke_plan
 
 

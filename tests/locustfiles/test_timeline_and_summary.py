@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from locustfiles.histogram import Histogram
-from locustfiles.ledger import FormRecord
+from locustfiles.form_record import FormRecord
+from locustfiles.load_summary import GeneratorFacts, RunEnd, build_summary, slip_values
 from locustfiles.recorder import Recorder
-from locustfiles.rundir import LEDGER, SUMMARY, TIMELINE, write_run_files
-from locustfiles.summary import build_summary, slip_values
-from locustfiles.timeline import Timeline
+from rundir.generator_files import write_run_files
+from rundir.histogram import Histogram
+from rundir.names import LEDGER, TIMELINE
+from rundir.names import LOAD_SUMMARY as SUMMARY
+from rundir.timeline import Timeline
 from tests.locustfiles.helpers import tiny_plan
 
 
@@ -69,9 +71,9 @@ def test_forms_due_but_never_started_count_with_their_delay_to_the_end() -> None
 def summary_for(ledger: list[dict[str, Any]], ended_at: float = 110.0) -> dict[str, Any]:
     plan = tiny_plan()
     return build_summary(
-        plan, timeline_with([(0, "page", 5.0, None)]), ledger, clock_start=100.0,
-        ended_at=ended_at, end_reason="test", max_slip=1.0, processes=2, users_peak=10,
-        in_progress_peak=4, cpu_warnings=[], missing_processes=[],
+        plan, timeline_with([(0, "page", 5.0, None)]), ledger,
+        RunEnd(clock_start=100.0, ended_at=ended_at, end_reason="test", max_slip=1.0),
+        GeneratorFacts(processes=2, users_peak=10, in_progress_peak=4),
     )  # fmt: skip
 
 

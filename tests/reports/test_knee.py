@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from harness.sweep import SweepSettings, next_start, run_sweep
-from locustfiles.histogram import Histogram
 from reports.knee import MAX_SLIP_S, Stage, StageCheck, knee_of, measure_stage, stage_slos
-from scenarios.slo import parse_slo
+from rundir.histogram import Histogram
+from scenarios.schema.slo import parse_slo
 
 
 def _line(second: int, endpoint: str, ok: int, failed: dict[str, int], ms: float) -> dict:

@@ -16,7 +16,7 @@ from reports.knee import Knee, Stage, StageCheck, SweepKnee, knee_of
 from reports.plan import Plan, plan, workload
 from reports.plan_report import comparison_2024, plan_results, plan_verdict, write_plan_report
 from scenarios import Scenario, load_scenario, loads_scenario
-from scenarios.slo import parse_slo
+from scenarios.schema.slo import parse_slo
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 PNG = b"\x89PNG\r\n\x1a\n"

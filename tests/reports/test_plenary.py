@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reports.plenary import plenary_report, plenary_value, quality_report, quality_value
+from reports.plenary_figures import plenary_report, plenary_value, quality_report, quality_value
 from reports.plenary_view import plenary_md
-from scenarios.slo import parse_slo
+from scenarios.schema.slo import parse_slo
 
 DAY = 86_400.0
 

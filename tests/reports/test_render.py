@@ -10,9 +10,9 @@ from reports.html import render_html
 from reports.integrity import IntegrityReport
 from reports.model import Analysis, EndpointStats, RunFacts
 from reports.recovery import Recovery
-from reports.summary import summary_json, summary_md
+from reports.summary_files import summary_json, summary_md
 from reports.verdict import evaluate, verdict
-from scenarios.slo import parse_slo
+from scenarios.schema.slo import parse_slo
 
 
 def _analysis(chart: Path | None = None) -> Analysis:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reports.junit import write_junit
 from reports.verdict import Unmeasured, evaluate, verdict
-from scenarios.slo import Slo, parse_slo
+from scenarios.schema.slo import Slo, parse_slo
 
 SLOS = [
     parse_slo("page.p95 < 2s"),
