@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return exits.USAGE
     if argv is None:  # the console script, not a caller in this process
+        # Ctrl-C winds a run down even when started where SIGINT is ignored (a background job
+        # of a non-interactive shell, some CI runners): SIGTERM relies on it too.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _terminate)
     module = importlib.import_module(SUBCOMMANDS[name][0])
     entry: Callable[[list[str]], int] = module.main

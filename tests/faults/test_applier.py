@@ -159,15 +159,20 @@ def test_ctrl_c_in_the_block_clears_and_propagates() -> None:
 
 
 def test_ctrl_c_during_a_foreground_run_clears() -> None:
-    layer = RecordingLayer()
-    # a window that cannot end by itself within the test (10,000 s real), however busy the
-    # machine: only the Ctrl-C ends the run
-    applier = FaultApplier(timeline((0, 1_000_000)), {"network": layer}, clock())
-    main = threading.main_thread().ident
-    assert main is not None and threading.current_thread().ident == main
-    with pytest.raises(KeyboardInterrupt):
-        threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()  # Ctrl-C
-        applier.run()
+    # Python leaves SIGINT ignored when it started ignored (a background job): Ctrl-C as usual
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        layer = RecordingLayer()
+        # a window that cannot end by itself within the test (10,000 s real), however busy the
+        # machine: only the Ctrl-C ends the run
+        applier = FaultApplier(timeline((0, 1_000_000)), {"network": layer}, clock())
+        main = threading.main_thread().ident
+        assert main is not None and threading.current_thread().ident == main
+        with pytest.raises(KeyboardInterrupt):
+            threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()  # Ctrl-C
+            applier.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert layer.actions() == [("apply", "w0"), ("clear", "")]
 
 
