@@ -6,11 +6,10 @@ nothing for it (the section is then left out).
 
 from __future__ import annotations
 
-import base64
 from html import escape
 
 from reports.completion_view import completion_html
-from reports.markup import STYLE, html_table, slo_html_table
+from reports.markup import STYLE, charts_section, html_table, notes_section, slo_html_table
 from reports.model import Analysis, RunFacts
 from reports.plenary_view import plenary_html
 from reports.summary_files import both_clocks, millis
@@ -34,8 +33,8 @@ def render_html(analysis: Analysis) -> str:
         completion_html(analysis.completion, analysis.unacked),
         plenary_html(analysis.plenary, analysis.quality),
         _endpoints(analysis),
-        _charts(analysis),
-        _notes(analysis),
+        charts_section(analysis.charts),
+        notes_section(analysis.notes),
         _footer(analysis.run),
     ]
     return "\n".join(section for section in sections if section is not None)
@@ -125,25 +124,6 @@ def _endpoints(analysis: Analysis) -> str | None:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(analysis.failures.items()))
         parts.append(f"<p>Failures by kind: {escape(kinds)}</p>")
     return "\n".join(parts) if parts else None
-
-
-def _charts(analysis: Analysis) -> str | None:
-    """Every chart inlined as a PNG data URL: the file works offline and alone."""
-    if not analysis.charts:
-        return None
-    images = [
-        f'<img alt="{escape(title)}" '
-        f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
-        for title, path in analysis.charts.items()
-    ]
-    return "\n".join(["<h2>Charts</h2>", *images])
-
-
-def _notes(analysis: Analysis) -> str | None:
-    if not analysis.notes:
-        return None
-    items = [f"<li>{escape(n)}</li>" for n in analysis.notes]
-    return "\n".join(["<h2>Notes</h2><ul>", *items, "</ul>"])
 
 
 def _footer(run: RunFacts) -> str:

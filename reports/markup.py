@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 STYLE = """
@@ -46,3 +48,23 @@ def slo_html_table(results: Sequence[Any]) -> str:
     rows = [[r.slo.expression, r.shown_value, r.shown_threshold, r.mark, r.note] for r in results]
     classes = [["", "", "", SLO_CELL[r.status], ""] for r in results]
     return html_table(["SLO", "measured", "needs", "result", "note"], rows, classes)
+
+
+def charts_section(charts: Mapping[str, Path]) -> str | None:
+    """Every chart inlined as a PNG data URL: the file works offline and alone."""
+    if not charts:
+        return None
+    images = [
+        f'<img alt="{escape(title)}" '
+        f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+        for title, path in charts.items()
+    ]
+    return "\n".join(["<h2>Charts</h2>", *images])
+
+
+def notes_section(notes: Sequence[str]) -> str | None:
+    """What could not be analysed, and why: a list, or nothing."""
+    if not notes:
+        return None
+    items = [f"<li>{escape(n)}</li>" for n in notes]
+    return "\n".join(["<h2>Notes</h2><ul>", *items, "</ul>"])

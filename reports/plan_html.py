@@ -6,13 +6,12 @@ nothing for it (the section is then left out).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 from reports.knee import Stage
-from reports.markup import STYLE, html_table, slo_html_table
+from reports.markup import STYLE, charts_section, html_table, notes_section, slo_html_table
 from reports.plan import Plan
 from reports.plan_text import answer_texts, comparison_2024, knee_text, percent, recommended_text
 from reports.sizing import Sizing
@@ -43,8 +42,8 @@ def render_html(
         _against_manual_and_2024(plan),
         _slos(results),
         _faults(plan),
-        _charts(charts),
-        _notes(plan),
+        charts_section(charts),
+        notes_section(plan.notes),
         "</body></html>",
     ]
     return "\n".join(section for section in sections if section is not None)
@@ -169,22 +168,3 @@ def _faults(plan: Plan) -> str | None:
         return None
     items = [f"<li>{escape(f)}</li>" for f in plan.faults]
     return "\n".join(["<h2>Fault windows used</h2><ul>", *items, "</ul>"])
-
-
-def _charts(charts: dict[str, Path]) -> str | None:
-    """Every chart inlined as a PNG data URL: the file works offline and alone."""
-    if not charts:
-        return None
-    images = [
-        f'<img alt="{escape(title)}" '
-        f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
-        for title, path in charts.items()
-    ]
-    return "\n".join(["<h2>Charts</h2>", *images])
-
-
-def _notes(plan: Plan) -> str | None:
-    if not plan.notes:
-        return None
-    items = [f"<li>{escape(n)}</li>" for n in plan.notes]
-    return "\n".join(["<h2>Notes</h2><ul>", *items, "</ul>"])

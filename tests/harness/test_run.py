@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import pick_free_port, processes_mentioning, wait_until_http_ok
+from tests.conftest import pick_free_port, processes_mentioning
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -85,41 +85,33 @@ def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path
     assert not processes_mentioning(str(run_dir))
 
 
-def test_ctrl_c_stops_every_process_and_removes_every_fault(tmp_path: Path) -> None:
-    port = pick_free_port()
-    toxiproxy = subprocess.Popen(
-        [sys.executable, "-m", "faults.toxiproxy", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_http_ok(f"{url}/version")
-        process = _run(tmp_path, env={"TOXIPROXY_URL": url})
-        deadline = time.monotonic() + 60
-        name = None
-        while time.monotonic() < deadline and name is None:  # until the outage is applied
-            proxies = httpx.get(f"{url}/proxies", timeout=2).json()
-            name = next(
-                (n for n, p in proxies.items() if n.startswith("sirekap-") and not p["enabled"]),
-                None,
-            )
-            time.sleep(0.1)
-        if name is None:
-            pytest.fail("the outage was never applied")
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=90)
-        run_dir = _run_dir(tmp_path)
-        assert process.returncode == 4, out + err  # interrupted: the figures are partial
-        assert "INCONCLUSIVE (exit code 4): the run was interrupted" in out
-        # the run's own proxy, with its fault, is gone from the shared Toxiproxy
-        assert httpx.get(f"{url}/proxies/{name}", timeout=2).status_code == 404
-        assert not processes_mentioning(str(run_dir))
-        record = json.loads((run_dir / "run.json").read_text())
-        assert record["status"] == "interrupted"
-        assert (run_dir / "report" / "report.html").exists()
-    finally:
-        toxiproxy.terminate()
-        toxiproxy.wait(timeout=10)
+def test_ctrl_c_stops_every_process_and_removes_every_fault(
+    tmp_path: Path, external_toxiproxy: str
+) -> None:
+    url = external_toxiproxy
+    process = _run(tmp_path, env={"TOXIPROXY_URL": url})
+    deadline = time.monotonic() + 60
+    name = None
+    while time.monotonic() < deadline and name is None:  # until the outage is applied
+        proxies = httpx.get(f"{url}/proxies", timeout=2).json()
+        name = next(
+            (n for n, p in proxies.items() if n.startswith("sirekap-") and not p["enabled"]),
+            None,
+        )
+        time.sleep(0.1)
+    if name is None:
+        pytest.fail("the outage was never applied")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=90)
+    run_dir = _run_dir(tmp_path)
+    assert process.returncode == 4, out + err  # interrupted: the figures are partial
+    assert "INCONCLUSIVE (exit code 4): the run was interrupted" in out
+    # the run's own proxy, with its fault, is gone from the shared Toxiproxy
+    assert httpx.get(f"{url}/proxies/{name}", timeout=2).status_code == 404
+    assert not processes_mentioning(str(run_dir))
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "interrupted"
+    assert (run_dir / "report" / "report.html").exists()
 
 
 def test_a_remote_target_needs_to_be_named(tmp_path: Path) -> None:
