@@ -29,13 +29,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 Layer = Literal["network", "server", "process"]
 LAYERS: tuple[Layer, ...] = ("network", "server", "process")
 StreamChoice = Literal["upstream", "downstream", "both"]
 Endpoint = Literal["session", "page", "result", "read", "recap", "plenary"]
 ENDPOINTS: tuple[Endpoint, ...] = ("session", "page", "result", "read", "recap", "plenary")
+
+
+WHERE = ("proxy", "victim")  # where a fault acts, when not the default place
 
 
 class Params(BaseModel):
@@ -52,26 +62,48 @@ class Params(BaseModel):
         if isinstance(data, Mapping):
             unknown = sorted(str(key) for key in data if key not in cls.model_fields)
             if unknown:
-                valid = ", ".join(cls.model_fields) or "(none)"
+                # the kind's own parameters first, where it acts (proxy, victim) last
+                valid = ", ".join(sorted(cls.model_fields, key=lambda n: n in WHERE)) or "(none)"
                 raise ValueError(
                     f"unknown parameter {', '.join(map(repr, unknown))} for a {cls.LAYER} "
                     f"{cls.KIND} fault; valid parameters: {valid}"
                 )
         return data
 
+    @model_serializer(mode="wrap")
+    def _where_only_when_given(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """``proxy`` and ``victim`` are left out when not given: the default place."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in WHERE:
+                if data.get(name, "") is None:
+                    del data[name]
+        return data
+
 
 # -- network ------------------------------------------------------------------------------------
 
 
-class NetworkParams(Params):
+class OnProxy(Params):
+    """A network fault: on the load path's proxy unless it names another one."""
+
+    LAYER: ClassVar[Layer] = "network"
+    proxy: str | None = Field(
+        None,
+        min_length=1,
+        description="the proxy it acts on: a dependency's link ('db': a deployment's database) "
+        "or the load path (the default)",
+    )
+
+
+class NetworkParams(OnProxy):
     LAYER: ClassVar[Layer] = "network"
     stream: StreamChoice = Field(
         "both", description="upstream = client to server, downstream = server to client, or both"
     )
 
 
-class DownParams(Params):
-    LAYER: ClassVar[Layer] = "network"
+class DownParams(OnProxy):
     KIND: ClassVar[str] = "down"
 
 
@@ -189,13 +221,23 @@ class PlenaryGateParams(ServerLayerParams):
 # -- process ------------------------------------------------------------------------------------
 
 
-class KillParams(Params):
+class ProcessParams(Params):
+    """A process fault: on the target, or the one process it names."""
+
     LAYER: ClassVar[Layer] = "process"
+    victim: str | None = Field(
+        None,
+        min_length=1,
+        description="which process: an instance of a deployment (mock-1, mock-2, ...), 'all' "
+        "its instances, or 'db' (its database server); default the target (every instance)",
+    )
+
+
+class KillParams(ProcessParams):
     KIND: ClassVar[str] = "kill"
 
 
-class FreezeParams(Params):
-    LAYER: ClassVar[Layer] = "process"
+class FreezeParams(ProcessParams):
     KIND: ClassVar[str] = "freeze"
 
 

@@ -11,6 +11,8 @@ of a ``timeout`` (or ``flaky`` timeout) window closes the connections it held.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from faults.kinds import (
     BandwidthParams,
     DownParams,
@@ -130,3 +132,47 @@ class NetworkFaults:
         except ToxiproxyApiError as exc:
             if exc.status != 404:  # already gone is what we wanted
                 raise
+
+
+class ProxyRouter:
+    """Network faults on several proxies: each window goes to the proxy its ``proxy`` parameter
+    names (``None``: ``default``, the load path). Unknown names are refused before the run by
+    :meth:`check`, naming the valid ones."""
+
+    layer = "network"
+
+    def __init__(self, proxies: Mapping[str, NetworkFaults], default: str) -> None:
+        if default not in proxies:
+            raise ValueError(f"the default proxy {default!r} is not among {sorted(proxies)}")
+        self.proxies = dict(proxies)
+        self.default = default
+
+    def _target(self, window: FaultWindow) -> NetworkFaults:
+        name = getattr(window.params, "proxy", None) or self.default
+        layer = self.proxies.get(name)
+        if layer is None:
+            valid = ", ".join(sorted(self.proxies))
+            raise ValueError(f"{window.describe()}: no proxy {name!r}; this run has {valid}")
+        return layer
+
+    def check(self, windows: Iterable[FaultWindow]) -> None:
+        """Every window's proxy exists (ValueError naming the first that does not)."""
+        for window in windows:
+            if window.layer == self.layer:
+                self._target(window)
+
+    def apply(self, key: str, window: FaultWindow) -> None:
+        self._target(window).apply(key, window)
+
+    def remove(self, key: str, window: FaultWindow) -> None:
+        self._target(window).remove(key, window)
+
+    def clear(self) -> None:
+        errors = []
+        for layer in self.proxies.values():  # every proxy, even when one fails
+            try:
+                layer.clear()
+            except Exception as error:
+                errors.append(f"{layer.proxy}: {error}")
+        if errors:
+            raise RuntimeError("; ".join(errors))

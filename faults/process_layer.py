@@ -9,6 +9,7 @@ frozen target and restarts a killed one that is not running.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from faults.kinds import FreezeParams, KillParams
@@ -73,3 +74,41 @@ class ProcessFaults:
             self.handle.kill(signal.SIGCONT)
         if killed and not self.handle.alive:
             self.handle.restart()
+
+
+class ProcessRouter:
+    """Process faults on a deployment: each window goes to the processes its ``victim`` names
+    (an instance, ``all`` of them, ``db``); no victim means every instance. Unknown names are
+    refused before the run by :meth:`check`, naming the valid ones."""
+
+    layer = "process"
+
+    def __init__(self, handles: Mapping[str, ProcessHandle], instances: Sequence[str]) -> None:
+        self.layers = {name: ProcessFaults(handle) for name, handle in handles.items()}
+        self.instances = tuple(instances)
+
+    def victims(self, window: FaultWindow) -> tuple[str, ...]:
+        victim = getattr(window.params, "victim", None)
+        if victim is None or victim == "all":
+            return self.instances
+        if victim not in self.layers:
+            valid = ", ".join(["all", *sorted(self.layers)])
+            raise ValueError(f"{window.describe()}: no process {victim!r}; valid victims: {valid}")
+        return (victim,)
+
+    def check(self, windows: Iterable[FaultWindow]) -> None:
+        for window in windows:
+            if window.layer == self.layer:
+                self.victims(window)
+
+    def apply(self, key: str, window: FaultWindow) -> None:
+        for name in self.victims(window):
+            self.layers[name].apply(key, window)
+
+    def remove(self, key: str, window: FaultWindow) -> None:
+        for name in self.victims(window):
+            self.layers[name].remove(key, window)
+
+    def clear(self) -> None:
+        for layer in self.layers.values():
+            layer.clear()

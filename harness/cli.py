@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("reports.cli", "build the report of a saved run directory"),
     "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),
+    "cluster": ("harness.cluster", "run N mock instances behind HAProxy (a staging-like service)"),
     "validate": ("harness.validate", "check a scenario file and print a one-screen summary"),
 }
 

@@ -31,20 +31,20 @@ from urllib.parse import urlsplit
 
 from faults.applier import FaultApplier, FaultCleanupError, FaultLayer
 from faults.network_layer import NetworkFaults
-from faults.process_layer import ProcessFaults
 from faults.server_layer import ServerFaults
 from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
 from harness.abort import AbortWatch
 from harness.children import Child, Children, StartError
+from harness.embedded import EmbeddedTarget
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
 from harness.progress import ProgressView, Snapshot
 from harness.reaper import Reaper
 from harness.run_options import Prepared, parser, prepare, unmeasurable
 from harness.scrape import MetricsScraper
-from harness.target import MockTarget, check_remote, export_target
+from harness.target import check_remote, export_target
 from reports.build import build_report
 from reports.cli import print_verdict
 from rundir import exits, timing
@@ -52,7 +52,6 @@ from rundir.exits import Inconclusive, LoadtestError
 from rundir.layout import RunDir
 from rundir.progress import read_progress
 from rundir.record import RunRecord, utc_iso
-from scenarios import build_population, write_capacity, write_operators, write_registry
 
 PROXY_PREFIX = "sirekap-"  # + the run id: a shared Toxiproxy holds each run's own proxy
 SECRET_OPTIONS = ("admin_token",)  # never written to the run record
@@ -90,7 +89,7 @@ class Run:
         self.reaper = Reaper(self.dir.logs / "reaper.log")
         self.reaper.record(self.dir.record)
         self.children = Children(self.reaper)
-        self.target: MockTarget | None = None
+        self.target: EmbeddedTarget | None = None
         self.applier: FaultApplier | None = None
         self.toxiproxy: ToxiproxyClient | None = None
         self.scraper: MetricsScraper | None = None
@@ -124,19 +123,12 @@ class Run:
             check_remote(self.args.target)
             self.record.target = {"kind": "remote", "url": self.args.target}
             return str(self.args.target).rstrip("/")
-        population = build_population(self.scenario)  # only the embedded mock needs its TPS
-        write_registry(population, self.dir.registry)
-        operators = self.dir.operators
-        write_operators(population, operators, self.scenario.plenary.operators_per_kecamatan)
-        write_capacity(self.scenario.target, self.dir.capacity)
-        self.target = MockTarget(
-            self.children, port=free_loopback_port(), db=self.dir.mock_db,
-            registry=self.dir.registry, capacity=self.dir.capacity, logs=self.dir.logs,
-            operators=operators,
-        )  # fmt: skip
-        self.target.start()
+        self.target = EmbeddedTarget(self.children, self.scenario, self.dir)
+        self.target.check_victims(self.timeline.windows)
+        speedup = self.scenario.clock.speedup
+        self.target.start(lambda: (time.time() - self.clock_start) * speedup)
         self.admin_token = self.target.admin_token
-        self.record.target = {"kind": "mock", "url": self.target.url, "pid": self.target.pid}
+        self.record.target = self.target.describe()
         return self.target.url
 
     def start_proxy(self, target_url: str) -> tuple[str, ToxiproxyClient]:
@@ -249,9 +241,12 @@ class Run:
                         f"Locust did not finish within {timing.END_MARGIN_S:g} s of the "
                         "scenario's end"
                     )
-                if self._mock_died():
-                    raise StartError(f"the mock died: {self.target.child.tail()}")  # type: ignore[union-attr]
-                gone = [c.name for c in self.children.dead() if c.name not in {"mock", "locust"}]
+                self._check_mocks()
+                gone = [
+                    c.name
+                    for c in self.children.dead()
+                    if c.name != "locust" and not c.name.startswith("mock")
+                ]
                 if gone:
                     raise StartError(f"{', '.join(gone)} died during the run")
                 time.sleep(0.5)
@@ -283,14 +278,13 @@ class Run:
         if breach is not None:
             raise AbortRun(str(breach))
 
-    def _mock_died(self) -> bool:
-        """Dead outside a process fault (checked first: the applier holds it through restarts)."""
-        if self.target is None or self.target.alive:
-            return False
-        active = self.applier.active if self.applier else []
-        if any(window.layer == "process" for window in active):
-            return False
-        return not self.target.alive  # read again: a restart may have just finished
+    def _check_mocks(self) -> None:
+        """A mock process dead outside a process fault ends the run (StartError)."""
+        if self.target is None:
+            return
+        dead = self.target.died(self.applier.active if self.applier else [])
+        if dead is not None:
+            raise StartError(f"{dead.name} died: {dead.child.tail()}")
 
     def execute(self) -> int:
         self.save()
@@ -319,12 +313,13 @@ class Run:
             if self.admin_token:
                 layers["server"] = ServerFaults(target_url, self.admin_token)
             if self.target is not None:
-                layers["process"] = ProcessFaults(self.target)
+                layers["process"] = self.target.process_layer()
             self._check_layers(layers)
             self.applier = FaultApplier(self.timeline, layers, clock)
             scraper = self.scraper = MetricsScraper(
-                f"{target_url}/metrics", self.dir.server_metrics, clock.simulated_now
-            )
+                f"{target_url}/metrics", self.dir.server_metrics, clock.simulated_now,
+                urls=self.target.metrics_urls() if self.target else None,
+            )  # fmt: skip
             locust = self.start_locust(load_url)
             self.record.status = "running"
             self.save()
@@ -357,6 +352,8 @@ class Run:
             self._remove_proxy()
             if scraper is not None:
                 scraper.stop()
+            if self.target is not None:
+                self.target.stop_recording()
             self._export()
         finally:
             self.children.stop_all()
@@ -405,7 +402,7 @@ class Run:
         if not self.admin_token:
             return
         url = self.target.url if self.target is not None else (self.args.target or "").rstrip("/")
-        if self.target is not None and not self.target.alive:
+        if self.target is not None and not self.target.answers:
             return
         try:
             export_target(url, self.admin_token, self.dir.export)

@@ -118,6 +118,28 @@ def check_ui_port(port: int) -> None:
             ) from None
 
 
+def check_places(scenario: Scenario, timeline: FaultTimeline, remote: bool) -> None:
+    """Every fault names a process or a proxy this run will have (UsageError naming the valid)."""
+    mock = scenario.target.mock
+    instances = [] if remote or mock is None or not mock.deployed else [
+        f"mock-{i}" for i in range(1, mock.instances + 1)
+    ]  # fmt: skip
+    db = not remote and mock is not None and mock.storage == "postgres"
+    victims = {"all", *instances, *(["db"] if db else [])}
+    proxies = {"db"} if db else set()
+    for window in timeline.windows:
+        victim = getattr(window.params, "victim", None)
+        if victim is not None and victim not in victims:
+            valid = ", ".join(sorted(victims)) if instances else "none: the target is one mock"
+            raise UsageError(f"{window.describe()}: no process {victim!r}; valid victims: {valid}")
+        proxy = getattr(window.params, "proxy", None)
+        if proxy is not None and proxy not in proxies:
+            valid = (
+                ", ".join(sorted(proxies)) or "none (a database link needs storage = 'postgres')"
+            )
+            raise UsageError(f"{window.describe()}: no proxy {proxy!r}; valid proxies: {valid}")
+
+
 def prepare(args: argparse.Namespace) -> Prepared:
     """Everything decided before the run starts; UsageError (exit 2) naming what is wrong."""
     if args.workers < 1:
@@ -134,6 +156,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
             raise UsageError(str(error)) from None
     if args.ui:
         check_ui_port(args.ui_port)
+    check_places(scenario, timeline, remote=bool(args.target))
     token = admin_token(args)
     if args.target and "server" in timeline.layers and not token:
         raise UsageError(

@@ -1,6 +1,7 @@
 """Scrape the target's Prometheus metrics every second into ``server_metrics.jsonl``.
 
 Each line: ``{"t": unix time, "sim": simulated seconds, "ok": true, "samples": {name: value}}``
+(with ``"instance": name`` for each instance of a deployment)
 or, when the scrape fails, ``{"t", "sim", "ok": false, "error": "..."}`` (an outage seen from the
 outside is data too). Histogram buckets are left out; their ``_count`` and ``_sum`` are kept.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -35,10 +36,19 @@ def flatten(text: str, prefix: str = "sirekap_") -> dict[str, float]:
 
 
 class MetricsScraper:
-    """A background thread scraping ``url`` once a second until stopped."""
+    """A background thread scraping ``url`` once a second until stopped; a deployment's
+    instances are scraped each (``urls``: name -> metrics URL), each line naming its
+    ``instance``."""
 
-    def __init__(self, url: str, out: Path, simulated_now: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        url: str,
+        out: Path,
+        simulated_now: Callable[[], float],
+        urls: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = url
+        self.urls = dict(urls) if urls else {}
         self.out = out
         self.simulated_now = simulated_now
         self.scrapes = 0
@@ -58,23 +68,28 @@ class MetricsScraper:
         with httpx.Client(timeout=SCRAPE_TIMEOUT_S) as client, self.out.open("a") as handle:
             next_due = time.monotonic()
             while not self._stop.is_set():
-                handle.write(json.dumps(self._scrape(client)) + "\n")
+                for name, url in self.urls.items() or [(None, self.url)]:
+                    line = self._scrape(client, url)
+                    if name is not None:
+                        line["instance"] = name
+                    handle.write(json.dumps(line) + "\n")
                 handle.flush()
                 next_due += SCRAPE_INTERVAL_S
                 self._stop.wait(max(0.0, next_due - time.monotonic()))
 
-    def _scrape(self, client: httpx.Client) -> dict[str, object]:
+    def _scrape(self, client: httpx.Client, url: str) -> dict[str, object]:
         line: dict[str, object] = {
             "t": round(time.time(), 3),
             "sim": round(self.simulated_now(), 1),
         }
         self.scrapes += 1
         try:
-            response = client.get(self.url)
+            response = client.get(url)
             response.raise_for_status()
             samples = flatten(response.text)
             line.update(ok=True, samples=samples)
-            self.last_samples = samples
+            if url == self.url or not self.urls:
+                self.last_samples = samples
         except (httpx.HTTPError, ValueError) as exc:
             self.failures += 1
             line.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])

@@ -32,14 +32,16 @@ class MockTarget:
         children: Children,
         *,
         port: int,
-        db: Path,
+        db: Path | str,
         registry: Path,
         capacity: Path,
         logs: Path,
         workers: int = 1,
         operators: Path | None = None,
         admin_token: str | None = None,
+        name: str = "mock",
     ) -> None:
+        self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.admin_token = admin_token or secrets.token_urlsafe(18)
@@ -52,7 +54,7 @@ class MockTarget:
             args += ["--operators", str(operators)]
         # The token goes in the environment: a command line is visible to every user in ps.
         env = {**os.environ, MOCK_ADMIN_TOKEN_VARIABLE: self.admin_token}
-        self.child = children.add(Child("mock", args, logs / "mock.log", env=env))
+        self.child = children.add(Child(name, args, logs / f"{name}.log", env=env))
         self.starts = 0
 
     def start(self) -> None:

@@ -46,7 +46,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.reload_faults()
-        follower = asyncio.create_task(state.follow_faults()) if config.processes > 1 else None
+        follower = asyncio.create_task(state.follow_faults()) if state.follows_faults else None
         try:
             yield
         finally:

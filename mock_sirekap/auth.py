@@ -13,10 +13,11 @@ import base64
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from mock_sirekap.storage import Connection
 
 
 class AuthError(Exception):
@@ -34,10 +35,11 @@ class DeviceSession:
     expires: int
 
 
-def signing_key(conn: sqlite3.Connection) -> bytes:
+def signing_key(conn: Connection) -> bytes:
     """The token key of this database, created on first use by whichever process is first."""
     conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('token_key', ?)", (secrets.token_hex(32),)
+        "INSERT INTO meta (key, value) VALUES ('token_key', ?) ON CONFLICT DO NOTHING",
+        (secrets.token_hex(32),),
     )
     row = conn.execute("SELECT value FROM meta WHERE key = 'token_key'").fetchone()
     return bytes.fromhex(row[0])

@@ -7,7 +7,7 @@ other two), else a random one is generated and printed.
 
 Exit codes: 0 stopped by Ctrl-C or SIGTERM (a clean shutdown), 2 bad arguments or input files (one
 line on stderr naming what is wrong and what is valid), 3 the server could not start (e.g. the port
-is taken: one line on stderr).
+is taken, or the database cannot be reached: one line on stderr).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mock_sirekap.capacity import CapacityError, CapacityModel, load_capacity
 from mock_sirekap.config import DEFAULT_MAX_UPLOAD, MockConfig
 from mock_sirekap.operators import Operators, write_operators
 from mock_sirekap.registry import Registry, RegistryError, write_registry
+from mock_sirekap.storage import StorageError, parse_target
 
 PROG = "sirekap-loadtest mock"
 EXIT_OK = 0
@@ -44,7 +45,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="listen port (default 8000)")
-    parser.add_argument("--db", type=Path, required=True, help="SQLite database file")
+    parser.add_argument(
+        "--db",
+        type=parse_target,
+        required=True,
+        metavar="PATH|URL",
+        help="SQLite database file, or a PostgreSQL URL postgresql://user@host:port/dbname "
+        "(a password: $PGPASSWORD or ~/.pgpass rather than the URL, which ps shows)",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--registry", type=Path, help="registry CSV: tps_code,dpt,device_id,secret")
     source.add_argument("--tps", type=int, help="generate a registry of N TPS (with --seed)")
@@ -185,7 +193,11 @@ def _main(argv: list[str] | None, prog: str) -> int:
             write_operators(operators, args.operators_out)
         if config.keep_photos is not None:
             config.keep_photos.mkdir(parents=True, exist_ok=True)
-        return _serve(config, registry, operators, args, sock, f"{prog}: {{}}; {token_note}")
+        try:
+            return _serve(config, registry, operators, args, sock, f"{prog}: {{}}; {token_note}")
+        except StorageError as exc:
+            print(f"{prog}: --db {args.db}: {exc}", file=sys.stderr)
+            return EXIT_START
 
 
 def _serve(

@@ -11,6 +11,7 @@ from mock_sirekap.bodies import DEFAULT_BODY_TIMEOUT
 from mock_sirekap.capacity import CapacityModel, parse_capacity
 from mock_sirekap.operators import NO_OPERATORS, Operators, generate_operators, load_operators
 from mock_sirekap.registry import Registry, generate_registry, load_registry
+from mock_sirekap.storage import parse_target
 
 CONFIG_ENV = "MOCK_SIREKAP_CONFIG"
 DEFAULT_MAX_UPLOAD = 8 * 1_048_576  # 8 MiB per photo
@@ -18,7 +19,7 @@ DEFAULT_MAX_UPLOAD = 8 * 1_048_576  # 8 MiB per photo
 
 @dataclass(frozen=True, slots=True)
 class MockConfig:
-    db: Path
+    db: Path | str  # a SQLite file, or a postgresql:// URL
     admin_token: str
     registry_file: Path | None = None
     tps: int | None = None
@@ -67,7 +68,7 @@ class MockConfig:
     def from_env(cls) -> MockConfig:
         data = json.loads(os.environ[CONFIG_ENV])
         return cls(
-            db=Path(data["db"]),
+            db=parse_target(data["db"]),
             admin_token=data["admin_token"],
             registry_file=Path(data["registry_file"]) if data["registry_file"] else None,
             tps=data["tps"],

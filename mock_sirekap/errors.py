@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mock_sirekap.arithmetic import Violation
+from mock_sirekap.storage import StorageError
 
 
 class ApiError(Exception):
@@ -69,6 +70,10 @@ def install_error_handlers(app: FastAPI) -> None:
         error = validation_error(exc.errors())
         return JSONResponse(error_body(422, error.message, **error.extra), 422)
 
+    async def storage_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body(503, f"storage unavailable: {exc}"), 503)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StorageError, storage_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, request_invalid)

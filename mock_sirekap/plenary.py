@@ -14,13 +14,12 @@ outcome is answered only once committed, and an exception leaves nothing behind.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mock_sirekap.storage import Connection, snapshot
 from mock_sirekap.store import now_iso
 
 SECTIONS: tuple[str, ...] = ("chart", "administrasi")
@@ -92,7 +91,7 @@ class AlreadyGaveled(Exception):
         self.differences = differences
 
 
-def submit_manual(conn: sqlite3.Connection, entry: ManualEntry) -> PlenaryOutcome:
+def submit_manual(conn: Connection, entry: ManualEntry) -> PlenaryOutcome:
     """Compare a manual entry with the latest stored result; gavel the TPS on a match."""
     key = (entry.election, entry.tps_code)
     kept = conn.execute(
@@ -127,9 +126,13 @@ def submit_manual(conn: sqlite3.Connection, entry: ManualEntry) -> PlenaryOutcom
     closed_at = None if differences else now
     since = kept[3] if kept is not None else now
     conn.execute(
-        "INSERT OR REPLACE INTO plenary (election, tps_code, kecamatan_code, status, manual, "
-        "revision, differences, operator_id, since, closed_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO plenary (election, tps_code, kecamatan_code, status, manual, revision, "
+        "differences, operator_id, since, closed_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (election, tps_code) DO UPDATE SET "
+        "kecamatan_code = excluded.kecamatan_code, status = excluded.status, "
+        "manual = excluded.manual, revision = excluded.revision, "
+        "differences = excluded.differences, operator_id = excluded.operator_id, "
+        "since = excluded.since, closed_at = excluded.closed_at, updated_at = excluded.updated_at",
         (
             *key,
             entry.kecamatan_code,
@@ -150,7 +153,7 @@ def submit_manual(conn: sqlite3.Connection, entry: ManualEntry) -> PlenaryOutcom
 
 
 def recompare_after_result(
-    conn: sqlite3.Connection, tps_code: str, election: str, revision: int, numbers: Numbers
+    conn: Connection, tps_code: str, election: str, revision: int, numbers: Numbers
 ) -> bool:
     """Compare a new result revision with the kept manual entry of an open TPS; True if it closed.
 
@@ -181,7 +184,7 @@ def recompare_after_result(
 
 
 def _latest_result(
-    conn: sqlite3.Connection, tps_code: str, election: str
+    conn: Connection, tps_code: str, election: str
 ) -> tuple[int, dict[str, Any]] | None:
     row = conn.execute(
         "SELECT revision, body FROM results WHERE tps_code = ? AND election = ? "
@@ -194,24 +197,14 @@ def _latest_result(
     return row[0], {section: body.get(section, {}) for section in SECTIONS}
 
 
-# ---- reads (on a read connection; WAL readers never block the writer) ----
-
-
-@contextlib.contextmanager
-def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One consistent read of several queries (the connection is in autocommit mode)."""
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
+# ---- reads (on a read connection; readers never block the writer) ----
 
 
 def progress(
-    conn: sqlite3.Connection, kecamatan_code: str, election: str, tps_codes: tuple[str, ...]
+    conn: Connection, kecamatan_code: str, election: str, tps_codes: tuple[str, ...]
 ) -> dict[str, Any]:
     """Where the plenary of one kecamatan stands, and its D.Hasil once every TPS is closed."""
-    with _snapshot(conn):
+    with snapshot(conn):
         rows = {
             row[0]: row
             for row in conn.execute(
@@ -276,7 +269,7 @@ def _d_hasil(closed_rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     }
 
 
-def export_rows(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+def export_rows(conn: Connection) -> Iterator[dict[str, Any]]:
     """One line per TPS and election the plenary dealt with, for the harness's export."""
     for row in conn.execute(
         "SELECT kecamatan_code, election, tps_code, status, closed_at, revision, differences, "

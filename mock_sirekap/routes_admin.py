@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
 from mock_sirekap import plenary
-from mock_sirekap.db import connect
 from mock_sirekap.dependencies import Mock, require_admin
 from mock_sirekap.errors import ApiError
 from mock_sirekap.json_body import body_doc, read_json
 from mock_sirekap.server_faults import FaultState, LeasedFaultSpec, LeaseRenewal
 from mock_sirekap.state import MockState
+from mock_sirekap.storage import snapshot
 from mock_sirekap.store import Conflict, export_rows, now_iso
 
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -105,11 +105,10 @@ async def export(mock: Mock) -> StreamingResponse:
 
 def _export_lines(mock: MockState) -> Iterator[bytes]:
     # A connection of its own: the export streams from a thread while requests go on.
-    conn = connect(mock.config.db, writer=False)
+    conn = mock.database.connect(writer=False)
     try:
-        conn.execute("BEGIN")  # one consistent snapshot of the whole export
-        for row in itertools.chain(export_rows(conn), plenary.export_rows(conn)):
-            yield (json.dumps(row, separators=(",", ":")) + "\n").encode()
-        conn.execute("COMMIT")
+        with snapshot(conn):  # one consistent snapshot of the whole export
+            for row in itertools.chain(export_rows(conn), plenary.export_rows(conn)):
+                yield (json.dumps(row, separators=(",", ":")) + "\n").encode()
     finally:
         conn.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -28,6 +27,7 @@ from mock_sirekap.errors import ApiError, arithmetic_error
 from mock_sirekap.json_body import body_doc, read_json
 from mock_sirekap.photos import SHA256_HEX, parse_sha256, receive_photo
 from mock_sirekap.state import MockState
+from mock_sirekap.storage import Connection
 from mock_sirekap.store import Conflict, PageWrite, Receipt, ResultWrite, store_page, submit_result
 
 Outcome = TypeVar("Outcome")
@@ -200,7 +200,7 @@ async def submit(
     return JSONResponse(receipt.as_dict(), 201 if receipt.created else 200)
 
 
-async def _commit(mock: MockState, operation: Callable[[sqlite3.Connection], Outcome]) -> Outcome:
+async def _commit(mock: MockState, operation: Callable[[Connection], Outcome]) -> Outcome:
     """Run a write in the next durable batch; map its refusals to HTTP errors."""
     try:
         outcome: Outcome = await mock.committer.submit(operation)
@@ -212,7 +212,7 @@ async def _commit(mock: MockState, operation: Callable[[sqlite3.Connection], Out
 
 
 def _store_result(
-    conn: sqlite3.Connection, write: ResultWrite, numbers: plenary.Numbers
+    conn: Connection, write: ResultWrite, numbers: plenary.Numbers
 ) -> tuple[Receipt, bool]:
     """Store the result; True with it when that gavels the TPS in a plenary held open for it.
 

@@ -11,7 +11,6 @@ admission middleware refuses them before they arrive); uploads and public reads 
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -38,6 +37,7 @@ from mock_sirekap.plenary import (
 )
 from mock_sirekap.routes_device import CandidateId, Count, FieldName
 from mock_sirekap.state import MockState
+from mock_sirekap.storage import StorageError
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": text}
@@ -174,7 +174,7 @@ async def read_progress(kecamatan: ViewedKecamatan, mock: Mock) -> dict[str, Any
     """The kecamatan's plenary: closed, open, pending and missing TPS, and its D.Hasil."""
     try:
         return progress(mock.reader, kecamatan.code, kecamatan.election, kecamatan.tps_codes)
-    except sqlite3.Error as exc:
+    except StorageError as exc:
         raise ApiError(503, f"database not readable: {exc}") from None
 
 

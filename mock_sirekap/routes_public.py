@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -12,6 +11,7 @@ from mock_sirekap.dependencies import Mock
 from mock_sirekap.elections import child_level, election_error, parse_page
 from mock_sirekap.errors import ApiError
 from mock_sirekap.public_json import kpu_ts, recap_document, tps_document
+from mock_sirekap.storage import StorageError
 from mock_sirekap.store import now_iso, read_pages, read_result, recap_rows
 
 
@@ -95,10 +95,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {}})
 async def readyz(mock: Mock) -> dict[str, Any]:
-    """Ready to take uploads: the database answers and the writer runs."""
+    """Ready to take uploads: the database answers and the writer runs (503 while the database
+    cannot be reached, so a load balancer takes this instance out)."""
     try:
         mock.reader.execute("SELECT 1 FROM results LIMIT 1").fetchall()
-    except sqlite3.Error as exc:
+    except StorageError as exc:
         raise ApiError(503, f"database not readable: {exc}") from None
     if not mock.committer.alive:
         raise ApiError(503, "database writer stopped")

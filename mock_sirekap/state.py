@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +13,11 @@ from mock_sirekap import metrics
 from mock_sirekap.admission import ServerRuntime
 from mock_sirekap.auth import OperatorSigner, TokenSigner, signing_key
 from mock_sirekap.config import MockConfig
-from mock_sirekap.db import BatchStats, GroupCommitter, connect, init_schema
+from mock_sirekap.db import BatchStats, GroupCommitter
 from mock_sirekap.operators import Operators, kecamatan_index
 from mock_sirekap.registry import Registry
 from mock_sirekap.server_faults import FaultState
+from mock_sirekap.storage import Connection, Database, StorageError, open_database
 from mock_sirekap.store import Conflict
 
 FAULT_POLL_SECONDS = 0.2
@@ -33,8 +33,9 @@ class MockState:
     config: MockConfig
     registry: Registry
     runtime: ServerRuntime
+    database: Database
     committer: GroupCommitter
-    reader: sqlite3.Connection
+    read_connection: Connection
     signer: TokenSigner
     operators: Operators
     operator_signer: OperatorSigner
@@ -45,17 +46,19 @@ class MockState:
         cls, config: MockConfig, registry: Registry, operators: Operators | None = None
     ) -> MockState:
         operators = operators if operators is not None else config.load_operators(registry)
-        init_schema(config.db)
-        committer = GroupCommitter(config.db, on_batch=_observe_batch)
+        database = open_database(config.db)
+        database.init_schema()
+        committer = GroupCommitter(database, on_batch=_observe_batch)
         committer.start()
-        reader = connect(config.db, writer=False)
-        with contextlib.closing(connect(config.db, writer=True)) as conn:
+        reader = database.connect(writer=False)
+        with contextlib.closing(database.connect(writer=True)) as conn:
             key = signing_key(conn)
         runtime = ServerRuntime(config.capacity.per_process(config.processes))
         return cls(
             config,
             registry,
             runtime,
+            database,
             committer,
             reader,
             TokenSigner(key, config.token_ttl),
@@ -64,9 +67,21 @@ class MockState:
             kecamatan_index(registry),
         )
 
+    @property
+    def reader(self) -> Connection:
+        """The read connection, reconnected first if it was lost (StorageError if the database
+        cannot be reached)."""
+        self.read_connection.ensure()
+        return self.read_connection
+
+    @property
+    def follows_faults(self) -> bool:
+        """Other processes or instances may change the fault state: poll it."""
+        return self.config.processes > 1 or self.database.dialect.shared
+
     def close(self) -> None:
         self.committer.stop()
-        self.reader.close()
+        self.read_connection.close()
 
     async def save_faults(self, state: FaultState) -> FaultState:
         """Store a new fault state for every process of this mock and apply it here."""
@@ -96,7 +111,7 @@ class MockState:
         """Store ``make(the stored state)`` as the next version, in one transaction."""
         made: list[FaultState] = []
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Connection) -> int:
             row = conn.execute("SELECT version, body FROM server_faults WHERE id = 1").fetchone()
             stored = FaultState.from_row(row[0], row[1]) if row else FaultState()
             if stored.expires_at is not None and time.time() >= stored.expires_at:
@@ -105,7 +120,8 @@ class MockState:
             made.append(state)
             version = (row[0] if row else 0) + 1
             conn.execute(
-                "INSERT OR REPLACE INTO server_faults (id, version, body) VALUES (1, ?, ?)",
+                "INSERT INTO server_faults (id, version, body) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body",
                 (version, state.to_row()),
             )
             return version
@@ -122,15 +138,17 @@ class MockState:
             self.runtime.set_faults(FaultState.from_row(row[0], row[1]))
 
     async def follow_faults(self) -> None:
-        """Poll the shared fault state (only needed with several server processes)."""
+        """Poll the shared fault state (only needed with several server processes or
+        instances)."""
         while True:
             await asyncio.sleep(FAULT_POLL_SECONDS)
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(StorageError):
                 self.reload_faults()
 
 
 def clear_faults(config: MockConfig) -> None:
     """A fresh start of the mock has no server faults (run once, before the processes start)."""
-    init_schema(config.db)
-    with contextlib.closing(connect(config.db, writer=True)) as conn:
+    database = open_database(config.db)
+    database.init_schema()
+    with contextlib.closing(database.connect(writer=True)) as conn:
         conn.execute("DELETE FROM server_faults")

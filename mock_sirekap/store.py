@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from mock_sirekap.storage import Connection
 
 
 class Conflict(Exception):
@@ -38,11 +39,11 @@ class PageOutcome:
     stored_at: str
 
 
-def store_page(conn: sqlite3.Connection, write: PageWrite) -> PageOutcome:
+def store_page(conn: Connection, write: PageWrite) -> PageOutcome:
     stored_at = now_iso()
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO pages (tps_code, election, page, sha256, size, stored_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pages (tps_code, election, page, sha256, size, stored_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (write.tps_code, write.election, write.page, write.sha256, write.size, stored_at),
     )
     if cursor.rowcount == 1:
@@ -85,7 +86,7 @@ class Receipt:
         }
 
 
-def submit_result(conn: sqlite3.Connection, write: ResultWrite) -> Receipt:
+def submit_result(conn: Connection, write: ResultWrite) -> Receipt:
     where = (write.tps_code, write.election)
     keyed = conn.execute(
         "SELECT i.content_sha256, r.receipt_id, r.stored_at, r.revision FROM idempotency i "
@@ -140,13 +141,15 @@ def submit_result(conn: sqlite3.Connection, write: ResultWrite) -> Receipt:
     )
     _remember_key(conn, write, receipt_id)
     conn.execute(
-        "INSERT OR REPLACE INTO latest (election, tps_code, revision, chart) VALUES (?, ?, ?, ?)",
+        "INSERT INTO latest (election, tps_code, revision, chart) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (election, tps_code) DO UPDATE SET revision = excluded.revision, "
+        "chart = excluded.chart",
         (write.election, write.tps_code, revision, write.chart_json),
     )
     return Receipt(receipt_id, write.content_sha256, stored_at, revision, created=True)
 
 
-def _remember_key(conn: sqlite3.Connection, write: ResultWrite, receipt_id: str) -> None:
+def _remember_key(conn: Connection, write: ResultWrite, receipt_id: str) -> None:
     conn.execute(
         "INSERT INTO idempotency (tps_code, election, key, content_sha256, receipt_id) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -154,7 +157,7 @@ def _remember_key(conn: sqlite3.Connection, write: ResultWrite, receipt_id: str)
     )
 
 
-def _require_pages(conn: sqlite3.Connection, write: ResultWrite) -> None:
+def _require_pages(conn: Connection, write: ResultWrite) -> None:
     missing = [
         sha
         for sha in dict.fromkeys(write.pages)
@@ -172,7 +175,7 @@ def _require_pages(conn: sqlite3.Connection, write: ResultWrite) -> None:
         )
 
 
-# ---- reads (on a read connection; WAL readers never block the writer) ----
+# ---- reads (on a read connection; readers never block the writer) ----
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +188,7 @@ class StoredResult:
     page_numbers: dict[str, int]  # sha256 -> page number
 
 
-def read_result(conn: sqlite3.Connection, tps_code: str, election: str) -> StoredResult | None:
+def read_result(conn: Connection, tps_code: str, election: str) -> StoredResult | None:
     row = conn.execute(
         "SELECT revision, receipt_id, content_sha256, stored_at, body FROM results "
         "WHERE tps_code = ? AND election = ? ORDER BY revision DESC LIMIT 1",
@@ -202,7 +205,7 @@ def read_result(conn: sqlite3.Connection, tps_code: str, election: str) -> Store
     return StoredResult(row[0], row[1], row[2], row[3], json.loads(row[4]), numbers)
 
 
-def read_pages(conn: sqlite3.Connection, tps_code: str, election: str, page: int) -> list[Any]:
+def read_pages(conn: Connection, tps_code: str, election: str, page: int) -> list[Any]:
     return conn.execute(
         "SELECT sha256, size, stored_at FROM pages WHERE tps_code = ? AND election = ? "
         "AND page = ? ORDER BY stored_at",
@@ -216,13 +219,15 @@ def _prefix_bounds(prefix: str) -> tuple[str, str]:
 
 
 def recap_rows(
-    conn: sqlite3.Connection, region_prefix: str, child_len: int, election: str
+    conn: Connection, region_prefix: str, child_len: int, election: str
 ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
     """Votes per child region and candidate, and TPS with a result per child region."""
     low, high = _prefix_bounds(region_prefix)
     votes: dict[str, dict[str, int]] = {}
+    entries = conn.dialect.json_entries.format("l.chart")
     for child, candidate, total in conn.execute(
-        "SELECT substr(l.tps_code, 1, ?), c.key, SUM(c.value) FROM latest l, json_each(l.chart) c "
+        "SELECT substr(l.tps_code, 1, ?), c.key, SUM(CAST(c.value AS INTEGER)) "
+        f"FROM latest l, {entries} c "
         "WHERE l.election = ? AND l.tps_code >= ? AND l.tps_code < ? GROUP BY 1, 2",
         (child_len, election, low, high),
     ):
@@ -237,11 +242,12 @@ def recap_rows(
     return votes, done
 
 
-def export_rows(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+def export_rows(conn: Connection) -> Iterator[dict[str, Any]]:
     """Every stored result revision and page, for the harness's integrity audit."""
+    keys = conn.dialect.string_agg.format("key")
     for row in conn.execute(
         "SELECT r.tps_code, r.election, r.revision, r.content_sha256, r.receipt_id, r.stored_at, "
-        "r.device_id, (SELECT group_concat(key, ' ') FROM idempotency i "
+        f"r.device_id, (SELECT {keys} FROM idempotency i "
         " WHERE i.receipt_id = r.receipt_id) FROM results r ORDER BY r.tps_code, r.election, "
         "r.revision"
     ):

@@ -13,6 +13,7 @@ from pathlib import Path
 from reports.analyse import Facts, endpoint_stats, measure
 from reports.html import render_html
 from reports.inputs import RunInputs, read_run
+from reports.instances import deployment_instances
 from reports.junit import write_junit
 from reports.measurable import resolve
 from reports.model import Analysis, RunFacts
@@ -105,10 +106,12 @@ def build_report(run_dir: Path) -> Analysis:
         plenary=facts.plenary,
         quality=facts.quality,
         unacked=facts.unacked,
+        instances=deployment_instances(inputs),
     )
     data = summary_json(analysis)
     data["unacknowledged"] = unacknowledged_json(facts.unacked)  # forms never acknowledged
     data["span"] = None if facts.span is None else facts.span.as_dict()  # the time covered
+    data["instances"] = [i.as_dict() for i in analysis.instances]  # a deployment's, else []
     document = json.dumps(data, indent=2, allow_nan=False)  # strict JSON
     (folder / "summary.json").write_text(document + "\n")
     (folder / "summary.md").write_text(summary_md(analysis))

@@ -248,3 +248,31 @@ def draw_server(
             axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
     _shade(axes, clock, windows)
     return _finish(figure, axes)
+
+
+def draw_instances(
+    clock: ChartClock, series: Mapping[str, tuple[Sequence[float], Values]],
+    windows: Sequence[Window],
+) -> Figure:  # fmt: skip
+    """Requests each instance of a deployment served per real second (its scraped counters)."""
+    figure, axes = _figure("Instances: requests served", clock, "requests per real second")
+    for name, (t, values) in sorted(series.items()):
+        axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
+    _shade(axes, clock, windows)
+    return _finish(figure, axes)
+
+
+def draw_balancer(
+    clock: ChartClock, states: Mapping[str, tuple[Sequence[float], Values]],
+    windows: Sequence[Window],
+) -> Figure:  # fmt: skip
+    """HAProxy's view: each instance in (up) or out (down) of the balancer, one row each."""
+    figure, axes = _figure("Load balancer: instances in service", clock, "instance")
+    names = sorted(states)
+    for row, name in enumerate(names):
+        t, up = states[name]
+        shown = [row + 0.8 * (value or 0.0) for value in up]
+        axes.plot(*_scrape_steps(clock.at(t), shown), linewidth=1.6, label=f"{name} (high: up)")
+    axes.set_yticks([row + 0.4 for row in range(len(names))], names)
+    _shade(axes, clock, windows)
+    return _finish(figure, axes)

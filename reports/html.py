@@ -33,11 +33,26 @@ def render_html(analysis: Analysis) -> str:
         completion_html(analysis.completion, analysis.unacked),
         plenary_html(analysis.plenary, analysis.quality),
         _endpoints(analysis),
+        _instances(analysis),
         charts_section(analysis.charts),
         notes_section(analysis.notes),
         _footer(analysis.run),
     ]
     return "\n".join(section for section in sections if section is not None)
+
+
+def _instances(analysis: Analysis) -> str | None:
+    """A deployment's instances: what each served and how long the balancer had it out."""
+    if not analysis.instances:
+        return None
+    speedup = analysis.run.speedup
+    rows = [
+        [i.name, f"{i.served:,}", f"{i.shed:,}", "-" if i.in_flight_peak is None else
+         f"{i.in_flight_peak:.0f}", both_clocks(i.down_sim_s / speedup, speedup), str(i.restarts)]
+        for i in analysis.instances
+    ]  # fmt: skip
+    head = ["instance", "served", "503s", "in-flight peak", "out of the balancer", "restarts"]
+    return "\n".join(["<h2>Instances</h2>", html_table(head, rows)])
 
 
 def _covered(run: RunFacts) -> str:

@@ -37,6 +37,7 @@ class RunInputs:
     export: list[dict[str, Any]] | None = None
     plenary: list[dict[str, Any]] = field(default_factory=list)
     exported_plenary: list[dict[str, Any]] | None = None  # the export's "plenary" lines
+    balancer: list[dict[str, Any]] = field(default_factory=list)  # a deployment's haproxy.jsonl
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -71,6 +72,8 @@ def read_run(path: Path) -> RunInputs:
     except ScenarioError as error:
         raise RunDirError(str(error).splitlines()[0]) from None
     inputs = RunInputs(path, record, scenario)
+    if (path / names.HAPROXY).exists():
+        inputs.balancer = _jsonl(path / names.HAPROXY)
     for name in names.INPUTS:
         file = path / name
         if not file.exists():

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.completion import Completion
+from reports.instances import InstanceFigures
 from reports.integrity import IntegrityReport
 from reports.plenary_figures import PlenaryReport, QualityReport
 from reports.recovery import Recovery
@@ -82,3 +83,4 @@ class Analysis:
     plenary: PlenaryReport | None = None
     quality: QualityReport | None = None
     unacked: list[Unacked] = field(default_factory=list)  # forms never acknowledged
+    instances: list[InstanceFigures] = field(default_factory=list)  # a deployment's instances

@@ -10,6 +10,7 @@ from reports import charts
 from reports.analyse import Facts
 from reports.completion import Completion
 from reports.inputs import RunInputs
+from reports.instances import balancer_states, by_instance, served_per_second, summed_rounds
 from reports.manual import MANUAL_RATES
 from reports.plenary_view import plenary_chart
 from rundir import endpoints
@@ -68,6 +69,27 @@ def figures(inputs: RunInputs, facts: Facts, clock: charts.ChartClock) -> dict[s
     if server:
         times = server.pop("t")
         made["Server"] = ("server", charts.draw_server(clock, times, server, windows))
+    made.update(_deployment_figures(inputs, clock, windows))
+    return made
+
+
+def _deployment_figures(
+    inputs: RunInputs, clock: charts.ChartClock, windows: list[charts.Window]
+) -> dict[str, Any]:
+    """A deployment's: requests served per instance, and the balancer's view of each."""
+    if (inputs.record.get("clock") or {}).get("start") is None:
+        return {}
+    start, speedup = inputs.clock_start, inputs.speedup
+    made: dict[str, Any] = {}
+    served = {
+        name: served_per_second(lines, start, speedup)[0]
+        for name, lines in by_instance(inputs.server_metrics).items()
+    }
+    if served:
+        made["Instances"] = ("instances", charts.draw_instances(clock, served, windows))
+    states = balancer_states(inputs.balancer, start, speedup)
+    if states:
+        made["Load balancer"] = ("balancer", charts.draw_balancer(clock, states, windows))
     return made
 
 
@@ -108,7 +130,7 @@ def _seconds(histogram: Histogram | None, q: float) -> float | None:
 def server_series(inputs: RunInputs, end: float | None = None) -> dict[str, Any]:
     """In-flight, queue depth and 503s per second from the scraped metrics, within the run's
     simulated span (scrapes before the clock start or after the end are not the run's)."""
-    scrapes = [line for line in inputs.server_metrics if line.get("ok")]
+    scrapes = summed_rounds([line for line in inputs.server_metrics if line.get("ok")])
     if not scrapes or (inputs.record.get("clock") or {}).get("start") is None:
         return {}  # nothing scraped, or the run failed before its clock started
     start = inputs.clock_start

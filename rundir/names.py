@@ -19,6 +19,7 @@ MOCK_DB: Final = "mock.db"  # the embedded mock's SQLite database
 SERVER_METRICS: Final = "server_metrics.jsonl"  # the target's /metrics, scraped each second
 EXPORT: Final = "export.ndjson"  # what the target stored (its admin export)
 SWEEP: Final = "sweep.json"  # a plan's settings and stages
+HAPROXY: Final = "haproxy.jsonl"  # a deployment's load balancer: each instance up or down
 
 # the load generator
 TIMELINE: Final = "timeline.jsonl"  # rundir.timeline: per second and endpoint
@@ -35,3 +36,4 @@ STAGES: Final = "stages"  # a plan's stage run folders
 
 # what the reports read, in the order they read it
 INPUTS: Final = (TIMELINE, LEDGER, LOAD_SUMMARY, SERVER_METRICS, EXPORT, PLENARY)
+OPTIONAL_INPUTS: Final = (HAPROXY,)  # only a run against a deployment has it

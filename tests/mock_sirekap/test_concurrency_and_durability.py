@@ -12,7 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mock_sirekap.conftest import MockServer, photo, upload_pages, valid_result
+from tests.mock_sirekap.conftest import (
+    ON_BOTH_BACKENDS,
+    MockServer,
+    photo,
+    upload_pages,
+    valid_result,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +33,7 @@ async def _put_results(
         )
 
 
+@ON_BOTH_BACKENDS
 def test_fifty_concurrent_identical_submissions_store_exactly_one_row(
     mock: MockServer, client: httpx.Client
 ) -> None:
@@ -83,6 +90,7 @@ async def _submit_until_killed(
     return acked
 
 
+@ON_BOTH_BACKENDS
 def test_every_acknowledged_result_survives_sigkill_without_duplicates(
     start_mock: Callable[..., MockServer], client: httpx.Client
 ) -> None:
@@ -170,6 +178,7 @@ def _gauge(text: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
+@ON_BOTH_BACKENDS
 def test_a_page_whose_connection_breaks_midway_is_not_stored(
     mock: MockServer, client: httpx.Client
 ) -> None:

@@ -6,7 +6,16 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.mock_sirekap.conftest import MockServer, photo, submit, upload_pages, valid_result
+from tests.mock_sirekap.conftest import (
+    ON_BOTH_BACKENDS,
+    MockServer,
+    photo,
+    submit,
+    upload_pages,
+    valid_result,
+)
+
+pytestmark = ON_BOTH_BACKENDS
 
 
 def test_login_gives_a_token_and_refuses_bad_credentials(

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.mock_sirekap.conftest import MockServer
+from tests.mock_sirekap.conftest import ON_BOTH_BACKENDS, MockServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ON_BOTH_BACKENDS]
 FAILING_READS = {"error_rate": 1.0, "error_status": 500, "endpoints": ["read"]}
 
 

@@ -19,7 +19,9 @@ from faults.timeline import FaultWindow
 from reports.integrity import Ack, audit, read_export
 from tests.mock_sirekap.conftest import (
     ADMIN_TOKEN,
+    ON_BOTH_BACKENDS,
     MockServer,
+    NewDatabase,
     launch_mock,
     read_operators,
     read_registry,
@@ -28,6 +30,7 @@ from tests.mock_sirekap.conftest import (
     valid_result,
 )
 
+pytestmark = ON_BOTH_BACKENDS
 KEC_A, KEC_B = "510305", "510306"  # Kuta Selatan and a neighbour (KPU region codes)
 TPS_A = ("5103051004001", "5103051004002", "5103051006001", "5103052001001")
 TPS_B = ("5103061001001",)
@@ -39,7 +42,7 @@ OPERATORS = (
 
 
 @pytest.fixture
-def plenary(tmp_path: Path) -> Iterator[MockServer]:
+def plenary(tmp_path: Path, new_database: NewDatabase) -> Iterator[MockServer]:
     """A raw-mode mock with two kecamatan (4 TPS and 1 TPS) and an operators file."""
     registry = tmp_path / "registry.csv"
     lines = ["tps_code,dpt,device_id,secret"]
@@ -53,6 +56,7 @@ def plenary(tmp_path: Path) -> Iterator[MockServer]:
         tmp_path,
         "plenary",
         *("--registry", str(registry), "--operators", str(operators), "--capacity", "raw"),
+        db_url=new_database("plenary"),
     )
     server.registry = read_registry(registry)
     server.operators = read_operators(operators)
@@ -419,11 +423,14 @@ def test_plenary_refusals_say_what_is_wrong(plenary: MockServer, client: httpx.C
 
 
 def test_a_registry_without_operators_file_has_no_operators(
-    tmp_path: Path, client: httpx.Client
+    tmp_path: Path, client: httpx.Client, new_database: NewDatabase
 ) -> None:
     registry = tmp_path / "registry.csv"
     registry.write_text(f"tps_code,dpt,device_id,secret\n{TPS_A[0]},200,d1,s1\n")
-    server = launch_mock(tmp_path, "bare", "--registry", str(registry), "--capacity", "raw")
+    server = launch_mock(
+        tmp_path, "bare", "--registry", str(registry), "--capacity", "raw",
+        db_url=new_database("bare"),
+    )  # fmt: skip
     try:
         login = client.post(
             f"{server.url}/api/v1/operators/sessions",

@@ -7,7 +7,15 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.mock_sirekap.conftest import MockServer, submit, upload_pages, valid_result
+from tests.mock_sirekap.conftest import (
+    ON_BOTH_BACKENDS,
+    MockServer,
+    submit,
+    upload_pages,
+    valid_result,
+)
+
+pytestmark = ON_BOTH_BACKENDS
 
 
 def _store(mock: MockServer, client: httpx.Client, tps: str, shift: int = 0) -> dict[str, int]:
