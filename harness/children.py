@@ -20,7 +20,7 @@ from typing import Protocol
 
 from rundir.exits import StartError
 
-__all__ = ["Child", "Children", "StartError", "Watcher", "wait_until"]
+__all__ = ["AdoptedServer", "Child", "Children", "StartError", "Watcher", "wait_until"]
 
 
 class Watcher(Protocol):
@@ -139,3 +139,18 @@ class Children:
     def dead(self) -> list[Child]:
         """Children that were started and have exited (a part died)."""
         return [c for c in self._children if c.process is not None and not c.alive]
+
+
+class AdoptedServer(Child):
+    """A process started elsewhere (the Toxiproxy launcher's), stopped with the run's children by
+    the ``stop`` of the object that started it."""
+
+    def __init__(self, name: str, server: object) -> None:
+        super().__init__(name, [], Path("/dev/null"))
+        self.server = server
+        self.process = getattr(server, "process", None)
+
+    def stop(self, grace: float = 10.0) -> None:
+        stop = getattr(self.server, "stop", None)
+        if stop is not None:
+            stop()

@@ -20,7 +20,10 @@ import secrets
 import time
 from pathlib import Path
 
-from harness.children import Children
+from faults.toxiproxy.client import ToxiproxyClient
+from faults.toxiproxy.launcher import ToxiproxyStartError, start_toxiproxy
+from harness.children import AdoptedServer, Children
+from harness.database import Database
 from harness.deployment import Deployment, DeploymentFiles
 from harness.reaper import Reaper
 from rundir import exits, names
@@ -37,6 +40,7 @@ from scenarios import (
 TOKEN_FILE = "admin-token"
 MAX_INSTANCES = 16
 RESTART_CHECK_S = 0.5
+DB_PROXY = "sirekap-cluster-db"  # the instances' link to their database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="whose TPS it serves")
     parser.add_argument("--instances", type=int, default=3, help="mock instances (3)")
     parser.add_argument("--out", type=Path, required=True, help="folder for its files and logs")
+    parser.add_argument(
+        "--storage",
+        choices=("postgres", "sqlite"),
+        default="postgres",
+        help="a PostgreSQL server behind a Toxiproxy proxy 'db' (default), or one SQLite file",
+    )
     return parser
 
 
@@ -92,6 +102,26 @@ def _watch(deployment: Deployment) -> None:
         time.sleep(RESTART_CHECK_S)
 
 
+def _database(args: argparse.Namespace, children: Children, reaper: Reaper) -> tuple[str, str]:
+    """The instances' database (URL or file) and a line saying how to reach it and its link."""
+    if args.storage == "sqlite":
+        path = args.out / names.MOCK_DB
+        return str(path), f"SQLite {path}"
+    try:  # TOXIPROXY_URL, toxiproxy-server, else the built-in one
+        server = start_toxiproxy()
+    except ToxiproxyStartError as error:
+        raise StartError(f"fault layer: {error}") from None
+    if server.process is not None:
+        children.add(AdoptedServer("toxiproxy", server))
+        reaper.watch(server.process.pid)
+    reaper.proxy(server.url, DB_PROXY)
+    database = Database(children, args.out / "postgres", ToxiproxyClient(server.url), DB_PROXY)
+    url = database.start()
+    return url, (
+        f"PostgreSQL through the Toxiproxy proxy '{DB_PROXY}' (Toxiproxy API {server.url}): {url}"
+    )
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     scenario = _checked(args)
@@ -100,15 +130,16 @@ def main(argv: list[str]) -> int:
     children = Children(reaper)
     token = secrets.token_urlsafe(18)
     try:
+        db, link = _database(args, children, reaper)
         deployment = Deployment(
-            children, args.out, files, instances=args.instances, db=args.out / names.MOCK_DB,
-            admin_token=token,
-        )  # fmt: skip
+            children, args.out, files, instances=args.instances, db=db, admin_token=token
+        )
         deployment.start()
         token_file = write_token(args.out, token)
         print(f"cluster: {args.instances} instances behind HAProxy at {deployment.url}")
         print(f"  admin token: {token_file}   registry: {files.registry}")
         print(f"  instances: {', '.join(f'{n} {u}' for n, u in deployment.instance_urls)}")
+        print(f"  database: {link}")
         print("  stop with Ctrl-C", flush=True)
         _watch(deployment)
     except KeyboardInterrupt:

@@ -7,14 +7,18 @@ of it, and whether one of its processes died outside a process fault.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from faults.applier import FaultLayer
-from faults.process_layer import ProcessFaults, ProcessRouter
+from faults.process_layer import ProcessFaults, ProcessHandle, ProcessRouter
 from faults.timeline import FaultWindow
+from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import free_loopback_port
-from harness.children import Children
+from harness.children import Child, Children
+from harness.database import Database
 from harness.deployment import Deployment, DeploymentFiles
 from harness.haproxy import BalancerRecorder
 from harness.target import MockTarget
@@ -39,16 +43,17 @@ class EmbeddedTarget:
         mock = scenario.target.mock
         assert mock is not None, "an embedded target needs [target.mock]"
         files = write_mock_files(scenario, run_dir)
-        self.run_dir = run_dir
+        self.run_dir, self.children, self.files = run_dir, children, files
         self.deployment: Deployment | None = None
+        self.database: Database | None = None
         self.recorder: BalancerRecorder | None = None
-        if mock.deployed:
-            self.deployment = Deployment(
-                children, run_dir.path, files, instances=mock.instances, db=run_dir.mock_db
-            )
-            self.mocks: list[MockTarget] = list(self.deployment.instances)
-            self.admin_token = self.deployment.admin_token
-        else:
+        self.needs_database = mock.storage == "postgres"
+        self.instances = mock.instances
+        self.admin_token = secrets.token_urlsafe(18)
+        self.mocks: list[MockTarget] = []
+        if mock.deployed and not self.needs_database:
+            self._deploy(run_dir.mock_db)
+        elif not mock.deployed:
             single = MockTarget(
                 children, port=free_loopback_port(), db=run_dir.mock_db, registry=files.registry,
                 capacity=files.capacity, logs=run_dir.logs, operators=files.operators,
@@ -56,15 +61,35 @@ class EmbeddedTarget:
             self.mocks = [single]
             self.admin_token = single.admin_token
 
+    def _deploy(self, db: str | Path) -> None:
+        self.deployment = Deployment(
+            self.children, self.run_dir.path, self.files, instances=self.instances, db=db,
+            admin_token=self.admin_token,
+        )  # fmt: skip
+        self.mocks = list(self.deployment.instances)
+
+    def add_database(self, toxiproxy: ToxiproxyClient, proxy_name: str) -> None:
+        """PostgreSQL for the instances, reached through the proxy ``proxy_name``."""
+        self.database = Database(
+            self.children, self.run_dir.path / "postgres", toxiproxy, proxy_name
+        )
+
     @property
     def url(self) -> str:
         return self.deployment.url if self.deployment else self.mocks[0].url
 
-    def start(self, simulated_now: Callable[[], float]) -> None:
+    def start(self) -> None:
+        if self.database is not None:
+            self._deploy(self.database.start())
         if self.deployment is None:
             self.mocks[0].start()
             return
         self.deployment.start()
+
+    def start_recording(self, simulated_now: Callable[[], float]) -> None:
+        """HAProxy's view, once a second, on the run's clock (a deployment's)."""
+        if self.deployment is None:
+            return
         self.recorder = BalancerRecorder(
             self.deployment.balancer, self.run_dir.file(names.HAPROXY), simulated_now
         )
@@ -81,6 +106,7 @@ class EmbeddedTarget:
         return {
             "kind": "deployment",
             "url": self.url,
+            "storage": "postgres" if self.database else "sqlite",
             "balancer": {"kind": "haproxy", "pid": self.deployment.balancer.child.pid},
             "instances": [{"name": m.name, "url": m.url, "pid": m.pid} for m in self.mocks],
         }
@@ -94,21 +120,22 @@ class EmbeddedTarget:
     def process_layer(self) -> FaultLayer:
         if self.deployment is None:
             return ProcessFaults(self.mocks[0])
-        return ProcessRouter({m.name: m for m in self.mocks}, [m.name for m in self.mocks])
+        handles: dict[str, ProcessHandle] = {m.name: m for m in self.mocks}
+        if self.database is not None:
+            handles["db"] = self.database.child
+        return ProcessRouter(handles, [m.name for m in self.mocks])
 
-    def check_victims(self, windows: Sequence[FaultWindow]) -> None:
-        """Every process fault names a process this target has (ValueError naming the valid)."""
-        layer = self.process_layer()
-        if isinstance(layer, ProcessRouter):
-            layer.check(windows)
-        elif any(getattr(w.params, "victim", None) not in {None, "all"} for w in windows):
-            raise ValueError("a process fault names a victim, but the target is one mock")
+    @property
+    def processes(self) -> list[Child]:
+        """Its children a process fault may stop: the mocks and the database server."""
+        found: list[Child] = [m.child for m in self.mocks]
+        return found + ([self.database.child] if self.database is not None else [])
 
-    def died(self, active: Sequence[FaultWindow]) -> MockTarget | None:
-        """A mock process that is dead outside any process fault (the fault restarts its own)."""
+    def died(self, active: Sequence[FaultWindow]) -> Child | None:
+        """One of its processes dead outside any process fault (the fault restarts its own)."""
         if any(window.layer == "process" for window in active):
             return None
-        dead = [m for m in self.mocks if not m.alive]
+        dead = [child for child in self.processes if not child.alive]
         return dead[0] if dead and not dead[0].alive else None
 
     @property

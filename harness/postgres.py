@@ -105,6 +105,7 @@ class PostgresServer:
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self._user: pwd.struct_passwd | None = None
+        self._log_start = 0
 
     @property
     def pid(self) -> int | None:
@@ -122,8 +123,11 @@ class PostgresServer:
         if self.alive:
             return self.url()
         bin_dir = binaries()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._prepare_user(bin_dir)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._prepare_user(bin_dir)
+        except OSError as exc:
+            raise StartError(f"PostgreSQL: cannot prepare {self.data}: {exc.strerror}") from None
         if not (self.data / "PG_VERSION").exists():
             self._initdb(bin_dir)
         self.port = self.port or free_port()
@@ -132,6 +136,7 @@ class PostgresServer:
         for name, value in settings.items():
             args += ["-c", f"{name}={value}"]
         with self.log.open("ab") as log:
+            self._log_start = log.tell()  # what this start logs follows
             self.process = subprocess.Popen(
                 args,
                 stdin=subprocess.DEVNULL,
@@ -256,10 +261,15 @@ class PostgresServer:
         )
 
     def _last_log_line(self) -> str:
-        with contextlib.suppress(OSError):
-            lines = self.log.read_text(errors="replace").strip().splitlines()
-            if lines:
-                return lines[-1]
+        """The last FATAL or ERROR line this start logged (else its last line), without the
+        prefix."""
+        with contextlib.suppress(OSError), self.log.open("rb") as log:
+            log.seek(self._log_start)
+            lines = log.read().decode(errors="replace").strip().splitlines()
+            errors = [line for line in lines if "FATAL:" in line or "ERROR:" in line]
+            if errors or lines:
+                last = (errors or lines)[-1]
+                return last.split("FATAL:", 1)[-1].split("ERROR:", 1)[-1].strip()
         return "no output"
 
 

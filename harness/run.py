@@ -30,13 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from faults.applier import FaultApplier, FaultCleanupError, FaultLayer
-from faults.network_layer import NetworkFaults
+from faults.network_layer import NetworkFaults, ProxyRouter
 from faults.server_layer import ServerFaults
 from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
 from harness.abort import AbortWatch
-from harness.children import Child, Children, StartError
+from harness.children import AdoptedServer, Child, Children, StartError
 from harness.embedded import EmbeddedTarget
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
@@ -92,6 +92,7 @@ class Run:
         self.target: EmbeddedTarget | None = None
         self.applier: FaultApplier | None = None
         self.toxiproxy: ToxiproxyClient | None = None
+        self.toxiproxy_url = ""
         self.scraper: MetricsScraper | None = None
         self.clock_start = 0.0
         self.proxy_name = PROXY_PREFIX + self.dir.path.name
@@ -117,40 +118,57 @@ class Run:
         self.dir.write_json(self.dir.record, self.record.to_json())
 
     # -- the parts --------------------------------------------------------------------------
-    def start_target(self) -> str:
+    def _network_layer(self, client: ToxiproxyClient) -> FaultLayer:
+        proxies = {"load": NetworkFaults(client, self.proxy_name)}
+        if self.target is not None and self.target.database is not None:
+            proxies["db"] = NetworkFaults(client, self.target.database.proxy_name)
+        return ProxyRouter(proxies, default="load")
+
+    def start_target(self, toxiproxy: ToxiproxyClient | None) -> str:
         """The target's URL: the remote one (it must answer first), else the embedded mock."""
         if self.args.target:
             check_remote(self.args.target)
             self.record.target = {"kind": "remote", "url": self.args.target}
             return str(self.args.target).rstrip("/")
         self.target = EmbeddedTarget(self.children, self.scenario, self.dir)
-        self.target.check_victims(self.timeline.windows)
-        speedup = self.scenario.clock.speedup
-        self.target.start(lambda: (time.time() - self.clock_start) * speedup)
+        if self.target.needs_database:
+            assert toxiproxy is not None
+            self.target.add_database(toxiproxy, self.own_proxy(f"{self.proxy_name}-db"))
+        self.target.start()
         self.admin_token = self.target.admin_token
         self.record.target = self.target.describe()
         return self.target.url
 
-    def start_proxy(self, target_url: str) -> tuple[str, ToxiproxyClient]:
-        """Start (or find) Toxiproxy and route the load through this run's own proxy."""
+    def start_toxiproxy(self) -> ToxiproxyClient:
+        """Start (or find) Toxiproxy: the fault layer of the load path and the database link."""
         try:
             server = start_toxiproxy()
         except ToxiproxyStartError as error:
             raise StartError(f"fault layer: {error}") from None
         if server.process is not None:
-            self.children.add(_Adopted("toxiproxy", server))
+            self.children.add(AdoptedServer("toxiproxy", server))
             self.reaper.watch(server.process.pid)
-        self.record.toxiproxy = {**server.describe(), "proxies": [self.proxy_name]}
+        self.record.toxiproxy = {**server.describe(), "proxies": []}
+        self.toxiproxy_url = server.url
+        return ToxiproxyClient(server.url)
+
+    def own_proxy(self, name: str) -> str:
+        """A proxy of this run's: known to the record and the reaper before it exists."""
+        assert self.record.toxiproxy is not None
+        self.record.toxiproxy["proxies"].append(name)
+        self.reaper.proxy(self.toxiproxy_url, name)  # told first: a kill may come any time
+        return name
+
+    def route_load(self, client: ToxiproxyClient, target_url: str) -> str:
+        """Route the load through this run's own proxy; the URL to load."""
         parts = urlsplit(target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
         listen = free_loopback_port()
-        client = ToxiproxyClient(server.url)
-        self.reaper.proxy(server.url, self.proxy_name)  # told first: a kill may come any time
         client.ensure_proxy(
-            self.proxy_name, listen=f"127.0.0.1:{listen}", upstream=f"{host}:{port}"
+            self.own_proxy(self.proxy_name), listen=f"127.0.0.1:{listen}", upstream=f"{host}:{port}"
         )
-        return f"{parts.scheme}://127.0.0.1:{listen}{parts.path.rstrip('/')}", client
+        return f"{parts.scheme}://127.0.0.1:{listen}{parts.path.rstrip('/')}"
 
     def start_locust(self, host: str) -> Child:
         args = locust_args(
@@ -242,11 +260,9 @@ class Run:
                         "scenario's end"
                     )
                 self._check_mocks()
-                gone = [
-                    c.name
-                    for c in self.children.dead()
-                    if c.name != "locust" and not c.name.startswith("mock")
-                ]
+                mine = {c.name for c in self.target.processes} if self.target else set()
+                watched = {"locust", *mine}
+                gone = [c.name for c in self.children.dead() if c.name not in watched]
                 if gone:
                     raise StartError(f"{', '.join(gone)} died during the run")
                 time.sleep(0.5)
@@ -284,7 +300,7 @@ class Run:
             return
         dead = self.target.died(self.applier.active if self.applier else [])
         if dead is not None:
-            raise StartError(f"{dead.name} died: {dead.child.tail()}")
+            raise StartError(f"{dead.name} died: {dead.tail()}")
 
     def execute(self) -> int:
         self.save()
@@ -297,19 +313,21 @@ class Run:
     def _execute(self) -> int:
         scraper: MetricsScraper | None = None
         try:
-            target_url = self.start_target()
             # A remote service without network faults is loaded directly (its own Host and TLS
-            # name); network faults need the load to pass through the local proxy.
-            direct = self.target is None and "network" not in self.timeline.layers
-            load_url, toxiproxy = (target_url, None) if direct else self.start_proxy(target_url)
+            # name); network faults need the load to pass through the local proxy, and a
+            # deployment on PostgreSQL reaches its database through one.
+            direct = bool(self.args.target) and "network" not in self.timeline.layers
+            toxiproxy = None if direct else self.start_toxiproxy()
             self.toxiproxy = toxiproxy
+            target_url = self.start_target(toxiproxy)
+            load_url = target_url if toxiproxy is None else self.route_load(toxiproxy, target_url)
             self.clock_start = time.time() + timing.lead(self.args.workers)
             self.record.clock["start"] = self.clock_start
             self.record.clock["start_utc"] = utc_iso(self.clock_start)
             clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)
             layers: dict[str, FaultLayer] = {}
             if toxiproxy is not None:
-                layers["network"] = NetworkFaults(toxiproxy, self.proxy_name)
+                layers["network"] = self._network_layer(toxiproxy)
             if self.admin_token:
                 layers["server"] = ServerFaults(target_url, self.admin_token)
             if self.target is not None:
@@ -324,6 +342,8 @@ class Run:
             self.record.status = "running"
             self.save()
             scraper.start()
+            if self.target is not None:
+                self.target.start_recording(clock.simulated_now)
             self.applier.start()
             self.watch(locust)
             self.record.status = "completed"
@@ -349,12 +369,12 @@ class Run:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             self._clear_faults()
-            self._remove_proxy()
             if scraper is not None:
                 scraper.stop()
             if self.target is not None:
                 self.target.stop_recording()
-            self._export()
+            self._export()  # before the proxies go: a deployment reads its database through one
+            self._remove_proxies()
         finally:
             self.children.stop_all()
             self.record.ended_utc = utc_iso()
@@ -380,14 +400,15 @@ class Run:
             self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{error}"
         self.record.faults = [event.to_dict() for event in self.applier.events]
 
-    def _remove_proxy(self) -> None:
-        """This run's proxy goes with the run (a shared Toxiproxy keeps no trace of it)."""
-        if self.toxiproxy is None:
+    def _remove_proxies(self) -> None:
+        """This run's proxies go with the run (a shared Toxiproxy keeps no trace of them)."""
+        if self.toxiproxy is None or self.record.toxiproxy is None:
             return
-        try:
-            self.toxiproxy.delete_proxy(self.proxy_name)
-        except Exception as error:  # the reaper would retry only if the harness died
-            self.record.parts["proxy_error"] = f"could not remove proxy {self.proxy_name}: {error}"
+        for name in self.record.toxiproxy.get("proxies", []):
+            try:
+                self.toxiproxy.delete_proxy(name)
+            except Exception as error:  # the reaper would retry only if the harness died
+                self.record.parts["proxy_error"] = f"could not remove proxy {name}: {error}"
 
     def _stop_locust_gently(self) -> None:
         """SIGINT first: Locust then writes what it has (timeline, ledger) before it exits."""
@@ -434,20 +455,6 @@ class Run:
         self.record.exit_code = analysis.verdict.exit_code
         self.save()
         return analysis.verdict.exit_code
-
-
-class _Adopted(Child):
-    """A process started elsewhere (the Toxiproxy launcher), stopped with the run's children."""
-
-    def __init__(self, name: str, server: object) -> None:
-        super().__init__(name, [], Path("/dev/null"))
-        self.server = server
-        self.process = getattr(server, "process", None)
-
-    def stop(self, grace: float = 10.0) -> None:
-        stop = getattr(self.server, "stop", None)
-        if stop is not None:
-            stop()
 
 
 def _one_line(error: BaseException) -> str:

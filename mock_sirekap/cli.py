@@ -27,7 +27,7 @@ from mock_sirekap.capacity import CapacityError, CapacityModel, load_capacity
 from mock_sirekap.config import DEFAULT_MAX_UPLOAD, MockConfig
 from mock_sirekap.operators import Operators, write_operators
 from mock_sirekap.registry import Registry, RegistryError, write_registry
-from mock_sirekap.storage import StorageError, parse_target
+from mock_sirekap.storage import StorageError, parse_target, shown
 
 PROG = "sirekap-loadtest mock"
 EXIT_OK = 0
@@ -196,7 +196,7 @@ def _main(argv: list[str] | None, prog: str) -> int:
         try:
             return _serve(config, registry, operators, args, sock, f"{prog}: {{}}; {token_note}")
         except StorageError as exc:
-            print(f"{prog}: --db {args.db}: {exc}", file=sys.stderr)
+            print(f"{prog}: --db {shown(args.db)}: {exc}", file=sys.stderr)
             return EXIT_START
 
 

