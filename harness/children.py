@@ -94,6 +94,16 @@ class Child:
         if self.watcher is not None:
             self.watcher.forget(process.pid)
 
+    def command_line(self) -> list[str]:
+        """Its command as the system shows it (an adopted process's too)."""
+        if self.process is None:
+            return list(self.args)
+        try:
+            raw = Path(f"/proc/{self.process.pid}/cmdline").read_bytes()
+        except OSError:
+            return list(self.args)
+        return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
     def tail(self, limit: int = 800) -> str:
         """The end of the child's log, for error messages."""
         try:
@@ -136,6 +146,16 @@ class Children:
     def named(self, name: str) -> list[Child]:
         return [c for c in self._children if c.name == name]
 
+    def describe(self) -> dict[str, dict[str, object]]:
+        """Each running child's pid and command line, for the run record (a later run's sweep
+        stops what is left only where the command still matches)."""
+        found: dict[str, dict[str, object]] = {}
+        for child in self._children:
+            pid = child.pid
+            if pid is not None:
+                found[child.name] = {"pid": pid, "command": child.command_line()}
+        return found
+
     def dead(self) -> list[Child]:
         """Children that were started and have exited (a part died)."""
         return [c for c in self._children if c.process is not None and not c.alive]
@@ -151,6 +171,9 @@ class AdoptedServer(Child):
         self.process = getattr(server, "process", None)
 
     def stop(self, grace: float = 10.0) -> None:
+        pid = self.process.pid if self.process is not None else None
         stop = getattr(self.server, "stop", None)
         if stop is not None:
             stop()
+        if self.watcher is not None and pid is not None:
+            self.watcher.forget(pid)

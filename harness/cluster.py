@@ -108,12 +108,11 @@ def _database(args: argparse.Namespace, children: Children, reaper: Reaper) -> t
         path = args.out / names.MOCK_DB
         return str(path), f"SQLite {path}"
     try:  # TOXIPROXY_URL, toxiproxy-server, else the built-in one
-        server = start_toxiproxy()
+        server = start_toxiproxy(on_spawn=reaper.watch)
     except ToxiproxyStartError as error:
         raise StartError(f"fault layer: {error}") from None
     if server.process is not None:
         children.add(AdoptedServer("toxiproxy", server))
-        reaper.watch(server.process.pid)
     reaper.proxy(server.url, DB_PROXY)
     database = Database(children, args.out / "postgres", ToxiproxyClient(server.url), DB_PROXY)
     url = database.start()

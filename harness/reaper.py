@@ -59,9 +59,17 @@ def mark_killed(record: Path, why: str = KILLED_WHY) -> bool:
         data: dict[str, Any] = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if data.get("status") in ENDED:
+    if data.get("reporting"):  # the run had ended; its report was being written
+        ended = data.get("status")
+        data["status"], data["reporting"] = KILLED, False
+        data["error"] = (
+            f"the harness was killed while writing the report of a run that had ended "
+            f"({ended}); rebuild it with: sirekap-loadtest report {record.parent}"
+        )
+    elif data.get("status") in ENDED:
         return False
-    data["status"], data["error"] = KILLED, why
+    else:
+        data["status"], data["error"] = KILLED, why
     data["ended_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     partial = record.with_name(record.name + ".part")
     partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

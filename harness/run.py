@@ -44,7 +44,7 @@ from harness.progress import ProgressView, Snapshot
 from harness.reaper import Reaper
 from harness.run_options import Prepared, parser, prepare, unmeasurable
 from harness.scrape import MetricsScraper
-from harness.target import check_remote, export_target
+from harness.target import check_admin_token, check_remote, export_target
 from reports.build import build_report
 from reports.cli import print_verdict
 from rundir import exits, timing
@@ -115,6 +115,7 @@ class Run:
         self._progress: dict[str, Any] = {}
 
     def save(self) -> None:
+        self.record.parts.update(self.children.describe())  # what a later sweep may stop
         self.dir.write_json(self.dir.record, self.record.to_json())
 
     # -- the parts --------------------------------------------------------------------------
@@ -141,13 +142,12 @@ class Run:
 
     def start_toxiproxy(self) -> ToxiproxyClient:
         """Start (or find) Toxiproxy: the fault layer of the load path and the database link."""
-        try:
-            server = start_toxiproxy()
+        try:  # the reaper knows the server the moment it exists: a kill may come any time
+            server = start_toxiproxy(on_spawn=self.reaper.watch)
         except ToxiproxyStartError as error:
             raise StartError(f"fault layer: {error}") from None
         if server.process is not None:
             self.children.add(AdoptedServer("toxiproxy", server))
-            self.reaper.watch(server.process.pid)
         self.record.toxiproxy = {**server.describe(), "proxies": []}
         self.toxiproxy_url = server.url
         return ToxiproxyClient(server.url)
@@ -411,13 +411,18 @@ class Run:
                 self.record.parts["proxy_error"] = f"could not remove proxy {name}: {error}"
 
     def _stop_locust_gently(self) -> None:
-        """SIGINT first: Locust then writes what it has (timeline, ledger) before it exits."""
-        for child in self.children.named("locust"):
-            if child.alive:
-                child.signal(signal.SIGINT)
-                with contextlib.suppress(Exception):
-                    assert child.process is not None
-                    child.process.wait(timeout=timing.STOP_WAIT_S)
+        """SIGINT first: Locust then writes what it has (timeline, ledger) before it exits. A
+        second Ctrl-C or SIGTERM meanwhile waits: the wind-down must not be cut short."""
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for child in self.children.named("locust"):
+                if child.alive:
+                    child.signal(signal.SIGINT)
+                    with contextlib.suppress(Exception):
+                        assert child.process is not None
+                        child.process.wait(timeout=timing.STOP_WAIT_S)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _export(self) -> None:
         if not self.admin_token:
@@ -431,7 +436,10 @@ class Run:
             self.record.parts["export_error"] = str(error)
 
     def report(self) -> int:
-        """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so."""
+        """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so,
+        and so does a kill (the reaper sees ``reporting``)."""
+        self.record.reporting = True
+        self.save()
         try:
             analysis = build_report(self.dir.path)
         except KeyboardInterrupt:
@@ -442,6 +450,7 @@ class Run:
                 f"sirekap-loadtest report {self.dir.path}"
             )
             self.record.exit_code = exits.INCONCLUSIVE
+            self.record.reporting = False
             self.save()
             signal.signal(signal.SIGINT, previous)
             print(f"sirekap-loadtest run: {self.record.error}", file=sys.stderr, flush=True)
@@ -449,10 +458,12 @@ class Run:
         except Exception as error:
             print(f"sirekap-loadtest run: the report could not be built: {error}", file=sys.stderr)
             self.record.exit_code = exits.INFRASTRUCTURE
+            self.record.reporting = False
             self.save()
             return exits.INFRASTRUCTURE
         print_verdict(analysis, self.dir.report)
         self.record.exit_code = analysis.verdict.exit_code
+        self.record.reporting = False
         self.save()
         return analysis.verdict.exit_code
 
@@ -467,6 +478,8 @@ def _one_line(error: BaseException) -> str:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     prepared = prepare(args)  # UsageError: harness.cli says it and exits 2
+    if args.target and prepared.admin_token:
+        check_admin_token(args.target, prepared.admin_token)
     for line in sweep_dead_runs(args.out):
         print(f"sirekap-loadtest run: {line}", flush=True)
     run = Run(args, prepared)

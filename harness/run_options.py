@@ -11,6 +11,7 @@ and the SLOs the run will not be able to measure are listed so the user hears it
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 import tomllib
@@ -74,8 +75,8 @@ def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{args.scenario}: not valid TOML: {exc}") from None
     if args.speedup is not None:
-        if not args.speedup > 0:
-            raise UsageError(f"--speedup must be a number > 0; got {args.speedup:g}")
+        if not (args.speedup > 0 and math.isfinite(args.speedup)):
+            raise UsageError(f"--speedup must be a finite number > 0; got {args.speedup:g}")
         clock = data.get("clock")
         if not isinstance(clock, dict):
             raise UsageError(f"{args.scenario}: no [clock] table whose speedup to override")
@@ -128,6 +129,11 @@ def check_places(scenario: Scenario, timeline: FaultTimeline, remote: bool) -> N
     victims = {"all", *instances, *(["db"] if db else [])}
     proxies = {"db"} if db else set()
     for window in timeline.windows:
+        if remote and window.layer == "process":
+            raise UsageError(
+                f"{window.describe()}: a process fault needs a process the harness runs (the "
+                "embedded mock or deployment), not --target; remove it or run without --target"
+            )
         victim = getattr(window.params, "victim", None)
         if victim is not None and victim not in victims:
             valid = ", ".join(sorted(victims)) if instances else "none: the target is one mock"

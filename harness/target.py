@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from harness.children import Child, Children, StartError, wait_until
+from rundir.exits import UsageError
 
 READY_TIMEOUT_S = 60.0
 # The mock's documented variable for its admin token (`sirekap-loadtest mock --help`): the harness
@@ -93,6 +94,24 @@ def check_remote(url: str) -> None:
         raise StartError(f"target {url} does not answer: {exc}") from None
     if not response.is_success:
         raise StartError(f"target {url}/healthz answered HTTP {response.status_code}")
+
+
+def check_admin_token(url: str, token: str) -> None:
+    """The target takes the admin token (UsageError if it refuses it); a target that does not
+    answer is left to the run's own check (exit 3)."""
+    try:
+        reply = httpx.get(
+            f"{url.rstrip('/')}/admin/faults",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5.0,
+        )
+    except httpx.HTTPError:
+        return
+    if reply.status_code in {401, 403}:
+        raise UsageError(
+            f"the target {url} refused the admin token (HTTP {reply.status_code}); give the one "
+            "it was started with (--admin-token-file FILE or $SIREKAP_ADMIN_TOKEN)"
+        )
 
 
 def export_target(url: str, admin_token: str, out: Path, timeout: float = 120.0) -> int:

@@ -80,8 +80,8 @@ STOPPED_EARLY = "stopped before the scenario's end"  # neither its end nor its l
 def stopped_early(real_s: float, planned_s: float) -> str:
     """The inconclusive reason of a run Locust ended early (STOP in the web UI, Ctrl-C)."""
     return (
-        f"Locust stopped after {real_s:.1f} s of the scenario's {planned_s:g} s (STOP in the "
-        "web UI, Ctrl-C, or Locust quit): the figures are partial"
+        f"Locust stopped after {max(0.0, real_s):.1f} s of the scenario's {planned_s:g} s (STOP "
+        "in the web UI, Ctrl-C, or Locust quit): the figures are partial"
     )
 
 

@@ -61,7 +61,10 @@ def _inconclusive(inputs: RunInputs) -> str | None:
     elif status in {"starting", "running"}:
         reasons.append(f"the run record still says '{status}': the run never ended properly")
     summary = inputs.load_summary or {}
-    reasons += [str(reason) for reason in summary.get("reasons", [])]
+    said = [str(reason) for reason in summary.get("reasons", [])]
+    if status == "interrupted":  # the generator's "stopped early" says the same again
+        said = [reason for reason in said if not reason.startswith("Locust stopped after")]
+    reasons += said
     warnings = (summary.get("generator") or {}).get("cpu_warnings") or []
     if warnings:
         shown = ", ".join(

@@ -53,8 +53,42 @@ class RunInputs:
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     try:
         return read_jsonl(path)
+    except UnicodeDecodeError:
+        raise RunDirError(f"{path}: not UTF-8 text; the file is damaged") from None
     except ValueError as error:
         raise RunDirError(str(error)) from None
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise RunDirError(f"{path}: not JSON ({error}); the file is damaged") from None
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: not a JSON object; the file is damaged")
+    return data
+
+
+# run.json keys the reports read, and the JSON type each must have
+RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "clock": dict, "faults": list, "parts": dict, "target": dict, "options": dict,
+    "toxiproxy": dict, "status": str, "error": str, "aborted": str, "ended_early": str,
+}  # fmt: skip
+
+
+def checked_record(data: Any, path: Path) -> dict[str, Any]:
+    """The run record, once its shape is one the reports can read; RunDirError naming the key."""
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: not a JSON object; the run record is damaged")
+    for key, kind in RECORD_TYPES.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise RunDirError(f"{path}: {key!r} has the wrong type; the run record is damaged")
+    speedup = (data.get("clock") or {}).get("speedup")
+    if not isinstance(speedup, int | float) or isinstance(speedup, bool) or speedup <= 0:
+        raise RunDirError(f"{path}: clock.speedup missing or not a number > 0; damaged record")
+    if not all(isinstance(event, dict) for event in data.get("faults") or []):
+        raise RunDirError(f"{path}: 'faults' holds something other than events; damaged record")
+    return data
 
 
 def read_run(path: Path) -> RunInputs:
@@ -62,11 +96,13 @@ def read_run(path: Path) -> RunInputs:
         raise RunDirError(f"{path}: not a directory; give a run directory such as runs/<id>")
     record_path = path / names.RECORD
     try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
+        record = checked_record(json.loads(record_path.read_text(encoding="utf-8")), record_path)
     except FileNotFoundError:
         raise RunDirError(f"{record_path}: missing; {path} is not a run directory") from None
+    except UnicodeDecodeError:
+        raise RunDirError(f"{record_path}: not UTF-8 text; the run record is damaged") from None
     except json.JSONDecodeError as exc:
-        raise RunDirError(f"{record_path}: not JSON ({exc.msg})") from None
+        raise RunDirError(f"{record_path}: not JSON ({exc})") from None
     try:
         scenario = load_scenario(path / names.SCENARIO)
     except ScenarioError as error:
@@ -86,7 +122,7 @@ def read_run(path: Path) -> RunInputs:
         elif name == names.LEDGER:
             inputs.ledger = _jsonl(file)
         elif name == names.LOAD_SUMMARY:
-            inputs.load_summary = json.loads(file.read_text(encoding="utf-8"))
+            inputs.load_summary = _json_object(file)
         elif name == names.SERVER_METRICS:
             inputs.server_metrics = _jsonl(file)
         elif (record.get("parts") or {}).get("export_error"):

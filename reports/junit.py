@@ -2,7 +2,8 @@
 
 A breached SLO is a failure; an SLO the run could not measure is an error (the run is
 inconclusive: nothing was proven either way); one removed on purpose (``--no-faults``) is
-skipped. An inconclusive or failed run adds one error case, "run is trustworthy". The counts of
+skipped. A run that failed, or whose figures cannot be trusted (a saturated generator, an early
+end), adds one error case, "run is trustworthy". The counts of
 ``<testsuites>`` and ``<testsuite>`` are those of the cases written.
 """
 
@@ -26,9 +27,11 @@ def write_junit(path: Path, suite: str, results: Sequence[SloResult], verdict: V
     for result in results:
         case = _case(element, f"slo.{suite}", result.slo.expression)
         counts["tests"] += 1
-        detail = f"measured {result.shown_value}; needs {result.shown_threshold}"
-        if result.note:
-            detail += f" ({result.note})"
+        if result.judged:
+            detail = f"measured {result.shown_value}; needs {result.shown_threshold}"
+            detail += f" ({result.note})" if result.note else ""
+        else:
+            detail = f"{result.status}: {result.note}; needs {result.shown_threshold}"
         if result.status == BREACHED:
             counts["failures"] += 1
             ET.SubElement(case, "failure", message=detail, type="SLOBreached").text = detail
@@ -40,7 +43,7 @@ def write_junit(path: Path, suite: str, results: Sequence[SloResult], verdict: V
             ET.SubElement(case, "skipped", message=detail)
         else:
             ET.SubElement(case, "system-out").text = detail
-    if verdict.name in {"inconclusive", "error"}:
+    if verdict.untrusted:  # an SLO not measured is its own error case, not the run's
         case = _case(element, f"run.{suite}", "run is trustworthy")
         counts["tests"] += 1
         counts["errors"] += 1

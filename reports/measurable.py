@@ -17,8 +17,31 @@ from scenarios import Slo
 
 
 def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | Unmeasured:
+    if slo.scope == "recovery" and not slo.args:
+        missing = _windows_not_measured(inputs)
+        if missing is not None:
+            return missing
     value = measured_value(facts, inputs, slo)
     return value if value is not None else why_not_measured(facts, inputs, slo)
+
+
+def _windows_not_measured(inputs: RunInputs) -> Unmeasured | None:
+    """An SLO over every fault window cannot hold when a scheduled window was not applied:
+    removed by --no-faults (not applicable), else failed or never reached (not measured)."""
+    scheduled = list(inputs.scenario.timeline)
+    if not scheduled:
+        return None  # no window: "no outage, nothing to recover from" is measured
+    if (inputs.record.get("options") or {}).get("no_faults"):
+        return Unmeasured("the fault windows were removed by --no-faults", applicable=False)
+    applied = {
+        e.get("window")
+        for e in inputs.record.get("faults") or []
+        if isinstance(e, dict) and e.get("action") == "apply" and e.get("ok")
+    }
+    missing = [f.name for position, f in enumerate(scheduled) if position not in applied]
+    if inputs.record.get("faults") is not None and missing:
+        return Unmeasured(f"fault windows never applied: {', '.join(map(repr, missing))}")
+    return None
 
 
 def no_audit_reason(record: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from reports.plan_html import render_html
 from reports.plan_text import answer_texts, comparison_2024, knee_text, percent, recommended_text
 from reports.summary_files import slo_md_row
 from reports.verdict import SloResult, Verdict, evaluate, verdict
+from rundir import exits
 from scenarios import Scenario, Slo
 
 __all__ = [  # comparison_2024 is reports.plan_text's, also read from here
@@ -58,10 +59,9 @@ def plan_verdict(plan: Plan, results: Sequence[SloResult]) -> Verdict:
             f"{failed}; but a sweep never failed, so the knee is only a lower bound and the "
             "real capacity may be higher (sweep to a higher load)"
         )
-    outcome = verdict(results, inconclusive)
-    if not results:
-        return Verdict(outcome.name, outcome.exit_code, "the scenario has no plan SLOs")
-    return outcome
+    if not results:  # a plan's answers stand without SLOs: nothing is claimed of them
+        return Verdict("passed", exits.OK, "the scenario has no plan SLOs")
+    return verdict(results, inconclusive)
 
 
 SIZING_KEYS = "instances peak_requests_per_s peak_mb_per_s max_backlog completion storage_bytes"

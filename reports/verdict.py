@@ -122,6 +122,7 @@ class Verdict:
     name: str  # passed | breached | inconclusive | error
     exit_code: int
     reason: str
+    untrusted: bool = False  # the run itself failed or its figures cannot be trusted
 
 
 def _listed(results: Sequence[SloResult], why: Callable[[SloResult], str]) -> str:
@@ -136,11 +137,11 @@ def verdict(
 ) -> Verdict:
     """The run's verdict, in the order of precedence of the module's docstring."""
     if error:
-        return Verdict("error", exits.INFRASTRUCTURE, error)
+        return Verdict("error", exits.INFRASTRUCTURE, error, untrusted=True)
     if aborted:
         return Verdict("breached", exits.BREACHED, aborted)
     if inconclusive:
-        return Verdict("inconclusive", exits.INCONCLUSIVE, inconclusive)
+        return Verdict("inconclusive", exits.INCONCLUSIVE, inconclusive, untrusted=True)
     breached = [r for r in results if r.status == BREACHED]
     unmeasured = [r for r in results if r.status == NOT_MEASURED]
     skipped = [r for r in results if r.status == NOT_APPLICABLE]
@@ -159,6 +160,9 @@ def verdict(
             f"{len(unmeasured)} of {judged} SLOs could not be measured: "
             + _listed(unmeasured, _why),
         )
+    if not judged:  # nothing was measured: a gate that passed would claim what it never saw
+        why = "the scenario has no SLOs" if not results else "every SLO is not applicable"
+        return Verdict("inconclusive", exits.INCONCLUSIVE, f"nothing to judge the run by: {why}")
     reason = f"all {judged} SLOs met"
     if skipped:
         reason += f"; {len(skipped)} not applicable: " + _listed(skipped, _why)

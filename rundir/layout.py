@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rundir import names
+from rundir.exits import UsageError
 from rundir.files import read_json, write_json
 
 
@@ -31,14 +32,22 @@ class RunDir:
     @classmethod
     def create(cls, base: Path, scenario_name: str, now: datetime | None = None) -> RunDir:
         name = folder_name(scenario_name, now)
-        path = base / name
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = base / f"{name}-{suffix}"
-        path.mkdir(parents=True)
-        for sub in (names.LOGS, names.LOCUST, names.REPORT):
-            (path / sub).mkdir()
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            path = base / name
+            for suffix in range(2, 1000):  # mkdir, not a look first: two runs never share one
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    path = base / f"{name}-{suffix}"
+            for sub in (names.LOGS, names.LOCUST, names.REPORT):
+                (path / sub).mkdir()
+        except OSError as error:
+            raise UsageError(
+                f"--out {base}: cannot make a run directory there ({error.strerror}); give a "
+                "folder you can write to"
+            ) from None
         return cls(path)
 
     def file(self, name: str) -> Path:

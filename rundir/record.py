@@ -40,6 +40,7 @@ class RunRecord:
     error: str | None = None
     aborted: str | None = None  # the abort_on_fail SLO breached during the run
     ended_early: str | None = None  # why Locust ended before the scenario's end
+    reporting: bool = False  # the report is being written (a kill now leaves it partial)
     exit_code: int | None = None
     started_utc: str = field(default_factory=utc_iso)
     ended_utc: str | None = None

@@ -73,17 +73,24 @@ def free_loopback_port() -> int:
 
 
 def start_toxiproxy(
-    env: Mapping[str, str] | None = None, *, startup_timeout: float = 15.0
+    env: Mapping[str, str] | None = None,
+    *,
+    startup_timeout: float = 15.0,
+    on_spawn: Callable[[int], None] | None = None,
 ) -> ToxiproxyServer:
-    """Select and, when needed, start a Toxiproxy server (see the module docstring)."""
+    """Select and, when needed, start a Toxiproxy server (see the module docstring).
+
+    ``on_spawn(pid)`` is told of a started server's process (group) at once, before waiting for
+    it to answer, so a caller killed meanwhile can still have it stopped; an interrupt during the
+    wait stops it here."""
     environ = os.environ if env is None else env
     url = environ.get(URL_VARIABLE, "").strip()
     if url:
         return _external(url, startup_timeout)
     binary = shutil.which(BINARY, path=environ.get("PATH"))
     if binary is not None:
-        return _spawn("binary", _binary_command(binary), startup_timeout, environ)
-    return _spawn("builtin", builtin_command, startup_timeout, environ)
+        return _spawn("binary", _binary_command(binary), startup_timeout, environ, on_spawn)
+    return _spawn("builtin", builtin_command, startup_timeout, environ, on_spawn)
 
 
 @contextlib.contextmanager
@@ -131,6 +138,7 @@ def _spawn(
     command: Callable[[int], list[str]],
     timeout: float,
     environ: Mapping[str, str],
+    on_spawn: Callable[[int], None] | None = None,
 ) -> ToxiproxyServer:
     child_env = dict(environ)
     package_root = str(Path(__file__).resolve().parents[2])
@@ -151,20 +159,34 @@ def _spawn(
             start_new_session=True,
         )
         server = ToxiproxyServer(kind, url, "", process, log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                last_error = f"exited with status {process.returncode}: {_tail(log)}"
-                break
-            version = _version(url, 1.0)
-            if version is not None:
-                server.version = version
-                return server
-            time.sleep(0.05)
-        else:
-            last_error = f"did not answer GET {url}/version within {timeout:g}s: {_tail(log)}"
+        if on_spawn is not None:
+            on_spawn(process.pid)
+        try:
+            problem = _wait_answer(server, log, timeout)
+        except BaseException:  # Ctrl-C while waiting: the server must not outlive the caller
+            server.stop()
+            raise
+        if problem is None:
+            return server
+        last_error = problem
         server.stop()
     raise ToxiproxyStartError(f"the {kind} Toxiproxy server would not start: {last_error}")
+
+
+def _wait_answer(server: ToxiproxyServer, log: IO[bytes], timeout: float) -> str | None:
+    """Wait until the started server answers /version (its version set); else what went wrong."""
+    process = server.process
+    assert process is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"exited with status {process.returncode}: {_tail(log)}"
+        version = _version(server.url, 1.0)
+        if version is not None:
+            server.version = version
+            return None
+        time.sleep(0.05)
+    return f"did not answer GET {server.url}/version within {timeout:g}s: {_tail(log)}"
 
 
 def _version(url: str, timeout: float) -> str | None:

@@ -24,7 +24,9 @@ class Clock(Section):
     )
     zone: Zone = Field(description="the scenario's local time zone: WIB, WITA or WIT")
     duration: PositiveDuration = Field(description="length of the run (simulated clock)")
-    speedup: float = Field(gt=0, description="simulated seconds per real second")
+    speedup: float = Field(
+        gt=0, allow_inf_nan=False, description="simulated seconds per real second"
+    )
 
     @property
     def real_duration(self) -> float:

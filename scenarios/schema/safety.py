@@ -55,13 +55,27 @@ def _odd_numeric(host: str) -> bool:
 
 def check_target(url: str, allow_remote: str | None, flag: str = "--target") -> str:
     """The target's host, once it is known to be safe to load; else UnsafeTarget saying why."""
-    parts = urlsplit(url)
     try:
-        host = parts.hostname
-    except ValueError:
-        host = None
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # a bad port raises here, as a bracket does
+    except ValueError as error:
+        raise UnsafeTarget(
+            f"{flag} {url!r}: not a URL ({error}); give one like http://127.0.0.1:8000"
+        ) from None
     if parts.scheme not in {"http", "https"} or not host:
         raise UnsafeTarget(f"{flag} {url!r}: give an http:// or https:// URL with a host")
+    if port == 0:
+        raise UnsafeTarget(f"{flag} {url!r}: port 0 is not a port; valid ports: 1 to 65535")
+    if parts.query or parts.fragment:
+        raise UnsafeTarget(
+            f"{flag} {url!r}: the service's base URL has no ?query or #fragment; give its base "
+            "URL, like http://127.0.0.1:8000/api"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeTarget(
+            f"{flag} {url!r}: credentials in the URL would be written to the run record; the "
+            "harness sends none, so give the URL without user:password@"
+        )
     if _odd_numeric(host):
         raise UnsafeTarget(
             f"{flag} {url}: {host} is a numeric address in an unusual form; write it in "

@@ -150,3 +150,19 @@ def test_ctrl_c_while_the_report_is_written_leaves_a_record_that_says_so(
         "interrupted while the report was being written; rebuild it with: "
         f"sirekap-loadtest report {run.dir.path}"
     )
+
+
+def test_a_kill_while_the_report_is_written_marks_the_ended_run_killed(tmp_path: Path) -> None:
+    record = tmp_path / "run.json"
+    record.write_text(json.dumps({"status": "completed", "reporting": True}))
+    reaper = Reaper(tmp_path / "reaper.log")
+    reaper.record(record)
+    assert reaper.process.stdin is not None
+    reaper.process.stdin.close()
+    reaper.process.wait(timeout=30)
+    data = json.loads(record.read_text())
+    assert data["status"] == "killed" and data["reporting"] is False
+    assert data["error"] == (
+        "the harness was killed while writing the report of a run that had ended (completed); "
+        f"rebuild it with: sirekap-loadtest report {tmp_path}"
+    )

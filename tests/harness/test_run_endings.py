@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +75,8 @@ def test_a_target_run_without_its_admin_token_is_inconclusive_never_breached(
     assert sum(line.startswith("run directory:") for line in lines) == 1
     assert (
         "INCONCLUSIVE (exit code 4): 1 of 3 SLOs could not be measured: integrity.lost == 0 "
-        "(no integrity audit: the target's export needs its admin token (--admin-token))" in stdout
+        "(no integrity audit: the target's export needs its admin token (--admin-token-file or "
+        "$SIREKAP_ADMIN_TOKEN))" in stdout
     )
     assert "BREACHED" not in stdout and " FAIL" not in stdout
     run_dir = _only_run(out)
@@ -83,7 +85,8 @@ def test_a_target_run_without_its_admin_token_is_inconclusive_never_breached(
     assert statuses["integrity.lost == 0"] == ("not measured", None)
     assert statuses["recovery.time_to_recover('short outage') < 30m"] == ("not applicable", None)
     outer, inner = _junit_counts(run_dir / "report" / "junit.xml")
-    assert outer == inner == {"tests": "5", "failures": "0", "errors": "2", "skipped": "1"}
+    # the SLO not measured is its own error case: the run itself is not in doubt
+    assert outer == inner == {"tests": "4", "failures": "0", "errors": "1", "skipped": "1"}
     final = [line for line in lines if "] final: " in line]
     assert len(final) == 1 and "acknowledged 31" in final[0], stdout
 
@@ -178,9 +181,10 @@ def test_sigkill_of_the_harness_mid_outage_leaves_no_process_and_no_fault(
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # the reaper kills, removes the proxy, then marks
         gone = httpx.get(f"{external_toxiproxy}/proxies/{name}", timeout=2).status_code == 404
-        if gone and not processes_mentioning(str(run_dir)):
+        marked = json.loads((run_dir / "run.json").read_text())["status"] == "killed"
+        if gone and marked and not processes_mentioning(str(run_dir)):
             break
         time.sleep(0.2)
     assert httpx.get(f"{external_toxiproxy}/proxies/{name}", timeout=2).status_code == 404
@@ -222,3 +226,54 @@ def test_a_target_that_refuses_every_device_ends_the_run_with_what_to_do(tmp_pat
     record = json.loads((_only_run(out) / "run.json").read_text())
     assert record["status"] == "failed"
     assert record["error"].startswith("the target refused every device at login")
+
+
+def test_a_wrong_admin_token_is_refused_before_the_run(
+    tmp_path: Path, smoke_mock: MockTarget
+) -> None:
+    token = tmp_path / "wrong-token"
+    token.write_text("not-the-token\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(SMOKE), "--no-faults", "--target",
+         smoke_mock.url, "--admin-token-file", str(token), "--out", str(tmp_path / "runs")],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        f"sirekap-loadtest run: the target {smoke_mock.url} refused the admin token (HTTP 403); "
+        "give the one it was started with (--admin-token-file FILE or $SIREKAP_ADMIN_TOKEN)"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def _descendants_marked(mark: str) -> list[int]:
+    """Live processes whose environment carries ``mark`` (inherited from the harness run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"SIREKAP_TEST_MARK={mark}".encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(("sig", "after_s"), [(signal.SIGTERM, 0.8), (signal.SIGTERM, 1.6),
+                                               (signal.SIGKILL, 1.2)])  # fmt: skip
+def test_a_signal_while_the_parts_start_leaves_nothing_running(
+    tmp_path: Path, sig: int, after_s: float
+) -> None:
+    """Whenever the signal comes (here: while Toxiproxy and the mock start), nothing survives."""
+    mark = uuid.uuid4().hex
+    process = _harness(str(SMOKE), "--out", str(tmp_path / "runs"), env={"SIREKAP_TEST_MARK": mark})
+    time.sleep(after_s)
+    process.send_signal(sig)
+    process.communicate(timeout=120)
+    deadline = time.monotonic() + 20
+    while _descendants_marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _descendants_marked(mark)

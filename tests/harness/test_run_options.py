@@ -41,7 +41,7 @@ def test_speedup_overrides_the_parsed_value_whatever_the_number_looks_like(
 
 
 def test_speedup_errors_name_the_flag_and_what_is_valid(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"^--speedup must be a number > 0; got -2$"):
+    with pytest.raises(UsageError, match=r"^--speedup must be a finite number > 0; got -2$"):
         scenario_text(_args(str(SMOKE), "--speedup", "-2"))
     path = tmp_path / "s.toml"
     path.write_text("name = 'x'\n")
@@ -121,4 +121,19 @@ def test_a_fault_on_a_process_or_link_the_target_lacks_is_a_usage_error(tmp_path
         prepare(_args(str(path)))
     assert str(error.value).endswith(
         "no process 'mock-2'; valid victims: none: the target is one mock"
+    )
+
+
+def test_process_faults_against_a_target_are_refused_before_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        SMOKE.read_text().replace(
+            'layer = "network"\nkind = "down"', 'layer = "process"\nkind = "kill"'
+        )
+    )
+    with pytest.raises(UsageError) as error:
+        prepare(_args(str(path), "--target", "http://127.0.0.1:9"))
+    assert str(error.value).endswith(
+        "a process fault needs a process the harness runs (the embedded mock or deployment), "
+        "not --target; remove it or run without --target"
     )

@@ -35,7 +35,7 @@ def test_a_misspelt_fault_parameter_is_a_scenario_error(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.strip() == (
         f"{bad}: faults[0].params: unknown parameter 'stream' for a network down fault; "
-        "valid parameters: (none)"
+        "valid parameters: proxy"
     )
 
 

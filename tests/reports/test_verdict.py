@@ -114,3 +114,17 @@ def test_junit_counts_agree_at_both_levels_and_unmeasured_is_an_error(tmp_path: 
     error = cases[2].find("error")
     assert error is not None and error.get("type") == "NotMeasured"
     assert len(cases) == 4 and cases[3].get("name") == "run is trustworthy"
+
+
+def test_a_run_with_no_slo_measured_is_inconclusive_never_passed() -> None:
+    outcome = verdict([], None)
+    assert (outcome.exit_code, outcome.reason) == (
+        4,
+        "nothing to judge the run by: the scenario has no SLOs",
+    )
+
+    def removed(slo: Slo) -> Unmeasured:
+        return Unmeasured("removed by --no-faults", applicable=False)
+
+    only_removed = verdict(evaluate(SLOS[:1], removed), None)
+    assert only_removed.reason == "nothing to judge the run by: every SLO is not applicable"

@@ -109,3 +109,20 @@ def test_run_refuses_a_name_before_connecting_with_exit_code_2(tmp_path: Path) -
         "test goes to a remote service only when you name it: add --allow-remote vm"
     )
     assert not list(tmp_path.iterdir())  # not even a run directory
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://[::ffff:127.0.0.1", "not a URL (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:99999", "not a URL (Port out of range 0-65535)"),
+        ("http://127.0.0.1:abc", "not a URL (Port could not be cast to integer"),
+        ("http://127.0.0.1:0", "port 0 is not a port; valid ports: 1 to 65535"),
+        ("http://127.0.0.1:8000/api?x=1#f", "the service's base URL has no ?query or #fragment"),
+        ("http://user:pw@127.0.0.1:8000", "credentials in the URL would be written to the run"),
+    ],
+)
+def test_urls_that_cannot_be_loaded_as_given_are_refused_saying_why(url: str, says: str) -> None:
+    with pytest.raises(UnsafeTarget) as error:
+        check_target(url, None)
+    assert str(error.value).startswith(f"--target {url!r}: ") and says in str(error.value)
