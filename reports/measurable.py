@@ -52,7 +52,10 @@ def no_audit_reason(record: dict[str, Any]) -> str:
     if parts.get("export_error"):
         return f"the target's export failed: {parts['export_error']}"
     if target.get("kind") == "remote" and not options.get("admin_token_given"):
-        return "no integrity audit: the target's export needs its admin token (--admin-token)"
+        return (
+            "no integrity audit: the target's export needs its admin token (--admin-token-file "
+            "or $SIREKAP_ADMIN_TOKEN)"
+        )
     if record.get("status") in {"failed", "killed"}:
         return "the run failed before the target's data could be exported"
     return "export.ndjson is missing from the run directory: nothing to audit"

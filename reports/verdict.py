@@ -160,9 +160,14 @@ def verdict(
             f"{len(unmeasured)} of {judged} SLOs could not be measured: "
             + _listed(unmeasured, _why),
         )
-    if not judged:  # nothing was measured: a gate that passed would claim what it never saw
-        why = "the scenario has no SLOs" if not results else "every SLO is not applicable"
-        return Verdict("inconclusive", exits.INCONCLUSIVE, f"nothing to judge the run by: {why}")
+    if not results:  # nothing was asked: an exploratory run, it claims nothing
+        return Verdict("passed", exits.OK, "the scenario has no SLOs: nothing was judged")
+    if not judged:  # SLOs were asked, none could be judged: a pass would claim what it never saw
+        return Verdict(
+            "inconclusive",
+            exits.INCONCLUSIVE,
+            "nothing to judge the run by: every SLO is not applicable",
+        )
     reason = f"all {judged} SLOs met"
     if skipped:
         reason += f"; {len(skipped)} not applicable: " + _listed(skipped, _why)

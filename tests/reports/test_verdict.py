@@ -116,11 +116,11 @@ def test_junit_counts_agree_at_both_levels_and_unmeasured_is_an_error(tmp_path: 
     assert len(cases) == 4 and cases[3].get("name") == "run is trustworthy"
 
 
-def test_a_run_with_no_slo_measured_is_inconclusive_never_passed() -> None:
-    outcome = verdict([], None)
+def test_slos_asked_but_none_judged_is_inconclusive_and_none_asked_says_so() -> None:
+    outcome = verdict([], None)  # none asked: an exploratory run, and it says so
     assert (outcome.exit_code, outcome.reason) == (
-        4,
-        "nothing to judge the run by: the scenario has no SLOs",
+        0,
+        "the scenario has no SLOs: nothing was judged",
     )
 
     def removed(slo: Slo) -> Unmeasured:
