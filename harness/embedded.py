@@ -57,9 +57,9 @@ class EmbeddedTarget:
             single = MockTarget(
                 children, port=free_loopback_port(), db=run_dir.mock_db, registry=files.registry,
                 capacity=files.capacity, logs=run_dir.logs, operators=files.operators,
+                admin_token=self.admin_token,
             )  # fmt: skip
             self.mocks = [single]
-            self.admin_token = single.admin_token
 
     def _deploy(self, db: str | Path) -> None:
         self.deployment = Deployment(

@@ -42,7 +42,6 @@ from rundir.layout import RunDir
 from scenarios import (
     Scenario,
     ScenarioError,
-    UnsafeTarget,
     check_target,
     format_duration,
     load_scenario,
@@ -275,10 +274,7 @@ def prepare(args: argparse.Namespace) -> tuple[Scenario, str]:
     except ScenarioError as error:
         raise UsageError(str(error)) from None
     if args.target:
-        try:
-            check_target(args.target, args.allow_remote)
-        except UnsafeTarget as error:
-            raise UsageError(str(error)) from None
+        check_target(args.target, args.allow_remote)  # UnsafeTarget: exit 2 at the CLI
     elif scenario.target.url:
         raise UsageError(
             f"{args.scenario}: target.url is set; pass it as --target (with --allow-remote "

@@ -23,7 +23,7 @@ import tomli_w
 from faults.timeline import FaultTimeline
 from harness.faultplan import FaultPlanError, fault_timeline
 from rundir.exits import UsageError
-from scenarios import Scenario, ScenarioError, UnsafeTarget, check_target, scenario_from_dict
+from scenarios import Scenario, ScenarioError, check_target, scenario_from_dict
 
 ADMIN_TOKEN_VARIABLE = "SIREKAP_ADMIN_TOKEN"
 UI_PORT = 8089  # Locust's own default
@@ -156,10 +156,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     except FaultPlanError as error:
         raise UsageError(str(error)) from None
     if args.target:
-        try:
-            check_target(args.target, args.allow_remote)
-        except UnsafeTarget as error:
-            raise UsageError(str(error)) from None
+        check_target(args.target, args.allow_remote)  # UnsafeTarget: exit 2 at the CLI
     if args.ui:
         check_ui_port(args.ui_port)
     check_places(scenario, timeline, remote=bool(args.target))

@@ -80,14 +80,16 @@ class MockState:
         return self.read_connection
 
     async def read(self, query: Callable[..., T], *args: Any) -> T:
-        """Run ``query(connection, *args)`` on the read connection in a thread, so a slow
-        database (a proxied link, a busy server) slows the reads, never the event loop; reads
-        take turns on the one connection."""
+        """Run ``query(connection, *args)`` on the read connection; reads take turns on it. On a
+        database server (a link that can be slow or proxied) in a thread, so a slow database
+        slows the reads, never the event loop; a local SQLite file answers at once, in line."""
 
         def run() -> T:
             with self.read_lock:
                 return query(self.reader, *args)
 
+        if not self.database.dialect.shared:
+            return run()
         return await asyncio.to_thread(run)
 
     @property

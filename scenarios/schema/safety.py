@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 
 class UnsafeTarget(ValueError):
     """The target is not loopback and was not allowed by name (exit code 2)."""
+
+    exit_code: ClassVar[int] = 2  # a usage error (rundir.exits.USAGE), said by the CLI
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
