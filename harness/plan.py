@@ -6,11 +6,13 @@ which the scenario's endpoint SLOs still hold (median and spread over the sweeps
 and the scenario's population and arrival curves it sizes election night (reports/plan.py) and
 writes ``runs/<UTC time>-plan-<scenario>/`` with ``sweep.json`` (every stage measured),
 ``report/`` (report.html, summary.md, summary.json, junit.xml, charts) and the stages' own run
-folders. ``--sweep FILE`` plans from a saved sweep.json without measuring again.
+folders. ``--sweep FILE`` plans from a saved sweep.json without measuring again. ``--verify``
+then replays the scenario against the deployment at the recommended count and one fewer
+(harness/plan_check.py) and reports predicted against measured completion (reports/plan_check.py).
 
 Exit codes: 0 every ``plan.*`` SLO met, 1 one breached, 2 usage or scenario error, 3 a part
-would not start, 4 inconclusive (interrupted, or a breach with a knee known only as a lower
-bound).
+would not start (a sweep stage or a replay), 4 inconclusive (interrupted, or a breach with a knee
+known only as a lower bound).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.plan_check import verify
 from harness.reaper import Reaper
 from harness.stage import (
     MAX_STAGE_S,
@@ -35,9 +38,12 @@ from harness.sweep import SweepSettings, next_start, run_sweep
 from harness.target import check_remote
 from reports.knee import KEEP_UP_CHECK, Stage, knee_of, stage_slos
 from reports.plan import Plan, asked_deadlines, plan
+from reports.plan_check import PlanCheck, replay_model
+from reports.plan_check_view import summary_lines
 from reports.plan_report import plan_results, plan_verdict, write_plan_report
 from rundir import exits, names
-from rundir.exits import UsageError
+from rundir.exits import StartError, UsageError
+from rundir.files import read_json
 from rundir.layout import RunDir
 from scenarios import (
     Scenario,
@@ -70,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="Locust worker processes")
     parser.add_argument("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
     parser.add_argument("--sweep", type=Path, metavar="FILE", help="plan from a saved sweep.json")
+    parser.add_argument(
+        "--verify", action="store_true",
+        help="then replay the scenario against the deployment at the recommended count and one "
+        "fewer, and report predicted against measured completion at the deadlines",
+    )  # fmt: skip
     parser.add_argument(
         "--registry-out", type=Path, metavar="FILE",
         help="write the registry of the TPS the sweep would send (load it into a --target), exit",
@@ -225,13 +236,17 @@ class Planner:
         knee = knee_of(stages)
         slos = list(self.scenario.slo.parsed)
         result = plan(self.scenario, knee, per_tps, asked_deadlines(slos))
-        results = plan_results(result, slos)
-        verdict = plan_verdict(result, results)
-        write_plan_report(result, stages, results, verdict, self.dir.report, self.scenario)
         self._print_plan(result)
+        check = self._verify(result, per_tps) if self.args.verify else None
+        results = plan_results(result, slos, check)
+        verdict = plan_verdict(result, results)
+        write_plan_report(result, stages, results, verdict, self.dir.report, self.scenario, check)
         for r in results:
             print(f"  {r.slo.expression}: {r.shown_value} (needs {r.shown_threshold}) {r.mark}")
         code = verdict.exit_code
+        if check is not None:
+            for line in summary_lines(check):
+                print(line)
         if self.sweep["status"] in {"interrupted", "failed"}:
             why = self.sweep.get("error") or "interrupted"
             print(f"sweep {self.sweep['status']}: {why}; the plan uses the stages measured")
@@ -239,6 +254,23 @@ class Planner:
         print(f"\n{verdict.name.upper()} (exit code {code}): {verdict.reason}")
         print(f"report: {self.dir.report / 'report.html'}")
         return code
+
+    def _verify(self, result: Plan, per_tps: float) -> PlanCheck | None:
+        """The replays of ``--verify``; a failed or interrupted one ends the sweep's status so."""
+        if result.knee_rps is None or self.sweep["status"] in {"interrupted", "failed"}:
+            print("no replay: the plan has no knee to check", flush=True)
+            return None
+        model = replay_model(self.scenario, result.knee_rps, per_tps)
+        try:
+            return verify(result, model, self.dir.path, self.dir.scenario)
+        except KeyboardInterrupt:
+            self.sweep["status"] = "interrupted"
+        except StartError as error:
+            self.sweep["status"], self.sweep["error"] = "failed", str(error)
+        self.save()
+        path = self.dir.path / names.PLAN_CHECK
+        saved = read_json(path)
+        return PlanCheck.from_json(saved) if saved else None
 
     def _print_plan(self, result: Plan) -> None:
         knee = result.knee
@@ -273,6 +305,11 @@ def prepare(args: argparse.Namespace) -> tuple[Scenario, str]:
         scenario = load_scenario(args.scenario)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
+    if args.target and args.verify:
+        raise UsageError(
+            "--verify replays the scenario against the embedded deployment it sizes; it cannot "
+            "change a --target's instance count: run it without --target"
+        )
     if args.target:
         check_target(args.target, args.allow_remote)  # UnsafeTarget: exit 2 at the CLI
     elif scenario.target.url:

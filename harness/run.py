@@ -176,6 +176,7 @@ class Run:
             host=host, workers=self.args.workers, allow_remote=self.args.allow_remote,
         )  # fmt: skip
         args += ["--csv", str(self.dir.locust / "locust")]
+        args += ["--read-back", f"{self.args.read_back:g}"]
         args += ["--html", str(self.dir.locust / "locust.html")]
         if self.args.ui:
             args.remove("--headless")

@@ -48,6 +48,14 @@ def parser() -> argparse.ArgumentParser:
     add("--workers", type=int, default=1, help="Locust worker processes")
     add("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
     add("--speedup", type=float, help="override the scenario's speedup")
+    add(
+        "--instances", type=int, metavar="N",
+        help="override [target.mock] instances: the embedded deployment's instance count",
+    )  # fmt: skip
+    add(
+        "--read-back", type=float, default=1.0, metavar="FRACTION",
+        help="share of acknowledged forms each device reads back (1; 0 sends only uploads)",
+    )  # fmt: skip
     add("--no-faults", action="store_true", help="run without the fault timeline (a baseline)")
     add("--ui", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
     add("--ui-port", type=int, default=UI_PORT, metavar="PORT", help=f"its port ({UI_PORT})")
@@ -74,6 +82,7 @@ def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{args.scenario}: not valid TOML: {exc}") from None
+    overrides = []
     if args.speedup is not None:
         if not (args.speedup > 0 and math.isfinite(args.speedup)):
             raise UsageError(f"--speedup must be a finite number > 0; got {args.speedup:g}")
@@ -81,11 +90,29 @@ def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
         if not isinstance(clock, dict):
             raise UsageError(f"{args.scenario}: no [clock] table whose speedup to override")
         clock["speedup"] = args.speedup
-        text = f"# {args.scenario} as run, with --speedup {args.speedup:g}\n" + tomli_w.dumps(data)
+        overrides.append(f"--speedup {args.speedup:g}")
+    if args.instances is not None:
+        _override_instances(args, data)
+        overrides.append(f"--instances {args.instances}")
+    if overrides:
+        text = f"# {args.scenario} as run, with {' '.join(overrides)}\n" + tomli_w.dumps(data)
     try:
         return scenario_from_dict(data, str(args.scenario)), text
     except ScenarioError as error:
         raise UsageError(str(error)) from None
+
+
+def _override_instances(args: argparse.Namespace, data: dict[str, object]) -> None:
+    """``--instances N`` on the parsed scenario: the embedded deployment's count (1..16)."""
+    if args.target:
+        raise UsageError("--instances sets the embedded deployment's size; not with --target")
+    target = data.setdefault("target", {})
+    if not isinstance(target, dict) or "url" in target:
+        raise UsageError(f"{args.scenario}: the target is a URL; --instances needs [target.mock]")
+    mock = target.setdefault("mock", {})
+    if not isinstance(mock, dict):
+        raise UsageError(f"{args.scenario}: target.mock is not a table; --instances needs one")
+    mock["instances"] = args.instances  # out of 1..16: the scenario's own error names the field
 
 
 def admin_token(args: argparse.Namespace) -> str | None:
@@ -150,6 +177,8 @@ def prepare(args: argparse.Namespace) -> Prepared:
     """Everything decided before the run starts; UsageError (exit 2) naming what is wrong."""
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    if not 0 <= args.read_back <= 1:
+        raise UsageError(f"--read-back must be a share from 0 to 1; got {args.read_back:g}")
     scenario, text = scenario_text(args)
     try:
         timeline = FaultTimeline() if args.no_faults else fault_timeline(scenario)

@@ -4,7 +4,9 @@
   error and 503 shares, with the knee (median of the sweeps) and the repeats' spread;
 - ``completion_vs_instances``: hours until 50/90/99% of the TPS are in, per instance count;
 - ``completion_curve``: the share of all TPS taken in over the days, at the recommended count,
-  against 2024's observed national curve and the manual recap.
+  against 2024's observed national curve and the manual recap;
+- ``check_curves`` (``plan --verify``): TPS taken in over the night, predicted (dashed) and
+  measured (solid) per replay, with the TPS ready and the deadlines.
 
 Each function returns the path it wrote, or None when the plan lacks what the chart shows.
 """
@@ -28,6 +30,7 @@ from reports.charts import FAULT_COLOURS, SIZE
 from reports.knee import Knee, Stage
 from reports.manual import MANUAL_RECAP_START as RECAP_START
 from reports.plan import Plan
+from reports.plan_check import PlanCheck
 from scenarios import Scenario
 
 DAY = 86_400.0
@@ -36,6 +39,7 @@ FAIL = "#d62728"
 LIMITED = "#7f7f7f"
 MARKERS = ("o", "s", "^", "D", "v", "P", "*")
 SHARE_STYLES = {"50%": ":", "90%": "--", "99%": "-"}
+CHECK_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
 
 
 def _style(axes: Axes, title: str, ylabel: str) -> None:
@@ -314,4 +318,40 @@ def completion_curve(plan: Plan, path: Path, scenario: Scenario | None = None) -
     axes.set_xlabel(
         f"days{zone}, simulated" if scenario is not None else "days since the start, simulated"
     )
+    return _save(figure, [axes], path, outside=True)
+
+
+def check_curves(check: PlanCheck | None, path: Path, scenario: Scenario | None) -> Path | None:
+    """TPS taken in over the night, predicted and measured, per replay."""
+    if check is None or not check.replays:
+        return None
+    figure, axes = plt.subplots(figsize=SIZE, layout="constrained")
+    ready = check.replays[0].ready_curve
+    if ready:
+        axes.plot(
+            [t / HOUR for t, _ in ready], [v for _, v in ready], color="grey", linewidth=1.5,
+            label="TPS ready (measured)",
+        )  # fmt: skip
+    for index, replay in enumerate(check.replays):
+        colour = CHECK_COLOURS[index % len(CHECK_COLOURS)]
+        axes.plot(
+            [t / HOUR for t, _ in replay.predicted_curve],
+            [v for _, v in replay.predicted_curve], "--", color=colour, linewidth=1.5,
+            label=f"{replay.instances} instances: predicted",
+        )  # fmt: skip
+        axes.plot(
+            [t / HOUR for t, _ in replay.measured_curve], [v for _, v in replay.measured_curve],
+            color=colour, linewidth=2, label=f"{replay.instances} instances: measured",
+        )  # fmt: skip
+    moments = {(d.zone, d.seconds) for d in check.replays[0].deadlines}
+    for zone, seconds in sorted(moments, key=lambda m: m[1]):
+        axes.axvline(seconds / HOUR, color="black", linestyle=":", linewidth=1)
+        axes.annotate(
+            f"deadline {zone}", (seconds / HOUR, 0), xytext=(2, 4), textcoords="offset points",
+            rotation=90, fontsize=7, va="bottom",
+        )  # fmt: skip
+    start = f" after {scenario.clock.local(0.0)}" if scenario is not None else ""
+    axes.set_xlabel(f"hours{start}, simulated")
+    axes.set_ylim(bottom=0)
+    _style(axes, "Plan check: TPS taken in, predicted and measured", "TPS")
     return _save(figure, [axes], path, outside=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 from reports.knee import Stage
 from reports.markup import STYLE, charts_section, html_table, notes_section, slo_html_table
 from reports.plan import Plan
+from reports.plan_check import PlanCheck
+from reports.plan_check_view import check_html
 from reports.plan_text import answer_texts, comparison_2024, knee_text, percent, recommended_text
 from reports.sizing import Sizing
 from reports.summary_files import millis
@@ -32,11 +34,13 @@ HEADS = {
 
 def render_html(
     plan: Plan, stages: Sequence[Stage], results: Sequence[SloResult], outcome: Verdict,
-    charts: dict[str, Path], scenario: Scenario | None = None,
+    charts: dict[str, Path], scenario: Scenario | None = None, check: PlanCheck | None = None,
+    folder: Path | None = None,
 ) -> str:  # fmt: skip
     sections = [
         _header(plan, outcome, scenario),
         _capacity(plan),
+        check_html(check, folder or Path()),
         _stages(stages),
         _sizing(plan, scenario),
         _against_manual_and_2024(plan),

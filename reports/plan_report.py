@@ -25,10 +25,12 @@ from reports import plan_charts
 from reports.junit import write_junit
 from reports.knee import Stage
 from reports.plan import Plan, resolve
+from reports.plan_check import PlanCheck, resolve_replayed
+from reports.plan_check_view import check_md
 from reports.plan_html import render_html
 from reports.plan_text import answer_texts, comparison_2024, knee_text, percent, recommended_text
 from reports.summary_files import slo_md_row
-from reports.verdict import SloResult, Verdict, evaluate, verdict
+from reports.verdict import SloResult, Unmeasured, Verdict, evaluate, verdict
 from rundir import exits
 from scenarios import Scenario, Slo
 
@@ -42,10 +44,18 @@ __all__ = [  # comparison_2024 is reports.plan_text's, also read from here
 ]
 
 
-def plan_results(plan: Plan, slos: Sequence[Slo]) -> list[SloResult]:
-    """The scenario's ``plan.*`` SLOs against the plan (other scopes are the run's, not the
-    plan's, and are left out)."""
-    return evaluate([slo for slo in slos if slo.scope == "plan"], lambda slo: resolve(plan, slo))
+def plan_results(
+    plan: Plan, slos: Sequence[Slo], check: PlanCheck | None = None
+) -> list[SloResult]:
+    """The scenario's ``plan.*`` SLOs against the plan and, for ``replayed_share``, its check
+    (other scopes are the run's, not the plan's, and are left out)."""
+
+    def value(slo: Slo) -> float | Unmeasured | None:
+        if slo.metric == "replayed_share" and plan.knee_rps is not None:
+            return resolve_replayed(check, slo)
+        return resolve(plan, slo)
+
+    return evaluate([slo for slo in slos if slo.scope == "plan"], value)
 
 
 def plan_verdict(plan: Plan, results: Sequence[SloResult]) -> Verdict:
@@ -80,7 +90,7 @@ def _strict(value: Any) -> Any:
 
 def summary_json(
     plan: Plan, stages: Sequence[Stage], results: Sequence[SloResult], outcome: Verdict,
-    charts: dict[str, str],
+    charts: dict[str, str], check: PlanCheck | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     sizing = [
         {key: getattr(row, key) for key in SIZING_KEYS.split()}
@@ -110,12 +120,15 @@ def summary_json(
             "slos": [result.as_dict() for result in results],
             "notes": plan.notes,
             "charts": charts,
+            "check": None if check is None else check.to_json(),
         }
     )
     return document
 
 
-def summary_md(plan: Plan, results: Sequence[SloResult], outcome: Verdict) -> str:
+def summary_md(
+    plan: Plan, results: Sequence[SloResult], outcome: Verdict, check: PlanCheck | None = None
+) -> str:
     icon = {"passed": "PASS", "breached": "FAIL", "inconclusive": "INCONCLUSIVE"}.get(
         outcome.name, "ERROR"
     )
@@ -131,6 +144,7 @@ def summary_md(plan: Plan, results: Sequence[SloResult], outcome: Verdict) -> st
         lines += ["|---|---|---|"]
         lines += [f"| {c.moment} | {percent(c.observed)} | {percent(c.plan)} |" for c in compared]
     lines += ["", *[f"Manual recap, {k}: {v:.1f} days." for k, v in plan.manual_days.items()]]
+    lines += check_md(check)
     if results:
         lines += ["", "| SLO | measured | passed |", "|---|---|---|"]
         lines += [slo_md_row(r) for r in results]
@@ -141,10 +155,11 @@ def summary_md(plan: Plan, results: Sequence[SloResult], outcome: Verdict) -> st
 
 def write_plan_report(
     plan: Plan, stages: Sequence[Stage], results: Sequence[SloResult], verdict: Verdict,
-    folder: Path, scenario: Scenario | None = None,
+    folder: Path, scenario: Scenario | None = None, check: PlanCheck | None = None,
 ) -> dict[str, Path]:  # fmt: skip
     """Write the plan's report into ``folder``; the files written, by path inside it. With the
-    scenario, times are also shown on its local clock and the fault windows shaded."""
+    scenario, times are also shown on its local clock and the fault windows shaded; with the
+    check (``plan --verify``), its replays against the model."""
     images = folder / "charts"
     images.mkdir(parents=True, exist_ok=True)
     drawn = {
@@ -155,13 +170,16 @@ def write_plan_report(
         "Completion curve": plan_charts.completion_curve(
             plan, images / "completion_curve.png", scenario
         ),
+        "Plan check: predicted and measured": plan_charts.check_curves(
+            check, images / "plan_check.png", scenario
+        ),
     }
     charts = {title: path for title, path in drawn.items() if path is not None}
     relative = {path.stem: path.relative_to(folder).as_posix() for path in charts.values()}
-    document = summary_json(plan, stages, results, verdict, relative)
+    document = summary_json(plan, stages, results, verdict, relative, check)
     written = {
-        "report.html": render_html(plan, stages, results, verdict, charts, scenario),
-        "summary.md": summary_md(plan, results, verdict),
+        "report.html": render_html(plan, stages, results, verdict, charts, scenario, check, folder),
+        "summary.md": summary_md(plan, results, verdict, check),
         "summary.json": json.dumps(document, indent=2, allow_nan=False) + "\n",
     }
     paths = {}

@@ -1,8 +1,9 @@
 """``summary.json`` (machine-readable, documented in the README) and ``summary.md`` (for CI).
 
-summary.json keys: ``verdict``, ``exit_code``, ``reason``, ``load_factor``, ``run`` (scenario,
-clock, target, fault layer), ``slos`` [{expression, metric, value, threshold, op, kind, passed,
-shown, note}], ``integrity`` {acknowledged, lost, duplicate, corrupt, ambiguous, examples},
+summary.json keys: ``verdict``, ``exit_code``, ``reason``, ``trusted`` (false when the run failed or
+its figures cannot be trusted: a saturated generator, an early end), ``load_factor``, ``run``
+(scenario, clock, target, fault layer), ``slos`` [{expression, metric, value, threshold, op, kind,
+passed, shown, note}], ``integrity`` {acknowledged, lost, duplicate, corrupt, ambiguous, examples},
 ``recovery`` [one per fault window or detected outage, with start, end and times in both clocks:
 ``*_s`` real seconds, ``*_sim_s`` simulated], ``completion``, ``endpoints``, ``failures``,
 ``slip_p99_s``, ``plenary`` (null without a plenary: forms, gaveled, open, working_days,
@@ -28,6 +29,7 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "verdict": analysis.verdict.name,
         "exit_code": analysis.verdict.exit_code,
         "reason": analysis.verdict.reason,
+        "trusted": not analysis.verdict.untrusted,
         "load_factor": run.load_factor,
         "run": asdict(run),
         "slos": [result.as_dict() for result in analysis.slos],

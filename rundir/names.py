@@ -19,6 +19,7 @@ MOCK_DB: Final = "mock.db"  # the embedded mock's SQLite database
 SERVER_METRICS: Final = "server_metrics.jsonl"  # the target's /metrics, scraped each second
 EXPORT: Final = "export.ndjson"  # what the target stored (its admin export)
 SWEEP: Final = "sweep.json"  # a plan's settings and stages
+PLAN_CHECK: Final = "plan_check.json"  # `plan --verify`: the replays, predicted and measured
 HAPROXY: Final = "haproxy.jsonl"  # a deployment's load balancer: each instance up or down
 
 # the load generator
@@ -33,6 +34,7 @@ LOGS: Final = "logs"
 LOCUST: Final = "locust"  # Locust's own csv and html
 REPORT: Final = "report"  # reports: report.html, summary.json, summary.md, junit.xml, charts/
 STAGES: Final = "stages"  # a plan's stage run folders
+REPLAYS: Final = "replays"  # `plan --verify`: the replays' run folders
 
 # what the reports read, in the order they read it
 INPUTS: Final = (TIMELINE, LEDGER, LOAD_SUMMARY, SERVER_METRICS, EXPORT, PLENARY)

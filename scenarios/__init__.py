@@ -67,6 +67,7 @@ from scenarios.schema.slo import (
     parse_slo,
     plan_args,
 )
+from scenarios.schema.target import MAX_INSTANCES
 from scenarios.schema.units import (
     ZONE_UTC_OFFSET_HOURS,
     Zone,
@@ -118,6 +119,7 @@ __all__ = [
     "ELECTIONS",
     "ENDPOINT_SCOPES",
     "FAULT_KINDS",
+    "MAX_INSTANCES",
     "NATIONAL_TPS",
     "OPERATOR_COLUMNS",
     "REGISTRY_COLUMNS",

@@ -93,6 +93,9 @@ ANALYSIS_METRICS: Final[dict[str, dict[str, tuple[Kind, int]]]] = {
         "instances_for": ("count", 2),
         "instances_for_faults": ("count", 2),
         "knee_rps": ("number", 0),
+        # with `plan --verify`: the share of the TPS ready by the deadline that the replay at
+        # the recommended count took in by then (the worst zone's deadline)
+        "replayed_share": ("ratio", 2),
     },
 }
 OPERATORS: Final[dict[str, Callable[[float, float], bool]]] = {

@@ -18,6 +18,9 @@ from scenarios.schema.fields import Duration, PositiveDuration, Section, require
 ENDPOINTS: Final = ALL  # rundir.endpoints
 
 
+MAX_INSTANCES: Final = 16  # the embedded deployment's instances at most (one machine)
+
+
 class ServiceTimeSpec(Section):
     """Service time of one request: log-normal by median and p95, plus ``per_mib`` of body."""
 
@@ -64,7 +67,7 @@ class MockCapacitySpec(Section):
     instances: int = Field(
         default=1,
         ge=1,
-        le=16,
+        le=MAX_INSTANCES,
         description="mock instances behind HAProxy (a staging-like deployment), each with this "
         "model: the model is one instance's",
     )

@@ -50,6 +50,31 @@ def test_speedup_errors_name_the_flag_and_what_is_valid(tmp_path: Path) -> None:
     assert str(error.value) == f"{path}: no [clock] table whose speedup to override"
 
 
+def test_instances_sets_the_deployments_size_on_the_parsed_scenario(tmp_path: Path) -> None:
+    scenario, text = scenario_text(_args(str(SMOKE), "--instances", "3", "--speedup", "360"))
+    mock = scenario.target.mock
+    assert mock is not None and mock.instances == 3 and mock.deployed
+    assert text.startswith(f"# {SMOKE} as run, with --speedup 360 --instances 3\n")
+    assert tomllib.loads(text)["target"]["mock"]["instances"] == 3
+    with pytest.raises(UsageError) as error:
+        scenario_text(_args(str(SMOKE), "--instances", "17"))
+    assert "target.mock.instances" in str(error.value) and "16" in str(error.value)
+    with pytest.raises(UsageError, match=r"^--instances sets the embedded deployment's size"):
+        scenario_text(_args(str(SMOKE), "--instances", "2", "--target", "http://127.0.0.1:9"))
+    remote = tmp_path / "remote.toml"
+    remote.write_text(
+        SMOKE.read_text().split("[target.mock]")[0] + '[target]\nurl = "http://127.0.0.1:9"\n'
+    )
+    with pytest.raises(UsageError, match=r"the target is a URL; --instances needs \[target.mock\]"):
+        scenario_text(_args(str(remote), "--instances", "2"))
+
+
+def test_read_back_is_a_share(tmp_path: Path) -> None:
+    assert _args(str(SMOKE)).read_back == 1.0
+    with pytest.raises(UsageError, match=r"^--read-back must be a share from 0 to 1; got 2$"):
+        prepare(_args(str(SMOKE), "--read-back", "2", "--out", str(tmp_path)))
+
+
 def test_the_admin_token_comes_from_the_flag_a_file_or_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
