@@ -8,8 +8,10 @@ again (recorded as ``reapply``). Every action becomes a
 :class:`~faults.events.FaultEvent`, failed ones included, so the run record can list them.
 
 On leaving the ``with`` block — normally, on an exception or on Ctrl-C — the applier stops and
-clears every layer the timeline uses (process first, so that the target is back before its admin
-API is called, then server, then network). An interpreter exit clears forgotten appliers too.
+clears every layer the timeline uses (the user's commands and the processes first, so that the
+target is back before its admin API is called, then server, then network). A layer call may
+return what it ran (a command fault's commands), recorded with its event. An interpreter exit
+clears forgotten appliers too.
 
     with FaultApplier(timeline, {"network": net, "server": srv}, clock) as applier:
         applier.start()          # background thread; or applier.run() to block until the end
@@ -26,25 +28,26 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from faults.events import FaultEvent, utc_now_iso
 from faults.timeline import FaultTimeline, FaultWindow, SimClock
 
 log = logging.getLogger(__name__)
 
-CLEAR_ORDER = ("process", "server", "network")
+CLEAR_ORDER = ("command", "process", "server", "network")
+Ran = list[dict[str, Any]] | None  # what a layer call ran, if it says (commands)
 _JOIN_TIMEOUT_S = 30.0
 
 
 class FaultLayer(Protocol):
     """What the applier drives: one layer of faults. ``key`` identifies the window."""
 
-    def apply(self, key: str, window: FaultWindow) -> None: ...
+    def apply(self, key: str, window: FaultWindow) -> Ran: ...
 
-    def remove(self, key: str, window: FaultWindow) -> None: ...
+    def remove(self, key: str, window: FaultWindow) -> Ran: ...
 
-    def clear(self) -> None:
+    def clear(self) -> Ran:
         """Remove every fault this layer may have applied; safe to call at any time."""
 
 
@@ -188,17 +191,18 @@ class FaultApplier:
         key = f"w{step.index}"
         try:
             if step.action == "apply":
-                layer.apply(key, window)
+                ran = layer.apply(key, window)
                 self._active.add(step.index)
                 self._show_active()
             else:
                 self._active.discard(step.index)
                 self._show_active()
-                layer.remove(key, window)
+                ran = layer.remove(key, window)
         except Exception as exc:  # recorded; the run goes on
-            self._record(step.action, window, step, False, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            self._record(step.action, window, step, False, error, getattr(exc, "commands", None))
         else:
-            self._record(step.action, window, step, True, None)
+            self._record(step.action, window, step, True, None, ran)
             if window.layer == "process" and step.action == "remove":
                 self._reapply_server_faults()
 
@@ -239,14 +243,15 @@ class FaultApplier:
             _OPEN.discard(self)
             for name, layer in self._layers.items():
                 try:
-                    layer.clear()
+                    ran = layer.clear()
                 except BaseException as exc:  # clear the other layers first
                     if isinstance(exc, KeyboardInterrupt):
                         interrupted = exc
                     failures.append(f"{name}: {type(exc).__name__}: {exc}")
-                    self._record_clear(name, False, f"{type(exc).__name__}: {exc}")
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._record_clear(name, False, error, getattr(exc, "commands", None))
                 else:
-                    self._record_clear(name, True, None)
+                    self._record_clear(name, True, None, ran)
             self._active.clear()
             self._show_active()
         if interrupted is not None:
@@ -263,6 +268,7 @@ class FaultApplier:
         step: _Step,
         ok: bool,
         error: str | None,
+        ran: Ran = None,
     ) -> None:
         self._emit(
             FaultEvent(
@@ -277,10 +283,11 @@ class FaultApplier:
                 ok=ok,
                 error=error,
                 label=window.label,
+                commands=tuple(ran or ()),
             )
         )
 
-    def _record_clear(self, layer: str, ok: bool, error: str | None) -> None:
+    def _record_clear(self, layer: str, ok: bool, error: str | None, ran: Ran = None) -> None:
         self._emit(
             FaultEvent(
                 action="clear",
@@ -293,6 +300,7 @@ class FaultApplier:
                 real_utc=utc_now_iso(),
                 ok=ok,
                 error=error,
+                commands=tuple(ran or ()),
             )
         )
 

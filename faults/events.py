@@ -15,7 +15,9 @@ class FaultEvent:
 
     ``window`` is the window's index in the timeline (None for a layer-wide ``clear``);
     ``scheduled_s`` the simulated offset it was due at, ``simulated_s`` the simulated offset it
-    happened at, ``real_utc`` the real wall-clock instant.
+    happened at, ``real_utc`` the real wall-clock instant. ``commands``: what a command fault ran
+    for it (phase, argv, exit code, duration, log; see ``faults.command_run``), kept in the
+    record only when there is something.
     """
 
     action: Action
@@ -29,8 +31,10 @@ class FaultEvent:
     ok: bool
     error: str | None = None
     label: str | None = field(default=None)
+    commands: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        commands = {"commands": [dict(c) for c in self.commands]} if self.commands else {}
         return {
             "action": self.action,
             "layer": self.layer,
@@ -43,6 +47,7 @@ class FaultEvent:
             "real_utc": self.real_utc,
             "ok": self.ok,
             "error": self.error,
+            **commands,
         }
 
 

@@ -22,6 +22,9 @@ server (the target's admin fault API):
 process (through a process handle):
   kill        SIGKILL at the start, restarted at the end of the window
   freeze      SIGSTOP at the start, SIGCONT at the end
+command (the user's own commands, see faults.command_layer):
+  run         argv ``apply`` at the start, ``revert`` at the end (and whenever the run ends
+              first), optional ``probe`` after apply (exit 0: in effect); ``timeout_s`` real
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from pydantic import (
     model_validator,
 )
 
-Layer = Literal["network", "server", "process"]
-LAYERS: tuple[Layer, ...] = ("network", "server", "process")
+from faults.command_argv import Argv, EnvList, TimeoutS
+
+Layer = Literal["network", "server", "process", "command"]
+LAYERS: tuple[Layer, ...] = ("network", "server", "process", "command")
 StreamChoice = Literal["upstream", "downstream", "both"]
 Endpoint = Literal["session", "page", "result", "read", "recap", "plenary"]
 ENDPOINTS: tuple[Endpoint, ...] = ("session", "page", "result", "read", "recap", "plenary")
@@ -241,6 +246,21 @@ class FreezeParams(ProcessParams):
     KIND: ClassVar[str] = "freeze"
 
 
+# -- command ------------------------------------------------------------------------------------
+
+
+class CommandParams(Params):
+    """The user's own commands: argv lists run directly, never through a shell."""
+
+    LAYER: ClassVar[Layer] = "command"
+    KIND: ClassVar[str] = "run"
+    apply: Argv = Field(description="argv run at the window's start")
+    revert: Argv = Field(description="argv run at its end, or when the run ends first")
+    probe: Argv | None = Field(None, description="argv run after apply; exit 0: in effect")
+    timeout_s: TimeoutS = Field(30.0, description="real seconds each command may take")
+    env: EnvList = Field((), description="extra NAME=value variables for each command")
+
+
 KINDS: dict[Layer, dict[str, type[Params]]] = {
     "network": {
         cls.KIND: cls
@@ -261,6 +281,7 @@ KINDS: dict[Layer, dict[str, type[Params]]] = {
         for cls in (ServerErrorsParams, ServerLatencyParams, BrownoutParams, PlenaryGateParams)
     },
     "process": {cls.KIND: cls for cls in (KillParams, FreezeParams)},
+    "command": {CommandParams.KIND: CommandParams},
 }
 
 

@@ -1,7 +1,11 @@
 """The network layer: fault windows as Toxiproxy toxics on one proxy, or the proxy taken down.
 
-The layer owns its proxy: :meth:`NetworkFaults.clear` removes every toxic on it and enables it.
-Toxics are named ``<window key>_<type>_<stream>`` so overlapping windows never clash.
+A run's own proxy (the load path) is the layer's: :meth:`NetworkFaults.clear` removes every toxic
+on it and enables it. A proxy the layer does not own (a dependency's link, shared with the service
+and outliving the run) is touched only by what the layer did: its toxics carry a ``prefix`` (the
+run's id), ``clear`` removes only the toxics with that prefix, and enables the proxy only if the
+layer disabled it. Toxics are named ``<prefix><window key>_<type>_<stream>`` so overlapping
+windows never clash.
 
 ``flaky`` is what plain Toxiproxy users ask for (dropping a fraction of connections): a
 ``reset_peer`` or ``timeout`` toxic whose toxicity is the fraction, so that share of the
@@ -46,12 +50,13 @@ def _streams(choice: StreamChoice) -> tuple[Stream, ...]:
     return STREAMS if choice == "both" else (choice,)
 
 
-def toxics_for(key: str, params: NetworkParams) -> list[Toxic]:
+def toxics_for(key: str, params: NetworkParams, prefix: str = "") -> list[Toxic]:
     """The toxics that make up a network fault (one per direction it affects)."""
     toxics: list[Toxic] = []
     for stream in _streams(params.stream):
         toxic = _toxic(params, stream)
-        toxics.append(toxic.model_copy(update={"name": f"{key}_{toxic.resolved_name}"}))
+        name = f"{prefix}{key}_{toxic.resolved_name}"
+        toxics.append(toxic.model_copy(update={"name": name}))
     return toxics
 
 
@@ -90,22 +95,30 @@ class NetworkFaults:
 
     layer = "network"
 
-    def __init__(self, client: ToxiproxyClient, proxy: str) -> None:
+    def __init__(
+        self, client: ToxiproxyClient, proxy: str, *, owned: bool = True, prefix: str = ""
+    ) -> None:
+        if not owned and not prefix:
+            raise ValueError("a proxy the layer does not own needs a prefix for its toxics")
         self.client = client
         self.proxy = proxy
+        self.owned = owned
+        self.prefix = prefix
         self._toxics: dict[str, list[str]] = {}
         self._down: set[str] = set()
+        self._disabled = False  # by this layer
 
     def apply(self, key: str, window: FaultWindow) -> None:
         params = window.params
         if isinstance(params, DownParams):
             self._down.add(key)
             self.client.disable(self.proxy)
+            self._disabled = True
             return
         if not isinstance(params, NetworkParams):
             raise TypeError(f"not a network fault: {window.describe()}")
         names = self._toxics.setdefault(key, [])
-        for toxic in toxics_for(key, params):
+        for toxic in toxics_for(key, params, self.prefix):
             self.client.add_toxic(self.proxy, toxic)
             names.append(toxic.resolved_name)
 
@@ -114,17 +127,22 @@ class NetworkFaults:
             self._down.discard(key)
             if not self._down:  # overlapping down windows: up when the last one ends
                 self.client.enable(self.proxy)
+                self._disabled = False
             return
         for name in self._toxics.pop(key, []):
             self._remove_toxic(name)
 
     def clear(self) -> None:
-        """Remove every toxic on the proxy and enable it."""
+        """Remove every toxic on an owned proxy and enable it; on another's, only this layer's
+        toxics, and enable it only if this layer disabled it."""
         self._toxics.clear()
         self._down.clear()
         for toxic in self.client.toxics(self.proxy):
-            self._remove_toxic(toxic.resolved_name)
-        self.client.enable(self.proxy)
+            if self.owned or toxic.resolved_name.startswith(self.prefix):
+                self._remove_toxic(toxic.resolved_name)
+        if self.owned or self._disabled:
+            self.client.enable(self.proxy)
+            self._disabled = False
 
     def _remove_toxic(self, name: str) -> None:
         try:

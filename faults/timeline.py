@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from faults.kinds import (
     BandwidthParams,
     BrownoutParams,
+    CommandParams,
     DownParams,
     FlakyParams,
     FreezeParams,
@@ -55,6 +56,7 @@ FaultParams = (
     | PlenaryGateParams
     | KillParams
     | FreezeParams
+    | CommandParams
 )
 
 

@@ -177,3 +177,27 @@ class AdoptedServer(Child):
             stop()
         if self.watcher is not None and pid is not None:
             self.watcher.forget(pid)
+
+
+def follow(child: Child, prefix: str, poll: float = 0.5) -> None:
+    """Wait for ``child`` to exit, printing each new line of its log with ``prefix`` as it comes
+    (live progress of a child that writes lines)."""
+    shown = 0
+    try:
+        while child.alive:
+            shown = _show_new(child.log, shown, prefix)
+            time.sleep(poll)
+    finally:
+        _show_new(child.log, shown, prefix)
+
+
+def _show_new(log: Path, shown: int, prefix: str) -> int:
+    """Print the log's whole lines after byte ``shown``; the new offset."""
+    try:
+        data = log.read_bytes()
+    except OSError:
+        return shown
+    end = data.rfind(b"\n") + 1
+    for line in data[shown:end].decode(errors="replace").splitlines():
+        print(f"{prefix}{line}", flush=True)
+    return max(shown, end)

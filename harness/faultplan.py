@@ -43,7 +43,8 @@ def fault_timeline(scenario: Scenario) -> FaultTimeline:
         except ValidationError as error:
             for detail in error.errors(include_url=False):
                 message = str(detail["msg"]).removeprefix("Value error, ")
-                problems.append(f"{source}: faults[{fault.index}].params: {message}")
+                at = _path(detail["loc"])  # params, or the parameter: params.timeout_s
+                problems.append(f"{source}: faults[{fault.index}].{at}: {message}")
     if problems:
         raise FaultPlanError(problems)
     try:
@@ -55,3 +56,9 @@ def fault_timeline(scenario: Scenario) -> FaultTimeline:
                 for detail in error.errors(include_url=False)
             ]
         ) from None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """A validation error's place as the scenario writes it: ``params.apply[1]``."""
+    shown = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return shown.lstrip(".") or "params"

@@ -6,7 +6,9 @@ an external Toxiproxy (``TOXIPROXY_URL``, one that outlives runs) may still hold
 with its toxics: a fault left in place. Before it starts, ``run`` looks at the records in its
 ``--out`` folder: one that says it is still going while its harness process is gone is marked
 ``killed``, its processes still alive (checked by their command line, never by pid alone) are
-killed and its proxies are deleted from the Toxiproxy it names.
+killed, its proxies are deleted from the Toxiproxy it names, and the reverts of its command faults
+still owed (``pending_reverts.json``) are run; each is said, and each that fails is said to be
+maybe still in place.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.reaper import ENDED, delete_proxy, mark_killed
+from harness.reaper import ENDED, delete_proxy, mark_killed, run_pending_reverts
 
 SWEPT_WHY = (
     "the harness and its reaper died before the run ended; found by a later run, which stopped "
@@ -73,7 +75,9 @@ def sweep_dead_runs(out: Path) -> list[str]:
             for name in toxiproxy.get("proxies") or []
             if toxiproxy.get("url") and delete_proxy(str(toxiproxy["url"]), str(name), timeout=2)
         ]
-        if mark_killed(path, SWEPT_WHY):
+        reverts = run_pending_reverts(path.parent)
+        if mark_killed(path, "; ".join([SWEPT_WHY, *reverts])):
             extra = f"; removed its proxies {', '.join(removed)}" if removed else ""
+            extra += "".join(f"; {line}" for line in reverts)
             said.append(f"run {path.parent.name} had died without ending: marked killed{extra}")
     return said

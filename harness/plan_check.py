@@ -12,10 +12,9 @@ measurement; this module only runs the replays and reads what they wrote.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-from harness.children import Child
+from harness.children import Child, follow
 from harness.reaper import Reaper
 from reports.plan import Plan
 from reports.plan_check import PlanCheck, ReplayModel, judge_replay, new_check, replay_counts
@@ -25,7 +24,6 @@ from rundir.files import read_json, read_jsonl, write_json
 from scenarios import MAX_INSTANCES
 
 RUN_DIR_LINE = "run directory: "
-POLL_S = 0.5
 
 
 class Replayer:
@@ -47,30 +45,13 @@ class Replayer:
         child = Child(f"replay at {instances} instances", args, log)
         child.watcher = reaper
         child.start()
-        shown = 0
         try:
-            while child.alive:
-                shown = _show(log, shown, instances)
-                time.sleep(POLL_S)
+            follow(child, f"  [replay {instances}] ")
         except KeyboardInterrupt:
             child.stop(grace=120.0)  # the run winds down as on Ctrl-C, then goes
             raise
-        finally:
-            _show(log, shown, instances)
         child.stop()
         return child.returncode, _run_dir(log)
-
-
-def _show(log: Path, shown: int, instances: int) -> int:
-    """Print the log's lines after byte ``shown``, prefixed; the new offset."""
-    try:
-        data = log.read_bytes()
-    except OSError:
-        return shown
-    end = data.rfind(b"\n") + 1
-    for line in data[shown:end].decode(errors="replace").splitlines():
-        print(f"  [replay {instances}] {line}", flush=True)
-    return max(shown, end)
 
 
 def _run_dir(log: Path) -> Path | None:

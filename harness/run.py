@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from faults.applier import FaultApplier, FaultCleanupError, FaultLayer
+from faults.command_layer import CommandFaults
 from faults.network_layer import NetworkFaults, ProxyRouter
 from faults.server_layer import ServerFaults
 from faults.timeline import SimClock
@@ -37,17 +38,22 @@ from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
 from harness.abort import AbortWatch
 from harness.children import AdoptedServer, Child, Children, StartError
+from harness.command_faults import check_reverts, command_layer, command_plan
+from harness.dependency_proxies import attach as attach_dependencies
+from harness.dependency_proxies import leftover_toxics
 from harness.embedded import EmbeddedTarget
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
+from harness.preflight import EMBEDDED, before_run
 from harness.progress import ProgressView, Snapshot
+from harness.readback import read_back
 from harness.reaper import Reaper
 from harness.run_options import Prepared, parser, prepare, unmeasurable
 from harness.scrape import MetricsScraper
 from harness.target import check_admin_token, check_remote, export_target
 from reports.build import build_report
 from reports.cli import print_verdict
-from rundir import exits, timing
+from rundir import exits, names, timing
 from rundir.exits import Inconclusive, LoadtestError
 from rundir.layout import RunDir
 from rundir.progress import read_progress
@@ -91,11 +97,13 @@ class Run:
         self.children = Children(self.reaper)
         self.target: EmbeddedTarget | None = None
         self.applier: FaultApplier | None = None
+        self.commands: CommandFaults | None = None  # the command fault layer, when there is one
         self.toxiproxy: ToxiproxyClient | None = None
         self.toxiproxy_url = ""
         self.scraper: MetricsScraper | None = None
         self.clock_start = 0.0
         self.proxy_name = PROXY_PREFIX + self.dir.path.name
+        self.dependency_prefix = f"{self.proxy_name}_"  # this run's toxics on a shared proxy
         options = recorded_options(args)
         options["admin_token_given"] = bool(self.admin_token)
         self.record = RunRecord(
@@ -123,6 +131,15 @@ class Run:
         proxies = {"load": NetworkFaults(client, self.proxy_name)}
         if self.target is not None and self.target.database is not None:
             proxies["db"] = NetworkFaults(client, self.target.database.proxy_name)
+        if self.scenario.proxies:  # the service's links to its dependencies: not ours
+            for proxy in self.scenario.proxies:  # told first: a kill may come any time
+                self.reaper.dependency(self.toxiproxy_url, proxy.name, self.dependency_prefix)
+            found, described = attach_dependencies(
+                client, self.scenario.proxies, self.dependency_prefix
+            )
+            proxies.update(found)
+            assert self.record.toxiproxy is not None
+            self.record.toxiproxy["dependencies"] = described
         return ProxyRouter(proxies, default="load")
 
     def start_target(self, toxiproxy: ToxiproxyClient | None) -> str:
@@ -130,6 +147,12 @@ class Run:
         if self.args.target:
             check_remote(self.args.target)
             self.record.target = {"kind": "remote", "url": self.args.target}
+            found = before_run(
+                self.args, self.scenario, self.dir.scenario, "server" in self.timeline.layers,
+                self.admin_token, self.reaper,
+            )  # fmt: skip
+            self.record.target["preflight"] = found.as_record()
+            found.raise_if_failed()  # exit 3 before any load: nothing was measured
             return str(self.args.target).rstrip("/")
         self.target = EmbeddedTarget(self.children, self.scenario, self.dir)
         if self.target.needs_database:
@@ -138,6 +161,7 @@ class Run:
         self.target.start()
         self.admin_token = self.target.admin_token
         self.record.target = self.target.describe()
+        self.record.target["preflight"] = EMBEDDED.as_record()
         return self.target.url
 
     def start_toxiproxy(self) -> ToxiproxyClient:
@@ -177,6 +201,8 @@ class Run:
         )  # fmt: skip
         args += ["--csv", str(self.dir.locust / "locust")]
         args += ["--read-back", f"{self.args.read_back:g}"]
+        if self.args.api_class:
+            args += ["--api-class", self.args.api_class]
         args += ["--html", str(self.dir.locust / "locust.html")]
         if self.args.ui:
             args.remove("--headless")
@@ -261,6 +287,7 @@ class Run:
                         "scenario's end"
                     )
                 self._check_mocks()
+                check_reverts(self.commands)  # a revert failed at its window's end: stop
                 mine = {c.name for c in self.target.processes} if self.target else set()
                 watched = {"locust", *mine}
                 gone = [c.name for c in self.children.dead() if c.name not in watched]
@@ -317,7 +344,11 @@ class Run:
             # A remote service without network faults is loaded directly (its own Host and TLS
             # name); network faults need the load to pass through the local proxy, and a
             # deployment on PostgreSQL reaches its database through one.
-            direct = bool(self.args.target) and "network" not in self.timeline.layers
+            direct = (
+                bool(self.args.target)
+                and "network" not in self.timeline.layers
+                and not self.scenario.proxies
+            )
             toxiproxy = None if direct else self.start_toxiproxy()
             self.toxiproxy = toxiproxy
             target_url = self.start_target(toxiproxy)
@@ -333,6 +364,10 @@ class Run:
                 layers["server"] = ServerFaults(target_url, self.admin_token)
             if self.target is not None:
                 layers["process"] = self.target.process_layer()
+            if "command" in self.timeline.layers:  # the user's commands: any target
+                layers["command"] = self.commands = command_layer(
+                    self.dir, target_url, clock, self.reaper, self.target
+                )
             self._check_layers(layers)
             self.applier = FaultApplier(self.timeline, layers, clock)
             scraper = self.scraper = MetricsScraper(
@@ -375,6 +410,7 @@ class Run:
             if self.target is not None:
                 self.target.stop_recording()
             self._export()  # before the proxies go: a deployment reads its database through one
+            self._read_back()
             self._remove_proxies()
         finally:
             self.children.stop_all()
@@ -400,6 +436,18 @@ class Run:
             self.record.status = "failed"
             self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{error}"
         self.record.faults = [event.to_dict() for event in self.applier.events]
+        self._check_dependencies_clean()
+
+    def _check_dependencies_clean(self) -> None:
+        """A dependency's proxy outlives the run: none of this run's toxics may stay on it."""
+        dependencies = (self.record.toxiproxy or {}).get("dependencies") or {}
+        if self.toxiproxy is None or not dependencies:
+            return
+        left = leftover_toxics(self.toxiproxy, list(dependencies), self.dependency_prefix)
+        if left:
+            self.record.status = "failed"
+            why = f"toxics of this run still on a dependency's proxy: {', '.join(left)}"
+            self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{why}"
 
     def _remove_proxies(self) -> None:
         """This run's proxies go with the run (a shared Toxiproxy keeps no trace of them)."""
@@ -435,6 +483,28 @@ class Run:
             export_target(url, self.admin_token, self.dir.export)
         except Exception as error:  # the report says it is missing; the run's end goes on
             self.record.parts["export_error"] = str(error)
+
+    def _read_back(self) -> None:
+        """The read-back audit (harness/readback.py): every form without an export, a sample
+        beside one; after the faults are cleared, straight to the target (no proxy)."""
+        exported = self.dir.export.exists() and "export_error" not in self.record.parts
+        sample = self.args.audit_sample if exported else None
+        if self.args.audit_rate == 0 or sample == 0 or not (self.dir.path / names.LEDGER).exists():
+            return
+        if self.target is not None and not self.target.answers:
+            self.record.parts["read_back_error"] = "the embedded target was not answering"
+            return
+        url = self.target.url if self.target is not None else (self.args.target or "").rstrip("/")
+        try:
+            done = read_back(
+                self.dir.path, url, rate=self.args.audit_rate, sample=sample,
+                api_class=self.args.api_class, watcher=self.reaper,
+            )  # fmt: skip
+        except Exception as error:  # the report says the audit did not run; the end goes on
+            done = {"error": f"the read-back could not run: {error}"}
+        self.record.parts["read_back"] = done
+        if "error" in done:
+            self.record.parts["read_back_error"] = done["error"]
 
     def report(self) -> int:
         """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so,
@@ -485,7 +555,9 @@ def main(argv: list[str]) -> int:
         print(f"sirekap-loadtest run: {line}", flush=True)
     run = Run(args, prepared)
     print(f"run directory: {run.dir.path}", flush=True)
-    for line in unmeasurable(prepared, bool(args.target), args.no_faults):
+    for line in unmeasurable(prepared, bool(args.target), args.no_faults, args.audit_rate == 0):
+        print(line, flush=True)
+    for line in command_plan(prepared.scenario, prepared.timeline):
         print(line, flush=True)
     if run.abort.at_end_only:
         shown = ", ".join(slo.expression for slo in run.abort.at_end_only)

@@ -14,6 +14,8 @@ import argparse
 import math
 import os
 import socket
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,11 @@ from pathlib import Path
 import tomli_w
 
 from faults.timeline import FaultTimeline
+from faults.toxiproxy.launcher import URL_VARIABLE
+from harness.command_faults import check_programs
+from harness.dependency_proxies import check_toxiproxy
 from harness.faultplan import FaultPlanError, fault_timeline
+from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
 from rundir.exits import UsageError
 from scenarios import Scenario, ScenarioError, check_target, scenario_from_dict
 
@@ -57,6 +63,19 @@ def parser() -> argparse.ArgumentParser:
         help="share of acknowledged forms each device reads back (1; 0 sends only uploads)",
     )  # fmt: skip
     add("--no-faults", action="store_true", help="run without the fault timeline (a baseline)")
+    add("--no-preflight", action="store_true", help="skip the --target's preflight (check)")
+    add(
+        "--audit-rate", type=float, default=DEFAULT_RATE, metavar="R",
+        help=f"reads/s of the read-back audit after the load ({DEFAULT_RATE:g}; 0: none)",
+    )  # fmt: skip
+    add(
+        "--audit-sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
+        help=f"forms read back beside an export, as a cross-check ({DEFAULT_SAMPLE}; 0: none)",
+    )  # fmt: skip
+    add(
+        "--api-class", metavar="MODULE:CLASS",
+        help="the API client class for a service with another API (locustfiles/api.py)",
+    )  # fmt: skip
     add("--ui", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
     add("--ui-port", type=int, default=UI_PORT, metavar="PORT", help=f"its port ({UI_PORT})")
     add("--plain", action="store_true", help="plain progress lines, no panel")
@@ -115,6 +134,24 @@ def _override_instances(args: argparse.Namespace, data: dict[str, object]) -> No
     mock["instances"] = args.instances  # out of 1..16: the scenario's own error names the field
 
 
+def check_api_class(spec: str, plenary: bool) -> None:
+    """``--api-class`` loads (and has the operator methods a plenary needs): checked in a child
+    Python, since the harness never imports what runs in Locust; UsageError naming the class."""
+    code = (
+        "import sys; from locustfiles.options import check_plenary_api, load_api_class; "
+        "spec = sys.argv[1]; load_api_class(spec); "
+        "check_plenary_api(spec) if sys.argv[2] == '1' else None"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, spec, "1" if plenary else "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        why = lines[-1] if lines else f"exit code {done.returncode}"
+        raise UsageError(why.removeprefix("locustfiles/sirekap.py: "))
+
+
 def admin_token(args: argparse.Namespace) -> str | None:
     """--admin-token, else --admin-token-file, else $SIREKAP_ADMIN_TOKEN; None when none."""
     if args.admin_token and args.admin_token_file:
@@ -154,7 +191,13 @@ def check_places(scenario: Scenario, timeline: FaultTimeline, remote: bool) -> N
     ]  # fmt: skip
     db = not remote and mock is not None and mock.storage == "postgres"
     victims = {"all", *instances, *(["db"] if db else [])}
-    proxies = {"db"} if db else set()
+    declared = {proxy.name for proxy in scenario.proxies}
+    if db and "db" in declared:
+        raise UsageError(
+            "[[proxies]] declares 'db', the embedded deployment's own database link; name the "
+            "dependency otherwise"
+        )
+    proxies = ({"db"} if db else set()) | declared
     for window in timeline.windows:
         if remote and window.layer == "process":
             raise UsageError(
@@ -177,6 +220,11 @@ def prepare(args: argparse.Namespace) -> Prepared:
     """Everything decided before the run starts; UsageError (exit 2) naming what is wrong."""
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    if not (args.audit_rate >= 0 and math.isfinite(args.audit_rate)) or args.audit_sample < 0:
+        raise UsageError(
+            f"--audit-rate must be reads/s >= 0 (0: no read-back) and --audit-sample a count "
+            f">= 0; got {args.audit_rate:g} and {args.audit_sample}"
+        )
     if not 0 <= args.read_back <= 1:
         raise UsageError(f"--read-back must be a share from 0 to 1; got {args.read_back:g}")
     scenario, text = scenario_text(args)
@@ -189,6 +237,10 @@ def prepare(args: argparse.Namespace) -> Prepared:
     if args.ui:
         check_ui_port(args.ui_port)
     check_places(scenario, timeline, remote=bool(args.target))
+    check_toxiproxy(scenario, os.environ.get(URL_VARIABLE))
+    if args.api_class:
+        check_api_class(args.api_class, scenario.plenary.enabled)
+    check_programs(timeline)  # a command fault that could not be reverted would outlive the run
     token = admin_token(args)
     if args.target and "server" in timeline.layers and not token:
         raise UsageError(
@@ -198,16 +250,21 @@ def prepare(args: argparse.Namespace) -> Prepared:
     return Prepared(scenario, text, timeline, token)
 
 
-def unmeasurable(prepared: Prepared, remote: bool, no_faults: bool) -> list[str]:
+def unmeasurable(
+    prepared: Prepared, remote: bool, no_faults: bool, audit_off: bool = False
+) -> list[str]:
     """The SLOs this run will not be able to measure, and why: said before the run starts."""
     found = []
     slos = [slo for slo in prepared.scenario.slo.parsed if slo.scope != "plan"]
     if remote and not prepared.admin_token:
         found += [
-            f"not measurable in this run: {slo.expression}: no integrity audit without the "
-            "target's admin token (export)"
+            f"not measurable in this run: {slo.expression}: without the target's admin token "
+            "(export) the audit reads every form back, and a read cannot see duplicates"
+            if slo.metric == "duplicate"
+            else f"not measurable in this run: {slo.expression}: no export (admin token) and "
+            "--audit-rate 0 turns the read-back audit off"
             for slo in slos
-            if slo.scope == "integrity"
+            if slo.scope == "integrity" and (slo.metric == "duplicate" or audit_off)
         ]
     if no_faults:
         names = {fault.name for fault in prepared.scenario.timeline}

@@ -2,8 +2,9 @@
 
 The scenario checks (every problem as one line: file, field path, what was given, what is valid),
 the fault layer's check of each fault window, then a one-screen summary of each valid file on
-stdout; ``--registry FILE`` also writes the device registry the mock loads. Exit 0 when every
-file is valid; 2 on a usage error or an invalid file (one line per problem on stderr).
+stdout with every command its command faults will run, and when; ``--registry FILE`` also writes
+the device registry the mock loads. Exit 0 when every file is valid; 2 on a usage error or an
+invalid file (one line per problem on stderr).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.command_faults import command_plan
 from harness.faultplan import FaultPlanError, fault_timeline
 from rundir import exits
 from scenarios import (
@@ -87,6 +89,8 @@ def main(argv: list[str]) -> int:
         if index:
             print()
         print(summarize(scenario, population, arrival_schedule(scenario, population)))
+        for line in command_plan(scenario, fault_timeline(scenario)):  # what `run` will run
+            print(line)
         print("valid")
         if args.registry is not None and not _write_registry(scenario, args.registry):
             return exits.USAGE

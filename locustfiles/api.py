@@ -169,14 +169,16 @@ class SirekapApi:
         return answer
 
     def read_result(self, tps_code: str, election: str) -> Answer:
-        """GET the stored form -> data: chart, administrasi, content_sha256 (None if absent)."""
+        """GET the stored form -> data: chart, administrasi (None when nothing is stored), and
+        when the service says: content_sha256, revision, receipt_id."""
         path = f"/api/v1/tps/{tps_code}/{election}"
         response = self.transport.send(
             "read", "GET", path, body=None, headers={}, timeout=self.timeouts.read
         )
         answer = judge(response)
         if answer.ok:
-            return _fields(answer, response, ("chart", "administrasi"), ("content_sha256",))
+            optional = ("content_sha256", "revision", "receipt_id")
+            return _fields(answer, response, ("chart", "administrasi"), optional)
         return answer
 
     def operator_login(self, operator_id: str, kecamatan_code: str, secret: str) -> Answer:

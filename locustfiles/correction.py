@@ -13,6 +13,7 @@ from typing import Any
 
 from locustfiles.api import DeviceCalls, Verdict
 from locustfiles.retry import RetryPolicy
+from rundir.ledger import result_digest
 from scenarios import Election, Population, page_digest
 
 
@@ -25,6 +26,7 @@ def correction_entry(requested_s: float, revision: int) -> dict[str, Any]:
         "outcome": "pending",
         "receipt_id": None,
         "content_sha256": None,
+        "result_sha256": None,
         "status": 0,
         "detail": None,
     }
@@ -70,6 +72,7 @@ def send_correction(
                 outcome="acked",
                 receipt_id=answer.data.get("receipt_id"),
                 content_sha256=answer.data.get("content_sha256"),
+                result_sha256=result_digest(truth["chart"], truth["administrasi"]),
             )
             return
         entry["detail"] = answer.detail

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from locustfiles.api import Answer, DeviceCalls, Verdict
 from locustfiles.form_record import FormRecord, MisreadState
 from locustfiles.retry import RetryPolicy
-from rundir.ledger import ABANDONED, ACKED, ARITHMETIC, REJECTED
+from rundir.ledger import ABANDONED, ACKED, ARITHMETIC, REJECTED, result_digest
 from scenarios import Election, Misread, Population
 
 ARITHMETIC_REFUSAL = 422
@@ -207,6 +207,7 @@ class FormUpload:
         record.acked_at = self.context.now()
         record.final_outcome = ACKED
         self.result = dict(body)
+        record.result_sha256 = result_digest(body["chart"], body["administrasi"])
         return True
 
     def _read_back(self) -> None:

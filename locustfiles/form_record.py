@@ -55,6 +55,7 @@ class FormRecord:
     content_sha256: str | None = None
     revision: int | None = None
     page_sha256: list[str | None] = field(default_factory=list)
+    result_sha256: str | None = None  # rundir.ledger.result_digest of the numbers acknowledged
     acked_at: float | None = None
     ended_at: float | None = None  # when the device stopped working on it, whatever the outcome
     read_back: str | None = None
@@ -115,6 +116,7 @@ class FormRecord:
             "content_sha256": self.content_sha256,
             "revision": self.revision,
             "page_sha256": list(self.page_sha256),
+            "result_sha256": self.result_sha256,
             "acked_at": None if self.acked_at is None else round(self.acked_at, 6),
             "acked_s": (
                 None if self.acked_at is None else round((self.acked_at - clock_start) * speedup, 3)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from reports.completion import Completion, FormTimes
 from reports.inputs import RunInputs
-from reports.integrity import Ack, IntegrityReport, audit
+from reports.integrity import Ack, IntegrityReport, acked_numbers, audit, audit_reads
 from reports.manual import manual_baseline
 from reports.model import EndpointStats
 from reports.plenary_figures import (
@@ -277,8 +277,16 @@ def measure(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
     ]
     bound = next((s.threshold for s in slos if s.key in {"page.p95", "upload.p95"}), None)
     integrity = None
+    numbers = acked_numbers(inputs.ledger, inputs.plenary)
     if inputs.export is not None:
         integrity = audit(acks(inputs.ledger, inputs.plenary), inputs.export)
+        if inputs.readback:
+            check = audit_reads(numbers, inputs.readback)
+            integrity = replace(integrity, cross_check=check)
+            if not check.clean:
+                notes.append(f"integrity: {integrity.described()}")
+    elif inputs.readback is not None:
+        integrity = audit_reads(numbers, inputs.readback)
     summary = inputs.load_summary or {}
     slip = (summary.get("start_slip_s") or {}).get("p99")
     span = run_span(inputs)
@@ -315,7 +323,9 @@ def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | None:
     if slo.scope == "recovery":
         return _recovery_value(facts.recovery, slo, inputs.speedup)
     if slo.scope == "integrity":
-        return None if facts.integrity is None else float(getattr(facts.integrity, slo.metric))
+        if facts.integrity is None or facts.integrity.unmeasured(slo.metric):
+            return None
+        return float(getattr(facts.integrity, slo.metric))
     if slo.scope == "completion":
         if facts.completion is None:
             return None

@@ -94,7 +94,13 @@ def _integrity(analysis: Analysis) -> str | None:
     if i is None:
         return None
     row = [str(n) for n in (i.acknowledged, i.lost, i.duplicate, i.corrupt, i.ambiguous)]
-    parts = ["<h2>Integrity</h2>", html_table(INTEGRITY_HEAD, [row])]
+    if "duplicate" in i.unseen:
+        row[2] = "not visible"
+    parts = [
+        "<h2>Integrity</h2>",
+        f"<p>{escape(i.described()[0].upper() + i.described()[1:])}.</p>",
+        html_table(INTEGRITY_HEAD, [row]),
+    ]
     if i.examples:
         shown = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in i.examples.items())
         parts.append(f"<p class=muted>Examples: {escape(shown)}</p>")

@@ -38,6 +38,7 @@ class RunInputs:
     plenary: list[dict[str, Any]] = field(default_factory=list)
     exported_plenary: list[dict[str, Any]] | None = None  # the export's "plenary" lines
     balancer: list[dict[str, Any]] = field(default_factory=list)  # a deployment's haproxy.jsonl
+    readback: list[dict[str, Any]] | None = None  # the read-back audit's reads (readback.jsonl)
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -110,9 +111,13 @@ def read_run(path: Path) -> RunInputs:
     inputs = RunInputs(path, record, scenario)
     if (path / names.HAPROXY).exists():
         inputs.balancer = _jsonl(path / names.HAPROXY)
+    if (path / names.READBACK).exists():
+        inputs.readback = _jsonl(path / names.READBACK)
     for name in names.INPUTS:
         file = path / name
         if not file.exists():
+            if name == names.EXPORT and inputs.readback is not None:
+                continue  # audited by reading back instead
             if name != names.PLENARY or scenario.plenary.enabled:
                 inputs.missing.append(name)
         elif name == names.PLENARY:

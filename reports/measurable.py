@@ -49,13 +49,17 @@ def no_audit_reason(record: dict[str, Any]) -> str:
     parts = record.get("parts") or {}
     target = record.get("target") or {}
     options = record.get("options") or {}
+    if parts.get("read_back_error"):
+        export = f"the target's export failed ({parts['export_error']}); " if parts.get(
+            "export_error"
+        ) else ""  # fmt: skip
+        return f"{export}the read-back audit did not run: {parts['read_back_error']}"
     if parts.get("export_error"):
         return f"the target's export failed: {parts['export_error']}"
+    if options.get("audit_rate") == 0 and not options.get("admin_token_given"):
+        return "no integrity audit: --audit-rate 0 turned the read-back off and no export ran"
     if target.get("kind") == "remote" and not options.get("admin_token_given"):
-        return (
-            "no integrity audit: the target's export needs its admin token (--admin-token-file "
-            "or $SIREKAP_ADMIN_TOKEN)"
-        )
+        return "no integrity audit: no export (the target's admin token) and no read-back"
     if record.get("status") in {"failed", "killed"}:
         return "the run failed before the target's data could be exported"
     return "export.ndjson is missing from the run directory: nothing to audit"
@@ -64,7 +68,8 @@ def no_audit_reason(record: dict[str, Any]) -> str:
 def why_not_measured(facts: Facts, inputs: RunInputs, slo: Slo) -> Unmeasured:
     record = inputs.record
     if slo.scope == "integrity":
-        return Unmeasured(no_audit_reason(record))
+        why = None if facts.integrity is None else facts.integrity.unmeasured(slo.metric)
+        return Unmeasured(why or no_audit_reason(record))
     if slo.scope == "recovery" and slo.args:
         return _window_reason(inputs, slo.args[0])
     if slo.scope in {"completion", "throughput"}:

@@ -86,8 +86,9 @@ def summary_md(analysis: Analysis) -> str:
         i = analysis.integrity
         lines += [
             "",
-            f"Integrity: {i.acknowledged} acknowledged; lost {i.lost}, duplicate {i.duplicate}, "
-            f"corrupt {i.corrupt}, ambiguous {i.ambiguous}.",
+            f"Integrity: {i.acknowledged} acknowledged; lost {i.lost}, duplicate "
+            f"{'not visible' if 'duplicate' in i.unseen else i.duplicate}, corrupt {i.corrupt}, "
+            f"ambiguous {i.ambiguous} ({i.described()}).",
         ]
     if analysis.recovery:
         lines += ["", "| outage | injected | first success | recovered | backlog peak | drained |"]

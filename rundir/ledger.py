@@ -16,6 +16,7 @@ every job of the schedule has exactly one line, started or not::
      "reason": null,               # why it is not acked, in words
      "receipt_id": "rcpt_...", "content_sha256": "...", "revision": 1,   # as acknowledged
      "page_sha256": ["...", "...", "..."],   # page photos acknowledged (null: not acked)
+     "result_sha256": "...",       # result_digest of the numbers acknowledged (null: not acked)
      "acked_at": 1732755620.1,     # real UNIX time the result was acknowledged
      "acked_s": 9876.0,            # the simulated offset of that moment
      "ended_at": 1732755620.2,     # real UNIX time the device finished with the form (any outcome)
@@ -33,6 +34,8 @@ every job of the schedule has exactly one line, started or not::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -50,3 +53,14 @@ FINAL_OUTCOMES: Final = (ACKED, ABANDONED, REJECTED, NOT_STARTED)
 def ledger_order(line: Mapping[str, Any]) -> tuple[str, str, str]:
     """The order of ``ledger.jsonl``: by TPS, election, device."""
     return (line["tps_code"], line["election"], line["device_id"])
+
+
+def result_digest(chart: Any, administrasi: Any) -> str:
+    """The numbers of a result as one hash, whatever the service: SHA-256 of the canonical JSON
+    (sorted keys, no spaces) of ``{"administrasi": ..., "chart": ...}``. The ledger keeps it for
+    what was acknowledged; the read-back audit computes it from what a read shows (KPU's per-TPS
+    JSON has both fields), so an API without content hashes is audited too."""
+    text = json.dumps(
+        {"administrasi": administrasi, "chart": chart}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(text.encode()).hexdigest()

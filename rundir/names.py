@@ -18,9 +18,11 @@ CAPACITY: Final = "capacity.json"  # the mock's capacity model
 MOCK_DB: Final = "mock.db"  # the embedded mock's SQLite database
 SERVER_METRICS: Final = "server_metrics.jsonl"  # the target's /metrics, scraped each second
 EXPORT: Final = "export.ndjson"  # what the target stored (its admin export)
+READBACK: Final = "readback.jsonl"  # rundir.readback: each form read back after the load
 SWEEP: Final = "sweep.json"  # a plan's settings and stages
 PLAN_CHECK: Final = "plan_check.json"  # `plan --verify`: the replays, predicted and measured
 HAPROXY: Final = "haproxy.jsonl"  # a deployment's load balancer: each instance up or down
+PENDING_REVERTS: Final = "pending_reverts.json"  # command faults' reverts still owed
 
 # the load generator
 TIMELINE: Final = "timeline.jsonl"  # rundir.timeline: per second and endpoint
@@ -31,6 +33,7 @@ PROGRESS: Final = "progress.json"  # rundir.progress: live figures, removed at t
 
 # folders
 LOGS: Final = "logs"
+COMMAND_LOGS: Final = "logs/commands"  # each command fault's command: output, exit code
 LOCUST: Final = "locust"  # Locust's own csv and html
 REPORT: Final = "report"  # reports: report.html, summary.json, summary.md, junit.xml, charts/
 STAGES: Final = "stages"  # a plan's stage run folders
@@ -38,4 +41,4 @@ REPLAYS: Final = "replays"  # `plan --verify`: the replays' run folders
 
 # what the reports read, in the order they read it
 INPUTS: Final = (TIMELINE, LEDGER, LOAD_SUMMARY, SERVER_METRICS, EXPORT, PLENARY)
-OPTIONAL_INPUTS: Final = (HAPROXY,)  # only a run against a deployment has it
+OPTIONAL_INPUTS: Final = (HAPROXY, READBACK)  # a deployment's; the read-back audit's

@@ -20,7 +20,9 @@ Times are simulated seconds from the scenario start (like the ledger's ``*_s``):
         {"requested_s": 97200.0, "at_s": 104400.0, "revision": 2,
          "outcome": "acked",  # acked | refused | failed (out of attempts) | pending (not due
                               # before the run ended) | ended (the run ended while sending it)
-         "receipt_id": "rcpt_...", "content_sha256": "...", "status": 201, "detail": null}],
+         "receipt_id": "rcpt_...", "content_sha256": "...",
+         "result_sha256": "...",     # rundir.ledger.result_digest of the numbers acked
+         "status": 201, "detail": null}],
      "discrepancy_causes": ["misread"],  # per discrepancy kind seen: misread | unknown
      "misread": null,                # the form's ledger ``misread`` object (null: none)
      "worker": 0}                    # generator process index

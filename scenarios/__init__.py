@@ -56,6 +56,7 @@ from scenarios.schema.population import (
     ELECTIONS,
     Election,
 )
+from scenarios.schema.proxies import ProxySpec
 from scenarios.schema.safety import (
     UnsafeTarget,
     check_target,
@@ -135,6 +136,7 @@ __all__ = [
     "OperatorRow",
     "PageEvent",
     "Population",
+    "ProxySpec",
     "ResultBody",
     "RetrySpec",
     "Scenario",

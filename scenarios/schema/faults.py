@@ -21,7 +21,7 @@ from scenarios.schema.errors import MISSING, FieldError, Shown, raise_if_any
 from scenarios.schema.fields import PositiveDuration, Section, When
 from scenarios.schema.units import format_duration
 
-Layer = Literal["network", "server", "process"]
+Layer = Literal["network", "server", "process", "command"]
 FAULT_KINDS: Final[dict[Layer, tuple[str, ...]]] = {
     "network": (
         "down",
@@ -38,6 +38,7 @@ FAULT_KINDS: Final[dict[Layer, tuple[str, ...]]] = {
     # noon for Sirekap maintenance while uploads went on: NusaBali, 16 Feb 2024).
     "server": ("errors", "latency", "brownout", "plenary_gate"),
     "process": ("kill", "freeze"),
+    "command": ("run",),  # the user's apply/probe/revert argv lists (faults.command_layer)
 }
 
 Scalar = str | int | float | bool

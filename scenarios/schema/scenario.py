@@ -1,9 +1,9 @@
 """The whole scenario: a frozen model of one file, with its cross-section checks.
 
 Sections: ``name``, ``description``, ``[clock]``, ``[population]``, ``[arrival]``, ``[client]``,
-``[quality]``, ``[plenary]``, ``[target]``, ``[[faults]]`` and ``[slo]``. Only ``name``, ``clock``
-and ``population`` are required; the other sections have documented defaults (no misreads and no
-plenary when ``[quality]`` and ``[plenary]`` are left out).
+``[quality]``, ``[plenary]``, ``[target]``, ``[[proxies]]``, ``[[faults]]`` and ``[slo]``. Only
+``name``, ``clock`` and ``population`` are required; the other sections have documented defaults
+(no misreads and no plenary when ``[quality]`` and ``[plenary]`` are left out).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from scenarios.schema.faults import Fault, FaultWindowSpec, resolve_faults
 from scenarios.schema.fields import Section
 from scenarios.schema.plenary import NO_PLENARY, PlenarySpec
 from scenarios.schema.population import PopulationSpec
+from scenarios.schema.proxies import ProxySpec
 from scenarios.schema.quality import NO_MISREADS, QualitySpec
 from scenarios.schema.slo import Slo, SloSyntaxError, parse_slo, plan_args
 from scenarios.schema.target import TargetSpec
@@ -83,6 +84,7 @@ class Scenario(Section):
     quality: QualitySpec = NO_MISREADS
     plenary: PlenarySpec = NO_PLENARY
     target: TargetSpec = TargetSpec()
+    proxies: Annotated[tuple[ProxySpec, ...], Field(strict=False)] = ()
     faults: Annotated[tuple[FaultWindowSpec, ...], Field(strict=False)] = ()
     slo: SloSpec = SloSpec()
 
@@ -110,6 +112,30 @@ class Scenario(Section):
                 FieldError(error.valid, given=error.given, path=("faults", *error.path))
                 for error in errors.errors
             ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _proxies_known(self) -> Scenario:
+        """Proxy names are unique, and every network fault's ``proxy`` is one of them (or the
+        embedded deployment's 'db'; the run checks that one)."""
+        problems, seen = [], set()
+        for index, proxy in enumerate(self.proxies):
+            if proxy.name in seen:
+                problems.append(
+                    FieldError("is declared twice", given=proxy.name, path=("proxies", index))
+                )
+            seen.add(proxy.name)
+        for index, fault in enumerate(self.faults):
+            named = fault.params.get("proxy") if fault.layer == "network" else None
+            if isinstance(named, str) and named != "db" and named not in seen:
+                valid = ", ".join(sorted(seen)) or "none: declare it in [[proxies]]"
+                problems.append(
+                    FieldError(
+                        f"names no proxy of [[proxies]]; declared: {valid}",
+                        given=named, path=("faults", index, "params", "proxy"),
+                    )
+                )  # fmt: skip
+        raise_if_any(problems)
         return self
 
     @model_validator(mode="after")

@@ -143,3 +143,27 @@ def test_a_flaky_window_resets_about_that_fraction_of_connections(proxy: ProxyUn
             resets += 1
     layer.clear()
     assert 4 <= resets <= 26
+
+
+def test_on_a_proxy_it_does_not_own_the_layer_removes_only_its_own_toxics(
+    proxy: ProxyUnderTest,
+) -> None:
+    """A dependency's link is shared: someone else's toxic stays, and the proxy is brought back
+    up only if this layer took it down."""
+    client = proxy.client
+    client.add_toxic(proxy.name, LatencyToxic(name="theirs", latency=5, stream="downstream"))
+    layer = NetworkFaults(client, proxy.name, owned=False, prefix="run1_")
+    layer.apply("w0", network("latency", latency_ms=50))
+    mine = {t.resolved_name for t in client.toxics(proxy.name)} - {"theirs"}
+    assert mine and all(name.startswith("run1_w0_") for name in mine)
+    layer.clear()
+    assert [t.resolved_name for t in client.toxics(proxy.name)] == ["theirs"]
+    client.disable(proxy.name)  # down by someone else: not ours to bring up
+    layer.clear()
+    assert not client.get_proxy(proxy.name).enabled
+    client.enable(proxy.name)
+    layer.apply("w1", network("down"))
+    layer.clear()
+    assert client.get_proxy(proxy.name).enabled
+    with pytest.raises(ValueError, match="needs a prefix"):
+        NetworkFaults(client, proxy.name, owned=False)

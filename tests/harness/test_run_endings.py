@@ -61,22 +61,25 @@ def smoke_mock(tmp_path: Path) -> Iterator[MockTarget]:
 def test_a_target_run_without_its_admin_token_is_inconclusive_never_breached(
     tmp_path: Path, smoke_mock: MockTarget
 ) -> None:
-    """No token, no export, no integrity audit: said at the start, 'not measured' at the end,
-    exit 4; JUnit has an error (never a failure) and the same counts at both levels."""
+    """No token (no export) and the read-back turned off: no integrity audit, said at the
+    start, 'not measured' at the end, exit 4; JUnit has an error (never a failure) and the same
+    counts at both levels."""
     out = tmp_path / "runs"
-    process = _harness(str(SMOKE), "--no-faults", "--target", smoke_mock.url, "--out", str(out))
+    process = _harness(
+        str(SMOKE), "--no-faults", "--target", smoke_mock.url, "--out", str(out),
+        "--audit-rate", "0",
+    )  # fmt: skip
     stdout, stderr = process.communicate(timeout=180)
     assert process.returncode == 4, stdout + stderr
     lines = stdout.splitlines()
     assert (
-        "not measurable in this run: integrity.lost == 0: no integrity audit without the "
-        "target's admin token (export)" in lines
+        "not measurable in this run: integrity.lost == 0: no export (admin token) and "
+        "--audit-rate 0 turns the read-back audit off" in lines
     )
     assert sum(line.startswith("run directory:") for line in lines) == 1
     assert (
         "INCONCLUSIVE (exit code 4): 1 of 3 SLOs could not be measured: integrity.lost == 0 "
-        "(no integrity audit: the target's export needs its admin token (--admin-token-file or "
-        "$SIREKAP_ADMIN_TOKEN))" in stdout
+        "(no integrity audit: --audit-rate 0 turned the read-back off and no export ran)" in stdout
     )
     assert "BREACHED" not in stdout and " FAIL" not in stdout
     run_dir = _only_run(out)
@@ -89,6 +92,48 @@ def test_a_target_run_without_its_admin_token_is_inconclusive_never_breached(
     assert outer == inner == {"tests": "4", "failures": "0", "errors": "1", "skipped": "1"}
     final = [line for line in lines if "] final: " in line]
     assert len(final) == 1 and "acknowledged 31" in final[0], stdout
+
+
+def test_without_a_token_every_form_is_read_back_and_duplicates_are_not_claimed(
+    tmp_path: Path, smoke_mock: MockTarget
+) -> None:
+    """The read-back audit: every started form read through the public API after the load;
+    lost is measured, duplicate is not (a read shows one result per form)."""
+    scenario = tmp_path / "smoke.toml"
+    scenario.write_text(
+        SMOKE.read_text().replace(
+            '"integrity.lost == 0",', '"integrity.lost == 0", "integrity.duplicate == 0",'
+        )
+    )
+    out = tmp_path / "runs"
+    process = _harness(
+        str(scenario), "--no-faults", "--target", smoke_mock.url, "--out", str(out),
+        "--audit-rate", "50",
+    )  # fmt: skip
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 4, stdout + stderr
+    assert (
+        "not measurable in this run: integrity.duplicate == 0: without the target's admin token "
+        "(export) the audit reads every form back, and a read cannot see duplicates"
+    ) in stdout.splitlines()
+    assert "read-back: 31 forms at 50/s, about 1 s" in stdout
+    assert "read-back [##############################] 31/31 forms, 0 failed" in stdout
+    run_dir = _only_run(out)
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    integrity = summary["integrity"]
+    assert integrity["method"] == "read-back"
+    assert (integrity["read"], integrity["unread"], integrity["acknowledged"]) == (31, 0, 31)
+    assert (integrity["lost"], integrity["corrupt"]) == (0, 0)
+    statuses = {s["expression"]: (s["status"], s["note"]) for s in summary["slos"]}
+    assert statuses["integrity.lost == 0"] == ("met", "")
+    status, note = statuses["integrity.duplicate == 0"]
+    assert status == "not measured" and "a read-back cannot see duplicate results" in note
+    reads = [json.loads(line) for line in (run_dir / "readback.jsonl").open()]
+    assert len(reads) == 31 and all(r["found"] and r["revision"] == 1 for r in reads)
+    html = (run_dir / "report" / "report.html").read_text()
+    assert "Audited by reading back 31 forms through the public read API" in html
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["parts"]["read_back"] == {"mode": "every form", "rate": 50.0, "exit_code": 0}
 
 
 def test_with_the_token_from_a_file_the_audit_runs_and_the_token_is_kept_nowhere(
@@ -107,6 +152,13 @@ def test_with_the_token_from_a_file_the_audit_runs_and_the_token_is_kept_nowhere
     run_dir = _only_run(out)
     record = json.loads((run_dir / "run.json").read_text())
     assert record["options"]["admin_token_given"] is True
+    # the export audits; a sample read back through the public API cross-checks the read path
+    integrity = json.loads((run_dir / "report" / "summary.json").read_text())["integrity"]
+    assert integrity["method"] == "export" and integrity["unseen"] == []
+    check = integrity["cross_check"]
+    assert check["method"] == "read-back" and check["read"] == 31  # 50 asked, 31 acknowledged
+    assert (check["lost"], check["corrupt"], check["unread"]) == (0, 0, 0)
+    assert record["parts"]["read_back"]["mode"] == "sample"
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix in {".json", ".jsonl", ".toml", ".log", ".md", ".xml"}:
             assert smoke_mock.admin_token not in path.read_text(errors="replace"), path
@@ -210,13 +262,16 @@ def test_the_report_of_a_killed_run_says_so(tmp_path: Path) -> None:
 
 
 def test_a_target_that_refuses_every_device_ends_the_run_with_what_to_do(tmp_path: Path) -> None:
-    """A mock that does not know the scenario's TPS: exit 3, and the line says how to load them."""
+    """A mock that does not know the scenario's TPS: exit 3, and the line says how to load them.
+    (The preflight's login check says so before any load: test_preflight_run; skipped here.)"""
     (tmp_path / "registry.csv").write_text(
         "tps_code,dpt,device_id,secret\n9999999999001,200,dev-x,secret-x\n"
     )
     with mock_with_registry(tmp_path) as mock:
         out = tmp_path / "runs"
-        process = _harness(str(SMOKE), "--no-faults", "--target", mock.url, "--out", str(out))
+        process = _harness(
+            str(SMOKE), "--no-faults", "--no-preflight", "--target", mock.url, "--out", str(out)
+        )
         stdout, stderr = process.communicate(timeout=180)
     assert process.returncode == 3, stdout + stderr
     assert "ERROR (exit code 3): the target refused every device at login (31 of 31 devices" in (

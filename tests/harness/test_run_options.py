@@ -113,11 +113,14 @@ def test_server_faults_against_a_target_without_a_token_are_a_usage_error(
 def test_what_cannot_be_measured_is_known_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ADMIN_TOKEN_VARIABLE, raising=False)
     remote = prepare(_args(str(SMOKE), "--target", "http://127.0.0.1:9", "--no-faults"))
+    # without the token the read-back audit measures lost; turned off, nothing does
     assert unmeasurable(remote, remote=True, no_faults=True) == [
-        "not measurable in this run: integrity.lost == 0: no integrity audit without the "
-        "target's admin token (export)",
         "not applicable in this run: recovery.time_to_recover('short outage') < 30m: its fault "
         "window is removed by --no-faults",
+    ]
+    assert unmeasurable(remote, remote=True, no_faults=False, audit_off=True) == [
+        "not measurable in this run: integrity.lost == 0: no export (admin token) and "
+        "--audit-rate 0 turns the read-back audit off",
     ]
     embedded = prepare(_args(str(SMOKE)))
     assert unmeasurable(embedded, remote=False, no_faults=False) == []
@@ -162,3 +165,12 @@ def test_process_faults_against_a_target_are_refused_before_the_run(tmp_path: Pa
         "a process fault needs a process the harness runs (the embedded mock or deployment), "
         "not --target; remove it or run without --target"
     )
+
+
+def test_an_api_class_that_cannot_be_loaded_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as error:
+        prepare(_args(str(SMOKE), "--api-class", "nowhere.at_all:Api", "--out", str(tmp_path)))
+    assert str(error.value).startswith("--api-class: cannot import 'nowhere.at_all'")
+    with pytest.raises(UsageError, match=r"^--api-class: got 'plain'; must be MODULE:CLASS"):
+        prepare(_args(str(SMOKE), "--api-class", "plain", "--out", str(tmp_path)))
+    prepare(_args(str(SMOKE), "--api-class", "locustfiles.adapters.renamed:RenamedApi"))

@@ -91,7 +91,7 @@ CASES = [
         "an unknown section",
         MINIMAL + "\n[clients]\nelections = ['ppwp']\n",
         "mini.toml: clients: unknown key; valid keys here: name, description, clock, population, "
-        "arrival, client, quality, plenary, target, faults, slo",
+        "arrival, client, quality, plenary, target, proxies, faults, slo",
     ),
     (
         "sample above one",
@@ -339,7 +339,8 @@ FAULT_CASES = [
     (
         "an unknown layer",
         fault(layer="disk"),
-        "mini.toml: faults[0].layer: got 'disk'; must be one of 'network', 'server' or 'process'",
+        "mini.toml: faults[0].layer: got 'disk'; must be one of 'network', 'server', 'process' "
+        "or 'command'",
     ),
     (
         "no end and no duration",
