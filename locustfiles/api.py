@@ -219,7 +219,7 @@ class SirekapApi:
             return _fields(
                 answer, response, ("status", "differences"), ("revision", "closed", "closed_at")
             )
-        outcome = _json_object(response.content).get("outcome")
+        outcome = json_object(response.content).get("outcome")
         if isinstance(outcome, str):
             answer.data = {"outcome": outcome}
         return answer
@@ -245,11 +245,17 @@ class SirekapApi:
         headers: dict[str, str],
         timeout: float,
     ) -> Response:
-        data = json.dumps(body, separators=(",", ":")).encode()
-        headers = {**headers, "Content-Type": "application/json"}
-        return self.transport.send(
-            endpoint, method, path, body=data, headers=headers, timeout=timeout
-        )
+        return send_json(self.transport, endpoint, method, path, body, headers, timeout)
+
+
+def send_json(
+    transport: Transport, endpoint: str, method: str, path: str, body: Mapping[str, Any],
+    headers: dict[str, str], timeout: float,
+) -> Response:  # fmt: skip
+    """One request with a compact JSON body (for adapters too)."""
+    data = json.dumps(body, separators=(",", ":")).encode()
+    headers = {**headers, "Content-Type": "application/json"}
+    return transport.send(endpoint, method, path, body=data, headers=headers, timeout=timeout)
 
 
 def judge(response: Response, *, login: bool = False) -> Answer:
@@ -273,7 +279,7 @@ def judge(response: Response, *, login: bool = False) -> Answer:
     return Answer(verdict, failure, detail, retry_after, status=status)
 
 
-def _json_object(content: bytes) -> dict[str, Any]:
+def json_object(content: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(content)
     except ValueError:
@@ -283,7 +289,7 @@ def _json_object(content: bytes) -> dict[str, Any]:
 
 def _error_text(response: Response) -> str:
     """The server's ``{"error": ...}`` text, else the start of the body."""
-    parsed = _json_object(response.content)
+    parsed = json_object(response.content)
     if isinstance(parsed.get("error"), str):
         text: str = parsed["error"]
     else:

@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from locustfiles.api import Answer
+from locustfiles.api import Answer, json_object
 from locustfiles.device import DeviceApi
 from locustfiles.jobs import Job, Plan
 from locustfiles.plain_transport import PlainTransport
@@ -156,7 +156,7 @@ class Preflight:
             timeout=self.plan.scenario.client.timeouts.read,
         )
         if listed.status == 200:  # the stored versions, where the target lists them
-            versions = _json(listed.content).get("versions") or []
+            versions = json_object(listed.content).get("versions") or []
             copies = sum(1 for v in versions if isinstance(v, dict) and v.get("sha256") == sha256)
             if copies != 1:
                 return f"GET {path} lists {copies} copies of the photo; {fix}"
@@ -249,14 +249,6 @@ def _said(answer: Answer) -> str:
     return answer.detail or (f"HTTP {answer.status}" if answer.status else "no answer")
 
 
-def _json(content: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(content)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 def _body(transport: PlainTransport) -> dict[str, Any]:
     """The last answer's JSON object ({} if none)."""
-    return _json(transport.last.content) if transport.last is not None else {}
+    return json_object(transport.last.content) if transport.last is not None else {}

@@ -42,7 +42,16 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from locustfiles.api import Answer, Response, Timeouts, Transport, Verdict, judge
+from locustfiles.api import (
+    Answer,
+    Response,
+    Timeouts,
+    Transport,
+    Verdict,
+    json_object,
+    judge,
+    send_json,
+)
 from rundir.failures import TRUNCATED
 
 HASH_HEADER = "X-Hash-Foto"
@@ -148,11 +157,7 @@ class RenamedApi:
         headers: dict[str, str],
         timeout: float,
     ) -> Response:
-        data = json.dumps(body, separators=(",", ":")).encode()
-        headers = {**headers, "Content-Type": "application/json"}
-        return self.transport.send(
-            endpoint, method, path, body=data, headers=headers, timeout=timeout
-        )
+        return send_json(self.transport, endpoint, method, path, body, headers, timeout)
 
 
 def _judged(response: Response, *, login: bool = False) -> Answer:
@@ -166,11 +171,7 @@ def _judged(response: Response, *, login: bool = False) -> Answer:
 
 def _body(response: Response) -> dict[str, Any]:
     """The body as a JSON object ({} if it is not one)."""
-    try:
-        parsed = json.loads(response.content)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    return json_object(response.content)
 
 
 def _renamed(

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +17,12 @@ import pytest
 
 from faults.toxiproxy.launcher import URL_VARIABLE
 from harness.cluster import DB_PROXY
-from tests.conftest import needs_program, pick_free_port, processes_mentioning, wait_until_http_ok
+from tests.conftest import needs_program, processes_mentioning
 from tests.harness.conftest import REPO, SMOKE
 from tests.harness.test_deployment import processes_mentioning_all
 from tests.harness.test_postgres_deployment import _needs_postgres
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def shared_toxiproxy(tmp_path: Path) -> Iterator[str]:
-    """A Toxiproxy that outlives runs, as the service's links would go through."""
-    port = pick_free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "faults.toxiproxy", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_http_ok(f"{url}/version")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _state(pid: int) -> str:
@@ -72,11 +54,11 @@ params = {{ proxy = "{DB_PROXY}", latency_ms = 300 }}
 
 
 def test_a_rehearsal_against_the_deployment_on_its_own_without_an_admin_token(
-    tmp_path: Path, shared_toxiproxy: str
+    tmp_path: Path, external_toxiproxy: str
 ) -> None:
     _needs_postgres()
     needs_program("haproxy")
-    env = {**os.environ, URL_VARIABLE: shared_toxiproxy}
+    env = {**os.environ, URL_VARIABLE: external_toxiproxy}
     out = tmp_path / "cluster"
     cluster = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "cluster", str(SMOKE), "--instances", "3",
@@ -88,7 +70,7 @@ def test_a_rehearsal_against_the_deployment_on_its_own_without_an_admin_token(
         first = cluster.stdout.readline()
         assert first.startswith("cluster: 3 instances behind HAProxy at "), first
         url = first.split(" at ")[1].strip()
-        link = httpx.get(f"{shared_toxiproxy}/proxies/{DB_PROXY}", timeout=5).json()
+        link = httpx.get(f"{external_toxiproxy}/proxies/{DB_PROXY}", timeout=5).json()
         victim = processes_mentioning_all("mock_sirekap", str(out), "--port")[0]
         scenario = tmp_path / "own.toml"
         proxies = (
@@ -119,9 +101,9 @@ def test_a_rehearsal_against_the_deployment_on_its_own_without_an_admin_token(
         assert record["toxiproxy"]["dependencies"][DB_PROXY]["created"] is False
         # every fault is gone, seen from outside
         assert _state(victim) in {"S", "R"}
-        link = httpx.get(f"{shared_toxiproxy}/proxies/{DB_PROXY}", timeout=5).json()
+        link = httpx.get(f"{external_toxiproxy}/proxies/{DB_PROXY}", timeout=5).json()
         assert link["enabled"] and link["toxics"] == []
-        left = httpx.get(f"{shared_toxiproxy}/proxies", timeout=5).json()
+        left = httpx.get(f"{external_toxiproxy}/proxies", timeout=5).json()
         assert set(left) == {DB_PROXY}  # the run's own load proxy went with it
         assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
     finally:
