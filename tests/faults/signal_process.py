@@ -2,8 +2,9 @@
 
     python signal_process.py ACTION TARGET
 
-ACTION: ``stop`` (SIGSTOP), ``cont`` (SIGCONT, then exit 1 unless it runs again within 2 s),
-``stopped`` (exit 0 iff its state is T), ``running`` (exit 0 iff it exists and is not stopped).
+ACTION: ``stop`` (SIGSTOP, then exit 1 unless it is stopped within 2 s), ``cont`` (SIGCONT, then
+exit 1 unless it runs again within 2 s), ``stopped`` (exit 0 iff its state is T), ``running`` (exit
+0 iff it exists and is not stopped).
 TARGET: a pid, or the name of an environment variable holding one (``SIREKAP_PID_MOCK_2``).
 Each call prints, and appends to ``$SIREKAP_RUN_DIR/signal_trace.log`` when that is set, a line
 ``ACTION PID STATE PHASE``.
@@ -27,9 +28,12 @@ def state(pid: int) -> str:
 
 def main(action: str, target: str) -> int:
     pid = int(target if target.isdigit() else os.environ[target])
-    if action == "stop":
+    if action == "stop":  # stopping is asynchronous: wait (2 s at most) until the kernel shows it
         os.kill(pid, signal.SIGSTOP)
-        ok = True
+        deadline = time.monotonic() + 2
+        while state(pid) not in {"T", "t"} and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ok = state(pid) in {"T", "t"}
     elif action == "cont":
         os.kill(pid, signal.SIGCONT)
         deadline = time.monotonic() + 2
