@@ -1,13 +1,13 @@
 """Group commit: an upload is acknowledged only once its transaction is durably committed.
 
 All writes of one process go through one writer thread. It takes every operation waiting in its
-queue, runs each inside its own savepoint of one writing transaction (SQLite: ``BEGIN IMMEDIATE``
-with synchronous=FULL; PostgreSQL: ``BEGIN`` and the writers' advisory lock, synchronous commit
-on) and commits once, so a batch of concurrent uploads pays for one fsync. Only after that commit
-does any caller's future resolve. Operations that fail roll back to their savepoint without
-touching the others in the batch. Uniqueness and idempotency are database constraints, so they
-hold across restarts and across several server processes (and, on PostgreSQL, instances) sharing
-one database. A batch that cannot commit (the database unreachable) fails as a whole with
+queue and runs them all in one writing transaction (SQLite: ``BEGIN IMMEDIATE`` with
+synchronous=FULL; PostgreSQL: ``BEGIN`` and advisory locks on the TPS the batch touches,
+synchronous commit on) that commits once (``batch.run_batch``), so a batch of concurrent uploads
+pays for one fsync and, on a database server, a round trip or two. Only after that commit does
+any caller's future resolve. Uniqueness and idempotency are database constraints, so they hold
+across restarts and across several server processes (and, on PostgreSQL, instances) sharing one
+database. A batch that cannot commit (the database unreachable) fails as a whole with
 ``StorageUnavailable``; the next batch reconnects.
 """
 
@@ -18,10 +18,11 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from mock_sirekap.batch import Keyed, Operation, run_batch
 from mock_sirekap.storage import Connection, Database, StorageError
 
 MAX_BATCH = 512
@@ -37,8 +38,7 @@ class BatchStats:
     seconds: float
 
 
-Operation = Callable[[Connection], Any]
-_Item = tuple[Operation, asyncio.Future[Any], asyncio.AbstractEventLoop]
+_Item = tuple[Keyed, asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 
 class GroupCommitter:
@@ -61,11 +61,14 @@ class GroupCommitter:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    async def submit(self, operation: Operation) -> Any:
-        """Run ``operation(conn)`` in the next batch; return its result once committed."""
+    async def submit(self, operation: Operation, key: Hashable | None = None) -> Any:
+        """Run ``operation(conn)`` in the next batch; return its result once committed.
+
+        ``key`` names the rows it reads and writes (``batch``): operations of other keys may run
+        alongside it in one round trip; without one it runs alone."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put((operation, future, loop))
+        self._queue.put((Keyed(operation, key), future, loop))
         return await future
 
     def stop(self) -> None:
@@ -97,21 +100,9 @@ class GroupCommitter:
         conn = self._conn
         assert conn is not None
         started = time.perf_counter()
-        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn.ensure()
-            for statement in conn.dialect.begin_write:
-                conn.execute(statement)
-            for operation, _, _ in batch:
-                conn.execute("SAVEPOINT op")
-                try:
-                    outcomes.append((operation(conn), None))
-                    conn.execute("RELEASE SAVEPOINT op")
-                except Exception as exc:  # the operation's own error goes back to its caller
-                    conn.execute("ROLLBACK TO SAVEPOINT op")
-                    conn.execute("RELEASE SAVEPOINT op")
-                    outcomes.append((None, exc))
-            conn.execute("COMMIT")
+            outcomes = run_batch(conn, [keyed for keyed, _, _ in batch])
         except StorageError as exc:
             with contextlib.suppress(StorageError):
                 if conn.in_transaction:

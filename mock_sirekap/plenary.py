@@ -15,11 +15,11 @@ outcome is answered only once committed, and an exception leaves nothing behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mock_sirekap.storage import Connection, snapshot
+from mock_sirekap.storage import Connection, Cursor, snapshot
 from mock_sirekap.store import now_iso
 
 SECTIONS: tuple[str, ...] = ("chart", "administrasi")
@@ -91,14 +91,18 @@ class AlreadyGaveled(Exception):
         self.differences = differences
 
 
-def submit_manual(conn: Connection, entry: ManualEntry) -> PlenaryOutcome:
-    """Compare a manual entry with the latest stored result; gavel the TPS on a match."""
+def submit_manual(conn: Connection, entry: ManualEntry) -> Generator[None, None, PlenaryOutcome]:
+    """Compare a manual entry with the latest stored result; gavel the TPS on a match (a
+    two-step write, as ``store``'s)."""
     key = (entry.election, entry.tps_code)
-    kept = conn.execute(
+    pending_kept = conn.execute(
         "SELECT status, manual, revision, since, closed_at FROM plenary "
         "WHERE election = ? AND tps_code = ?",
         key,
-    ).fetchone()
+    )
+    pending_latest = _latest_result(conn, entry.tps_code, entry.election)
+    yield
+    kept = pending_kept.fetchone()
     manual = canonical(entry.numbers)
     if kept is not None and kept[0] == "closed":
         if kept[1] == manual:
@@ -114,7 +118,7 @@ def submit_manual(conn: Connection, entry: ManualEntry) -> PlenaryOutcome:
             kept[4],
             differences,
         )
-    latest = _latest_result(conn, entry.tps_code, entry.election)
+    latest = _numbers(pending_latest.fetchone())
     if latest is None:
         raise MissingUpload(
             f"no result uploaded for TPS {entry.tps_code} {entry.election} yet: the plenary can "
@@ -152,17 +156,24 @@ def submit_manual(conn: Connection, entry: ManualEntry) -> PlenaryOutcome:
     )
 
 
+def open_entry(conn: Connection, tps_code: str, election: str) -> Cursor:
+    """The kept manual entry of a TPS the plenary holds open (sent now, fetched by
+    ``recompare_after_result``, so it shares the result's round trip)."""
+    return conn.execute(
+        "SELECT manual FROM plenary WHERE election = ? AND tps_code = ? AND status = 'open'",
+        (election, tps_code),
+    )
+
+
 def recompare_after_result(
-    conn: Connection, tps_code: str, election: str, revision: int, numbers: Numbers
+    conn: Connection, entry: Cursor, tps_code: str, election: str, revision: int, numbers: Numbers
 ) -> bool:
-    """Compare a new result revision with the kept manual entry of an open TPS; True if it closed.
+    """Compare a new result revision with the kept manual ``entry`` (``open_entry``, sent before
+    the revision was written) of an open TPS; True if it closed.
 
     Runs in the same transaction as the revision itself, so the gavel is as durable as the upload.
     """
-    kept = conn.execute(
-        "SELECT manual FROM plenary WHERE election = ? AND tps_code = ? AND status = 'open'",
-        (election, tps_code),
-    ).fetchone()
+    kept = entry.fetchone()
     if kept is None:
         return False
     differences = compare(json.loads(kept[0]), numbers)
@@ -183,14 +194,16 @@ def recompare_after_result(
     return not differences
 
 
-def _latest_result(
-    conn: Connection, tps_code: str, election: str
-) -> tuple[int, dict[str, Any]] | None:
-    row = conn.execute(
+def _latest_result(conn: Connection, tps_code: str, election: str) -> Cursor:
+    return conn.execute(
         "SELECT revision, body FROM results WHERE tps_code = ? AND election = ? "
         "ORDER BY revision DESC LIMIT 1",
         (tps_code, election),
-    ).fetchone()
+    )
+
+
+def _numbers(row: Any) -> tuple[int, dict[str, Any]] | None:
+    """A ``_latest_result`` row as its revision and numbers."""
     if row is None:
         return None
     body = json.loads(row[1])

@@ -38,7 +38,7 @@ router = APIRouter(
 async def get_faults(mock: Mock) -> dict[str, Any]:
     """The server faults in force (``active`` false once a lease has lapsed, with
     ``lapsed_at``)."""
-    mock.reload_faults()
+    await mock.refresh_faults()
     return mock.runtime.current_faults().as_dict()
 
 

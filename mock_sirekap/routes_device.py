@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -31,6 +31,7 @@ from mock_sirekap.storage import Connection
 from mock_sirekap.store import Conflict, PageWrite, Receipt, ResultWrite, store_page, submit_result
 
 Outcome = TypeVar("Outcome")
+Steps = Generator[None, None, Outcome]  # a write in steps (``batch``)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": text}
     for code, text in {
@@ -156,7 +157,7 @@ async def upload_page(
     """Store one page photo; the SHA-256 header proves the body arrived whole."""
     actual, size = await receive_photo(request, expected, mock.config.keep_photos)
     write = PageWrite(tps_code, election, number, actual, size)
-    outcome = await _commit(mock, lambda conn: store_page(conn, write))
+    outcome = await _commit(mock, lambda conn: store_page(conn, write), (tps_code, election))
     if outcome.created:
         metrics.PAGES_STORED.inc()
         metrics.UPLOAD_BYTES.inc(size)
@@ -192,7 +193,9 @@ async def submit(
         raise arithmetic_error(violations)
     write = _result_write(tps_code, election, session.device_id, key, body)
     numbers = {"chart": body.chart, "administrasi": body.administrasi}
-    receipt, gaveled = await _commit(mock, lambda conn: _store_result(conn, write, numbers))
+    receipt, gaveled = await _commit(
+        mock, lambda conn: _store_result(conn, write, numbers), (tps_code, election)
+    )
     if receipt.created:
         metrics.RESULTS_STORED.inc()
     if gaveled:
@@ -200,10 +203,13 @@ async def submit(
     return JSONResponse(receipt.as_dict(), 201 if receipt.created else 200)
 
 
-async def _commit(mock: MockState, operation: Callable[[Connection], Outcome]) -> Outcome:
-    """Run a write in the next durable batch; map its refusals to HTTP errors."""
+async def _commit(
+    mock: MockState, operation: Callable[[Connection], Steps[Outcome]], tps: tuple[str, str]
+) -> Outcome:
+    """Run a write on the rows of one TPS and election in the next durable batch; map its
+    refusals to HTTP errors."""
     try:
-        outcome: Outcome = await mock.committer.submit(operation)
+        outcome: Outcome = await mock.committer.submit(operation, key=tps)
     except Conflict as exc:
         raise ApiError(409, str(exc)) from None
     except StorageUnavailable as exc:
@@ -213,19 +219,27 @@ async def _commit(mock: MockState, operation: Callable[[Connection], Outcome]) -
 
 def _store_result(
     conn: Connection, write: ResultWrite, numbers: plenary.Numbers
-) -> tuple[Receipt, bool]:
+) -> Steps[tuple[Receipt, bool]]:
     """Store the result; True with it when that gavels the TPS in a plenary held open for it.
 
     A new revision of a TPS the plenary holds open is compared with the kept manual entry in the
     same transaction: the gavel is as durable as the upload. A first revision cannot meet one (the
     plenary keeps an entry only once a result is stored), so the common upload skips the lookup.
     """
-    receipt = submit_result(conn, write)
+    # Only a correction (which names its revision) can be a new revision > 1; its lookup is sent
+    # with the result's own reads, so it costs no round trip of its own.
+    kept = (
+        plenary.open_entry(conn, write.tps_code, write.election)
+        if write.revision is not None and write.revision > 1
+        else None
+    )
+    receipt = yield from submit_result(conn, write)
     gaveled = (
-        receipt.created
+        kept is not None
+        and receipt.created
         and receipt.revision > 1
         and plenary.recompare_after_result(
-            conn, write.tps_code, write.election, receipt.revision, numbers
+            conn, kept, write.tps_code, write.election, receipt.revision, numbers
         )
     )
     return receipt, gaveled

@@ -182,7 +182,7 @@ async def _commit(mock: MockState, entry: ManualEntry) -> PlenaryOutcome:
     """Run the comparison in the next durable batch; map its refusals to HTTP errors."""
     try:
         outcome: PlenaryOutcome = await mock.committer.submit(
-            lambda conn: submit_manual(conn, entry)
+            lambda conn: submit_manual(conn, entry), key=(entry.tps_code, entry.election)
         )
     except MissingUpload as exc:
         metrics.PLENARY_SUBMISSIONS.labels("missing_upload").inc()

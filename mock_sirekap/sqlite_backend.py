@@ -1,13 +1,15 @@
 """SQLite, the embedded default: one file in WAL mode, synchronous=FULL.
 
 Writers of every process take the file's write lock (``BEGIN IMMEDIATE``) one batch at a time and
-wait for it rather than fail; readers never block the writer.
+wait for it rather than fail, so nothing a batch reads changes before it commits; readers never
+block the writer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 SQLITE = Dialect(
     name="sqlite",
-    begin_write=("BEGIN IMMEDIATE",),
+    begin_write=lambda _: [("BEGIN IMMEDIATE", ())],  # the file's write lock, whatever the rows
     begin_read="BEGIN",
     json_entries="json_each({})",
     string_agg="group_concat({}, ' ')",
@@ -40,6 +42,31 @@ def connect(path: Path, *, writer: bool) -> sqlite3.Connection:
     return conn
 
 
+class SqliteCursor:
+    """A statement's rows, fetched at once: the statement is reset straight away, so the
+    connection's statement cache can reuse it while the rows wait (a batch sends many reads before
+    it fetches any)."""
+
+    __slots__ = ("_next", "_rows")
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._rows = cursor.fetchall()
+        self._next = 0
+
+    def fetchone(self) -> Any:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[Any]:
+        rows, self._next = self._rows[self._next :], len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
 class SqliteConnection:
     """A ``sqlite3`` connection in autocommit mode whose errors are ``StorageError``."""
 
@@ -56,9 +83,13 @@ class SqliteConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
-            return self._conn.execute(sql, params)
+            return SqliteCursor(self._conn.execute(sql, params))
         except sqlite3.Error as exc:
             raise StorageError(str(exc)) from exc
+
+    def pipeline(self) -> contextlib.AbstractContextManager[None]:
+        """In-process: every statement is answered at once, nothing to batch."""
+        return contextlib.nullcontext()
 
     def ensure(self) -> None:
         """A file does not go away: nothing to reconnect."""

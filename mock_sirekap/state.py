@@ -25,6 +25,7 @@ from mock_sirekap.store import Conflict
 T = TypeVar("T")
 
 FAULT_POLL_SECONDS = 0.2
+CLOSE_WAIT_S = 5.0  # at shutdown, for a read still running on a connection
 
 
 def _observe_batch(stats: BatchStats) -> None:
@@ -45,6 +46,8 @@ class MockState:
     operator_signer: OperatorSigner
     kecamatan: dict[str, tuple[str, ...]]  # kecamatan code -> its TPS codes, sorted
     read_lock: threading.Lock = field(default_factory=threading.Lock)  # the one read connection
+    fault_reader: Connection | None = None  # the fault poller's own, opened by its first poll
+    fault_lock: threading.Lock = field(default_factory=threading.Lock)  # held while it polls
 
     @classmethod
     def open(
@@ -99,7 +102,9 @@ class MockState:
 
     def close(self) -> None:
         self.committer.stop()
-        self.read_connection.close()
+        _close_when_idle(self.read_connection, self.read_lock)
+        if self.fault_reader is not None:
+            _close_when_idle(self.fault_reader, self.fault_lock)
 
     async def save_faults(self, state: FaultState) -> FaultState:
         """Store a new fault state for every process of this mock and apply it here."""
@@ -151,20 +156,47 @@ class MockState:
         return state
 
     def reload_faults(self) -> None:
+        """Apply the stored fault state if another process or instance changed it (blocking)."""
         with self.read_lock:
-            row = self.reader.execute(
-                "SELECT version, body FROM server_faults WHERE id = 1"
-            ).fetchone()
+            self._apply_stored_faults(self.reader)
+
+    async def refresh_faults(self) -> None:
+        """``reload_faults`` as a read: on a database server in a thread, not the event loop."""
+        await self.read(self._apply_stored_faults)
+
+    def _apply_stored_faults(self, conn: Connection) -> None:
+        row = conn.execute("SELECT version, body FROM server_faults WHERE id = 1").fetchone()
         if row is not None and row[0] != self.runtime.faults.version:
             self.runtime.set_faults(FaultState.from_row(row[0], row[1]))
 
     async def follow_faults(self) -> None:
         """Poll the shared fault state (only needed with several server processes or
-        instances)."""
+        instances), on a connection of its own: through a slow database link a poll takes a
+        round trip, which the public reads must not wait behind."""
         while True:
             await asyncio.sleep(FAULT_POLL_SECONDS)
             with contextlib.suppress(StorageError):
-                await asyncio.to_thread(self.reload_faults)
+                await asyncio.to_thread(self._poll_faults)
+
+    def _poll_faults(self) -> None:
+        with self.fault_lock:
+            if self.fault_reader is None:
+                self.fault_reader = self.database.connect(writer=False)
+            self.fault_reader.ensure()
+            self._apply_stored_faults(self.fault_reader)
+
+
+def _close_when_idle(conn: Connection, lock: threading.Lock) -> None:
+    """Close ``conn`` once the thread of a read still running on it (its task cancelled at
+    shutdown, the thread not) has finished: a connection closed under a waiting driver leaves it
+    polling a closed socket, and the process waiting for that thread at exit. One stuck longer
+    is left to the process's exit."""
+    if not lock.acquire(timeout=CLOSE_WAIT_S):
+        return
+    try:
+        conn.close()
+    finally:
+        lock.release()
 
 
 def clear_faults(config: MockConfig) -> None:

@@ -5,22 +5,26 @@
 (``mock_sirekap.postgres_backend``). Both give a ``Database`` whose connections run the SQL the
 store, the plenary and the fault state are written in once: ``?`` placeholders, standard upserts
 (``INSERT ... ON CONFLICT``), savepoints. What still differs between the engines is a ``Dialect``:
-how a writing transaction starts (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``BEGIN`` and a
-transaction-level advisory lock, so writers of every process and instance take turns exactly as
-SQLite's do), how a consistent read starts, and two functions (a JSON object's entries, string
-aggregation). Every driver error comes out as ``StorageError``.
+how a writing transaction starts and what it locks (SQLite ``BEGIN IMMEDIATE``: the file, one
+writer at a time; PostgreSQL ``BEGIN`` and transaction-level advisory locks on the rows the batch
+reads and writes, so writers of every process and instance that touch the same TPS take turns
+as SQLite's do, and the others do not wait), how a consistent read starts, and two functions (a
+JSON object's entries, string aggregation). Every driver error comes out as ``StorageError``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+Statement = tuple[str, tuple[Any, ...]]
 
 
 class StorageError(RuntimeError):
@@ -30,7 +34,9 @@ class StorageError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class Dialect:
     name: str
-    begin_write: tuple[str, ...]  # statements that open a writing transaction
+    # The statements (with their parameters) that open a writing transaction for operations on
+    # these keys (``batch.Keyed``; None: any row), holding what the operations read until commit.
+    begin_write: Callable[[Sequence[Hashable | None]], list[Statement]]
     begin_read: str  # opens one consistent snapshot for several reads
     json_entries: str  # table function of (key, value) over the JSON object in ``{}``
     string_agg: str  # aggregate joining ``{}`` with spaces
@@ -40,9 +46,6 @@ class Dialect:
 
 
 class Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
@@ -60,6 +63,11 @@ class Connection(Protocol):
     def in_transaction(self) -> bool: ...
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def pipeline(self) -> contextlib.AbstractContextManager[None]:
+        """Within it, statements are sent without waiting for each answer: a round trip is paid
+        when a result is fetched, not per statement (PostgreSQL's pipeline mode; SQLite answers
+        in-process at once). An error may surface at a later fetch or at the block's end."""
 
     def ensure(self) -> None:
         """Reconnect if the connection was lost (only outside a transaction); StorageError if

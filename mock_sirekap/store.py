@@ -1,19 +1,24 @@
 """What the mock stores: pages, results with their revisions and idempotency keys, and reads.
 
 Write functions run inside the group committer's transaction (``db.GroupCommitter``); they raise
-``Conflict`` for a 409 and leave nothing behind (their savepoint is rolled back).
+``Conflict`` for a 409 before they write anything, so they leave nothing behind. They are
+generators in two steps (``batch``): send every read they may need, ``yield``, then fetch the
+answers, decide and send the writes; a batch's operations on different TPS share one round trip.
+Each reads and writes the rows of its own TPS and election alone (its key in the batch), whose
+lock the batch holds from its first read to its commit (SQLite's ``BEGIN IMMEDIATE``,
+PostgreSQL's advisory lock of that TPS), so nothing read can change before it is written.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from mock_sirekap.storage import Connection
+from mock_sirekap.storage import Connection, Cursor
 
 
 class Conflict(Exception):
@@ -39,21 +44,24 @@ class PageOutcome:
     stored_at: str
 
 
-def store_page(conn: Connection, write: PageWrite) -> PageOutcome:
-    stored_at = now_iso()
-    cursor = conn.execute(
-        "INSERT INTO pages (tps_code, election, page, sha256, size, stored_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (write.tps_code, write.election, write.page, write.sha256, write.size, stored_at),
-    )
-    if cursor.rowcount == 1:
-        return PageOutcome(True, stored_at)
-    row = conn.execute(
+def store_page(conn: Connection, write: PageWrite) -> Generator[None, None, PageOutcome]:
+    """Store a page photo's hash, or find it stored (idempotent by content hash)."""
+    stored = conn.execute(
         "SELECT stored_at FROM pages WHERE tps_code = ? AND election = ? AND page = ? "
         "AND sha256 = ?",
         (write.tps_code, write.election, write.page, write.sha256),
-    ).fetchone()
-    return PageOutcome(False, row[0])
+    )
+    yield
+    row = stored.fetchone()
+    if row is not None:
+        return PageOutcome(False, row[0])
+    stored_at = now_iso()
+    conn.execute(  # the primary key refuses a second copy, should one ever be attempted
+        "INSERT INTO pages (tps_code, election, page, sha256, size, stored_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (write.tps_code, write.election, write.page, write.sha256, write.size, stored_at),
+    )
+    return PageOutcome(True, stored_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,36 +94,45 @@ class Receipt:
         }
 
 
-def submit_result(conn: Connection, write: ResultWrite) -> Receipt:
-    where = (write.tps_code, write.election)
-    keyed = conn.execute(
-        "SELECT i.content_sha256, r.receipt_id, r.stored_at, r.revision FROM idempotency i "
-        "JOIN results r ON r.receipt_id = i.receipt_id "
-        "WHERE i.tps_code = ? AND i.election = ? AND i.key = ?",
-        (*where, write.idempotency_key),
-    ).fetchone()
+class _Stored(NamedTuple):  # a stored revision, as a Receipt's first fields
+    receipt_id: str
+    content_sha256: str
+    stored_at: str
+    revision: int
+
+
+def submit_result(conn: Connection, write: ResultWrite) -> Generator[None, None, Receipt]:
+    """Store a result revision, or find it stored (idempotent by key and by content)."""
+    listed = tuple(dict.fromkeys(write.pages))
+    reads = _result_reads(conn, write, listed)
+    yield
+    keyed = latest = None
+    present = set()
+    for what, *row in reads.fetchall():
+        if what == "key":
+            keyed = _Stored(*row)
+        elif what == "latest":
+            latest = _Stored(*row)
+        else:
+            present.add(row[1])
     if keyed is not None:
-        if keyed[0] != write.content_sha256:
+        if keyed.content_sha256 != write.content_sha256:
             raise Conflict(
                 f"Idempotency-Key {write.idempotency_key!r} was already used for a different "
-                f"result (content {keyed[0][:12]}...); send a new key for a new result"
+                f"result (content {keyed.content_sha256[:12]}...); send a new key for a new "
+                "result"
             )
-        return Receipt(keyed[1], keyed[0], keyed[2], keyed[3], created=False)
+        return Receipt(*keyed, created=False)
 
-    latest = conn.execute(
-        "SELECT revision, content_sha256, receipt_id, stored_at FROM results "
-        "WHERE tps_code = ? AND election = ? ORDER BY revision DESC LIMIT 1",
-        where,
-    ).fetchone()
-    if latest is not None and latest[1] == write.content_sha256:
-        _remember_key(conn, write, latest[2])
-        return Receipt(latest[2], latest[1], latest[3], latest[0], created=False)
+    if latest is not None and latest.content_sha256 == write.content_sha256:
+        _remember_key(conn, write, latest.receipt_id)
+        return Receipt(*latest, created=False)
 
-    expected = 1 if latest is None else latest[0] + 1
+    expected = 1 if latest is None else latest.revision + 1
     if latest is not None and write.revision is None:
         raise Conflict(
             f"a different result is already stored for TPS {write.tps_code} {write.election} "
-            f"(revision {latest[0]}); a correction must say revision {expected}"
+            f"(revision {latest.revision}); a correction must say revision {expected}"
         )
     revision = expected if write.revision is None else write.revision
     if revision != expected:
@@ -123,9 +140,10 @@ def submit_result(conn: Connection, write: ResultWrite) -> Receipt:
             f"revision {revision} is not the next one for TPS {write.tps_code} "
             f"{write.election}: the stored revision is {expected - 1}, so send revision {expected}"
         )
-    _require_pages(conn, write)
+    _require_pages(write, listed, present)
     receipt_id = f"rcpt_{secrets.token_hex(10)}"
     stored_at = now_iso()
+    where = (write.tps_code, write.election)
     conn.execute(
         "INSERT INTO results (tps_code, election, revision, content_sha256, receipt_id, body, "
         "device_id, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -149,6 +167,24 @@ def submit_result(conn: Connection, write: ResultWrite) -> Receipt:
     return Receipt(receipt_id, write.content_sha256, stored_at, revision, created=True)
 
 
+def _result_reads(conn: Connection, write: ResultWrite, listed: tuple[str, ...]) -> Cursor:
+    """All a submission decides on, in one statement: the revision its Idempotency-Key names
+    ("key"), the latest revision ("latest"), and which listed pages are stored ("page")."""
+    where = (write.tps_code, write.election)
+    return conn.execute(
+        "SELECT 'key', r.receipt_id, i.content_sha256, r.stored_at, r.revision "
+        "FROM idempotency i JOIN results r ON r.receipt_id = i.receipt_id "
+        "WHERE i.tps_code = ? AND i.election = ? AND i.key = ? "
+        "UNION ALL SELECT * FROM (SELECT 'latest', receipt_id, content_sha256, stored_at, "
+        "revision FROM results WHERE tps_code = ? AND election = ? "
+        "ORDER BY revision DESC LIMIT 1) AS latest "
+        "UNION ALL SELECT 'page', NULL, sha256, NULL, NULL FROM pages "
+        "WHERE tps_code = ? AND election = ? "
+        f"AND sha256 IN ({', '.join('?' * len(listed)) or 'NULL'})",
+        (*where, write.idempotency_key, *where, *where, *listed),
+    )
+
+
 def _remember_key(conn: Connection, write: ResultWrite, receipt_id: str) -> None:
     conn.execute(
         "INSERT INTO idempotency (tps_code, election, key, content_sha256, receipt_id) "
@@ -157,16 +193,8 @@ def _remember_key(conn: Connection, write: ResultWrite, receipt_id: str) -> None
     )
 
 
-def _require_pages(conn: Connection, write: ResultWrite) -> None:
-    missing = [
-        sha
-        for sha in dict.fromkeys(write.pages)
-        if conn.execute(
-            "SELECT 1 FROM pages WHERE tps_code = ? AND election = ? AND sha256 = ? LIMIT 1",
-            (write.tps_code, write.election, sha),
-        ).fetchone()
-        is None
-    ]
+def _require_pages(write: ResultWrite, listed: tuple[str, ...], present: set[str]) -> None:
+    missing = [sha for sha in listed if sha not in present]
     if missing:
         shown = ", ".join(sha[:12] + "..." for sha in missing)
         raise Conflict(

@@ -57,7 +57,7 @@ def figures(inputs: RunInputs, facts: Facts, clock: charts.ChartClock) -> dict[s
                 name: [_seconds(r["latency"].get(endpoint), q) for r in rows]
                 for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
             }
-            for endpoint in endpoints.UPLOAD
+            for endpoint in endpoints.DEVICE  # every endpoint of a device, the read-back too
         }
         made["Latency"] = ("latency", charts.draw_latency(clock, t, latency, windows))
         kinds = sorted({kind for r in rows for kind in r["failures"]})
