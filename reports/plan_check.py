@@ -300,7 +300,8 @@ def judge_replay(
     replay = Replay(instances, run_dir, exit_code, not why_untrusted, why_untrusted)
     for text, share, zone, seconds in model.deadlines:
         ready = sizing.ready_by(seconds)
-        predicted = sizing.taken_in_by(seconds) / ready if ready else None
+        # a share: the model's sums may overshoot 1 by a rounding error
+        predicted = min(1.0, sizing.taken_in_by(seconds) / ready) if ready else None
         replay.deadlines.append(
             AtDeadline(text, share, zone, seconds, predicted, measured.share_at(seconds))
         )

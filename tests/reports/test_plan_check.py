@@ -185,3 +185,11 @@ def test_failed_requests_are_named_as_a_reason(scenario: Scenario) -> None:
     ]
     replay = judge_replay(model, 3, "/runs/r", broken, 1, "")
     assert "30 of 50 upload requests failed (5xx:500 20, reset 10)" in " ".join(replay.reasons)
+
+
+def test_a_predicted_share_is_never_above_one(scenario: Scenario) -> None:
+    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    assert knee is not None
+    model = replay_model(scenario, knee * 3, per_tps)  # far more than enough: everything in
+    replay = judge_replay(model, 3, "/runs/r", [_line("A", 30_000.0, 30_100.0)], 0, "")
+    assert all(d.predicted is not None and 0 <= d.predicted <= 1 for d in replay.deadlines)
