@@ -83,6 +83,12 @@ def attach(
     return layers, described
 
 
+def left_behind(client: ToxiproxyClient, names: Sequence[str], prefix: str) -> str | None:
+    """Why the run is not clean when its toxics are still on a dependency's proxy (None: clean)."""
+    left = leftover_toxics(client, names, prefix) if names else []
+    return f"toxics of this run still on a dependency's proxy: {', '.join(left)}" if left else None
+
+
 def leftover_toxics(client: ToxiproxyClient, names: Sequence[str], prefix: str) -> list[str]:
     """``proxy/toxic`` for each toxic with ``prefix`` still on the named proxies (after clear)."""
     found = []

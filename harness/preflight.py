@@ -3,10 +3,10 @@ scenario needs (``sirekap-loadtest check``; ``run --target`` runs it first).
 
 The device checks (login, page, arithmetic, result, read) run in a child process, ``python -m
 locustfiles.preflight``, through the devices' own API class: the harness does not import the load
-generator (DESIGN.md, import direction). The harness adds what only it knows: that the target
-answers at all (else exit 3), its health check, its admin API with the run's token (which never
-goes to the child), and the upstreams of the scenario's ``[[proxies]]``. One line per check:
-PASS, FAIL with what to fix, or SKIP (not applicable, or needing a check that failed).
+generator (the import direction tests/test_import_rules.py checks). The harness adds what only it
+knows: that the target answers at all (else exit 3), its health check, its admin API with the run's
+token (which never goes to the child), and the upstreams of the scenario's ``[[proxies]]``. One line
+per check: PASS, FAIL with what to fix, or SKIP (not applicable, or needing a check that failed).
 """
 
 from __future__ import annotations

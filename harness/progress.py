@@ -11,12 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from scenarios import format_duration
+from scenarios import Scenario, format_duration
 
 PLAIN_EVERY_S = 5.0
 
@@ -122,3 +123,46 @@ class ProgressView:
         elif snapshot.final or time.monotonic() - self._last_plain >= PLAIN_EVERY_S:
             self._last_plain = time.monotonic()
             print(snapshot.line(), flush=True)
+
+
+def live_snapshot(
+    scenario: Scenario, clock_start: float, progress: dict[str, Any],
+    scraped: dict[str, float], faults: list[str],
+) -> Snapshot:  # fmt: skip
+    """A frame of the run: the generator's live figures (the target's stored count until the
+    generator says its own), on both clocks."""
+    now = time.time()
+    sim = (now - clock_start) * scenario.clock.speedup
+    acked = progress.get("acked")
+    if acked is None and "sirekap_results_stored_total" in scraped:
+        acked = int(scraped["sirekap_results_stored_total"])
+    return Snapshot(
+        sim_local=scenario.clock.local(max(0.0, sim)),
+        real_elapsed=max(0.0, now - clock_start),
+        real_total=scenario.clock.real_duration,
+        tps_ready=progress.get("tps_ready"),
+        tps_total=progress.get("tps_total"),
+        acked=acked,
+        rate=progress.get("rate"),
+        errors=progress.get("failures", {}),
+        faults=faults,
+    )
+
+
+def final_snapshot(scenario: Scenario, last: Snapshot, summary: dict[str, Any]) -> Snapshot:
+    """The last frame: the generator's final figures (load_summary.json) once it wrote them."""
+    forms = summary.get("forms") or {}
+    total = (summary.get("requests") or {}).get("total") or {}
+    ran = float((summary.get("run") or {}).get("sim_s") or 0.0)
+    return Snapshot(
+        sim_local=scenario.clock.local(max(0.0, ran)),
+        real_elapsed=last.real_total,
+        real_total=last.real_total,
+        tps_ready=last.tps_ready,
+        tps_total=last.tps_total,
+        acked=(forms.get("final") or {}).get("acked", last.acked),
+        rate=None,
+        errors=total.get("failures", last.errors),
+        faults=[],
+        final=True,
+    )

@@ -1,4 +1,5 @@
-"""The read-back audit's place in a run: after the load, after every fault is cleared.
+"""The integrity audit's input, gathered after the load and after every fault is cleared: the
+target's export (with its admin token), then the read-back.
 
 Without the target's export (no admin token: the user's own service), every form a device started
 is read back through the public read API; with an export, ``--audit-sample`` acknowledged forms
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.children import Child, Watcher, follow
+from harness.target import export_target
 from rundir import exits, names
 
 # reads/s (est.): KawalPemilu pulled Sirekap's public JSON at 5 requests/s (scenarios/FACTS.md);
@@ -48,3 +50,31 @@ def read_back(
     if child.returncode != exits.OK or not (run_dir / names.READBACK).exists():
         done["error"] = f"the read-back exited with code {child.returncode}: {child.tail(300)}"
     return done
+
+
+def audit_input(
+    run_dir: Path, url: str, parts: dict[str, Any], *, admin_token: str | None, rate: float,
+    sample: int, api_class: str | None, watcher: Watcher | None,
+) -> None:  # fmt: skip
+    """Export (when the token allows), then read back every form (no export) or ``sample`` of
+    them (beside one; 0: none; ``rate`` 0: no read-back); what happened goes into ``parts``
+    (``export_error``, ``read_back``, ``read_back_error``). Never raises: the run's end goes on."""
+    export = run_dir / names.EXPORT
+    if admin_token:
+        try:
+            export_target(url, admin_token, export)
+        except Exception as error:  # the report says it is missing
+            parts["export_error"] = str(error)
+    exported = export.exists() and "export_error" not in parts
+    if rate == 0 or (exported and sample == 0) or not (run_dir / names.LEDGER).exists():
+        return
+    try:
+        done = read_back(
+            run_dir, url, rate=rate, sample=sample if exported else None, api_class=api_class,
+            watcher=watcher,
+        )  # fmt: skip
+    except Exception as error:  # the report says the audit did not run
+        done = {"error": f"the read-back could not run: {error}"}
+    parts["read_back"] = done
+    if "error" in done:
+        parts["read_back_error"] = done["error"]

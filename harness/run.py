@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -40,21 +39,22 @@ from harness.abort import AbortWatch
 from harness.children import AdoptedServer, Child, Children, StartError
 from harness.command_faults import check_reverts, command_layer, command_plan
 from harness.dependency_proxies import attach as attach_dependencies
-from harness.dependency_proxies import leftover_toxics
+from harness.dependency_proxies import left_behind
 from harness.embedded import EmbeddedTarget
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
 from harness.preflight import EMBEDDED, before_run
-from harness.progress import ProgressView, Snapshot
-from harness.readback import read_back
+from harness.progress import ProgressView, Snapshot, final_snapshot, live_snapshot
+from harness.readback import audit_input
 from harness.reaper import Reaper
 from harness.run_options import Prepared, parser, prepare, unmeasurable
 from harness.scrape import MetricsScraper
-from harness.target import check_admin_token, check_remote, export_target
+from harness.target import check_admin_token, check_remote
 from reports.build import build_report
 from reports.cli import print_verdict
-from rundir import exits, names, timing
+from rundir import exits, timing
 from rundir.exits import Inconclusive, LoadtestError
+from rundir.files import read_json
 from rundir.layout import RunDir
 from rundir.progress import read_progress
 from rundir.record import RunRecord, utc_iso
@@ -224,52 +224,12 @@ class Run:
         return self._progress
 
     def snapshot(self) -> Snapshot:
-        now = time.time()
-        sim = (now - self.clock_start) * self.scenario.clock.speedup
-        progress = self._progress
-        acked = progress.get("acked")
         scraped = self.scraper.last_samples if self.scraper is not None else {}
-        if acked is None and "sirekap_results_stored_total" in scraped:
-            acked = int(scraped["sirekap_results_stored_total"])
         faults = [w.label or w.kind for w in self.applier.active] if self.applier else []
-        return Snapshot(
-            sim_local=self.scenario.clock.local(max(0.0, sim)),
-            real_elapsed=max(0.0, now - self.clock_start),
-            real_total=self.scenario.clock.real_duration,
-            tps_ready=progress.get("tps_ready"),
-            tps_total=progress.get("tps_total"),
-            acked=acked,
-            rate=progress.get("rate"),
-            errors=progress.get("failures", {}),
-            faults=faults,
-        )
-
-    def final_snapshot(self) -> Snapshot:
-        """The last frame: the generator's final figures, once Locust has written them."""
-        snapshot = self.snapshot()
-        summary = self.load_summary()
-        forms = summary.get("forms") or {}
-        total = (summary.get("requests") or {}).get("total") or {}
-        ran = float((summary.get("run") or {}).get("sim_s") or 0.0)
-        return Snapshot(
-            sim_local=self.scenario.clock.local(max(0.0, ran)),
-            real_elapsed=snapshot.real_total,
-            real_total=snapshot.real_total,
-            tps_ready=snapshot.tps_ready,
-            tps_total=snapshot.tps_total,
-            acked=(forms.get("final") or {}).get("acked", snapshot.acked),
-            rate=None,
-            errors=total.get("failures", snapshot.errors),
-            faults=[],
-            final=True,
-        )
+        return live_snapshot(self.scenario, self.clock_start, self._progress, scraped, faults)
 
     def load_summary(self) -> dict[str, Any]:
-        try:
-            data: dict[str, Any] = json.loads(self.dir.load_summary.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data
+        return read_json(self.dir.load_summary) or {}
 
     def watch(self, locust: Child) -> None:
         """Until Locust ends; a dead part ends the run (StartError) unless a fault killed it."""
@@ -295,7 +255,7 @@ class Run:
                     raise StartError(f"{', '.join(gone)} died during the run")
                 time.sleep(0.5)
             if locust.returncode == 0:
-                view.show(self.final_snapshot())
+                view.show(final_snapshot(self.scenario, self.snapshot(), self.load_summary()))
         if locust.returncode != 0:
             raise StartError(self._locust_failure(locust))
         self._check_end()
@@ -401,7 +361,8 @@ class Run:
         return self.report()
 
     def _wind_down(self, scraper: MetricsScraper | None) -> None:
-        """Faults off, scraper stopped, export, children stopped: a second Ctrl-C waits."""
+        """Faults off, scraper stopped, export and read-back, children stopped: a second Ctrl-C
+        waits."""
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             self._clear_faults()
@@ -409,8 +370,7 @@ class Run:
                 scraper.stop()
             if self.target is not None:
                 self.target.stop_recording()
-            self._export()  # before the proxies go: a deployment reads its database through one
-            self._read_back()
+            self._audit_input()  # before the proxies go: a deployment reads its database via one
             self._remove_proxies()
         finally:
             self.children.stop_all()
@@ -433,21 +393,18 @@ class Run:
         try:
             self.applier.close()
         except FaultCleanupError as error:  # faults may still be in place: the run is not sound
-            self.record.status = "failed"
-            self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{error}"
+            self._failed(str(error))
         self.record.faults = [event.to_dict() for event in self.applier.events]
-        self._check_dependencies_clean()
+        dependencies = list((self.record.toxiproxy or {}).get("dependencies") or {})
+        if self.toxiproxy is not None and (why := left_behind(
+            self.toxiproxy, dependencies, self.dependency_prefix
+        )):  # fmt: skip
+            self._failed(why)
 
-    def _check_dependencies_clean(self) -> None:
-        """A dependency's proxy outlives the run: none of this run's toxics may stay on it."""
-        dependencies = (self.record.toxiproxy or {}).get("dependencies") or {}
-        if self.toxiproxy is None or not dependencies:
-            return
-        left = leftover_toxics(self.toxiproxy, list(dependencies), self.dependency_prefix)
-        if left:
-            self.record.status = "failed"
-            why = f"toxics of this run still on a dependency's proxy: {', '.join(left)}"
-            self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{why}"
+    def _failed(self, why: str) -> None:
+        """The run is not sound: failed, with ``why`` after any error already said."""
+        self.record.status = "failed"
+        self.record.error = f"{self.record.error + '; ' if self.record.error else ''}{why}"
 
     def _remove_proxies(self) -> None:
         """This run's proxies go with the run (a shared Toxiproxy keeps no trace of them)."""
@@ -473,46 +430,28 @@ class Run:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def _export(self) -> None:
-        if not self.admin_token:
-            return
-        url = self.target.url if self.target is not None else (self.args.target or "").rstrip("/")
-        if self.target is not None and not self.target.answers:
-            return
-        try:
-            export_target(url, self.admin_token, self.dir.export)
-        except Exception as error:  # the report says it is missing; the run's end goes on
-            self.record.parts["export_error"] = str(error)
-
-    def _read_back(self) -> None:
-        """The read-back audit (harness/readback.py): every form without an export, a sample
-        beside one; after the faults are cleared, straight to the target (no proxy)."""
-        exported = self.dir.export.exists() and "export_error" not in self.record.parts
-        sample = self.args.audit_sample if exported else None
-        if self.args.audit_rate == 0 or sample == 0 or not (self.dir.path / names.LEDGER).exists():
-            return
+    def _audit_input(self) -> None:
+        """The export, then the read-back (harness/readback.py), straight to the target."""
         if self.target is not None and not self.target.answers:
             self.record.parts["read_back_error"] = "the embedded target was not answering"
             return
         url = self.target.url if self.target is not None else (self.args.target or "").rstrip("/")
-        try:
-            done = read_back(
-                self.dir.path, url, rate=self.args.audit_rate, sample=sample,
-                api_class=self.args.api_class, watcher=self.reaper,
-            )  # fmt: skip
-        except Exception as error:  # the report says the audit did not run; the end goes on
-            done = {"error": f"the read-back could not run: {error}"}
-        self.record.parts["read_back"] = done
-        if "error" in done:
-            self.record.parts["read_back_error"] = done["error"]
+        audit_input(
+            self.dir.path, url, self.record.parts, admin_token=self.admin_token,
+            rate=self.args.audit_rate, sample=self.args.audit_sample,
+            api_class=self.args.api_class, watcher=self.reaper,
+        )  # fmt: skip
 
     def report(self) -> int:
         """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so,
         and so does a kill (the reaper sees ``reporting``)."""
         self.record.reporting = True
         self.save()
+        previous = None
         try:
             analysis = build_report(self.dir.path)
+            print_verdict(analysis, self.dir.report)
+            code = analysis.verdict.exit_code
         except KeyboardInterrupt:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the record is saved whole
             self.record.status = "interrupted"
@@ -520,23 +459,16 @@ class Run:
                 "interrupted while the report was being written; rebuild it with: "
                 f"sirekap-loadtest report {self.dir.path}"
             )
-            self.record.exit_code = exits.INCONCLUSIVE
-            self.record.reporting = False
-            self.save()
-            signal.signal(signal.SIGINT, previous)
             print(f"sirekap-loadtest run: {self.record.error}", file=sys.stderr, flush=True)
-            return exits.INCONCLUSIVE
+            code = exits.INCONCLUSIVE
         except Exception as error:
             print(f"sirekap-loadtest run: the report could not be built: {error}", file=sys.stderr)
-            self.record.exit_code = exits.INFRASTRUCTURE
-            self.record.reporting = False
-            self.save()
-            return exits.INFRASTRUCTURE
-        print_verdict(analysis, self.dir.report)
-        self.record.exit_code = analysis.verdict.exit_code
-        self.record.reporting = False
+            code = exits.INFRASTRUCTURE
+        self.record.exit_code, self.record.reporting = code, False
         self.save()
-        return analysis.verdict.exit_code
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        return code
 
 
 def _one_line(error: BaseException) -> str:

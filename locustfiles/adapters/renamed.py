@@ -74,7 +74,9 @@ class RenamedApi:
     def login(self, tps_code: str, device_id: str, secret: str) -> Answer:
         """POST /v2/auth -> data: token, expires_in (real seconds)."""
         body = {"perangkat": device_id, "kode_tps": tps_code, "kunci": secret}
-        response = self._json("session", "POST", "/v2/auth", body, {}, self.timeouts.session)
+        response = send_json(
+            self.transport, "session", "POST", "/v2/auth", body, {}, self.timeouts.session
+        )
         answer = _judged(response, login=True)
         if not answer.ok:
             return answer
@@ -123,7 +125,9 @@ class RenamedApi:
             body["versi"] = revision
         headers = {"Authorization": f"Bearer {token}", KEY_HEADER: idempotency_key}
         path = f"/v2/formulir/{tps_code}/{election}"
-        response = self._json("result", "PUT", path, body, headers, self.timeouts.result)
+        response = send_json(
+            self.transport, "result", "PUT", path, body, headers, self.timeouts.result
+        )
         answer = _judged(response)
         if not answer.ok:
             return answer
@@ -147,17 +151,6 @@ class RenamedApi:
             return _cut_off(response, "perolehan is not a list of {calon, suara}")
         answer.data["chart"] = chart
         return answer
-
-    def _json(
-        self,
-        endpoint: str,
-        method: str,
-        path: str,
-        body: Mapping[str, Any],
-        headers: dict[str, str],
-        timeout: float,
-    ) -> Response:
-        return send_json(self.transport, endpoint, method, path, body, headers, timeout)
 
 
 def _judged(response: Response, *, login: bool = False) -> Answer:
