@@ -2,9 +2,10 @@
 
 A window runs its ``apply`` argv at its start and its ``revert`` argv at its end; an optional
 ``probe`` runs right after a successful apply and says, by exiting 0, that the fault is in effect.
-Each runs directly (no shell) with the harness's environment plus ``SIREKAP_*`` variables naming
-the run, the window, the phase and the target (:meth:`CommandFaults.environment`), for at most the
-window's ``timeout_s`` real seconds; past it its process group is killed and it counts as failed.
+Each runs directly (no shell) with the harness's environment (but its own ``SIREKAP_*`` names) plus
+``SIREKAP_*`` variables naming the run, the window, the phase and the target
+(:meth:`CommandFaults.environment`), for at most the window's ``timeout_s`` real seconds; past it
+its process group is killed and it counts as failed.
 
 - A failed apply or probe makes the window *not applied* (the applier records the apply as failed,
   so its recovery SLOs are not measured); the run goes on. Its revert still runs at the window's
@@ -62,6 +63,12 @@ class PendingRevert:
 
 def window_name(window: FaultWindow) -> str:
     return f"command fault {window.label or window.describe()!r}"
+
+
+def inherited() -> dict[str, str]:
+    """The harness's environment a command gets: all but the SIREKAP_* names, which are the
+    harness's own (the layer sets those it means; the admin token never reaches a command)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SIREKAP_")}
 
 
 class CommandFaults:
@@ -181,7 +188,7 @@ class CommandFaults:
         timeout_s: float,
     ) -> CommandResult:  # fmt: skip
         return run_command(
-            phase, argv, env={**os.environ, **env, "SIREKAP_FAULT_PHASE": phase},
+            phase, argv, env={**inherited(), **env, "SIREKAP_FAULT_PHASE": phase},
             timeout_s=timeout_s, log=self.log_dir / f"{key}-{phase}.log",
             title=env.get("SIREKAP_FAULT_WINDOW", ""), **self._hooks,
         )  # fmt: skip

@@ -11,6 +11,7 @@ the forms asked, the rate, how it ended; ``parts.read_back_error`` why it did no
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,10 @@ def read_back(
     child = Child("read-back", args, run_dir / names.LOGS / "readback.log")
     child.watcher = watcher
     child.start()
-    follow(child, "")
-    child.stop()
+    try:
+        follow(child, "")
+    finally:  # a Ctrl-C or SIGTERM stops the reads too
+        child.stop()
     done = {
         "mode": "sample" if sample is not None else "every form", "rate": rate,
         "exit_code": child.returncode,
@@ -55,10 +58,12 @@ def read_back(
 def audit_input(
     run_dir: Path, url: str, parts: dict[str, Any], *, admin_token: str | None, rate: float,
     sample: int, api_class: str | None, watcher: Watcher | None,
-) -> None:  # fmt: skip
+) -> bool:  # fmt: skip
     """Export (when the token allows), then read back every form (no export) or ``sample`` of
     them (beside one; 0: none; ``rate`` 0: no read-back); what happened goes into ``parts``
-    (``export_error``, ``read_back``, ``read_back_error``). Never raises: the run's end goes on."""
+    (``export_error``, ``read_back``, ``read_back_error``). Never raises: the run's end goes on.
+    The read-back may take minutes, so a Ctrl-C or SIGTERM (even while the caller ignores them)
+    ends it: True when that happened."""
     export = run_dir / names.EXPORT
     if admin_token:
         try:
@@ -67,14 +72,21 @@ def audit_input(
             parts["export_error"] = str(error)
     exported = export.exists() and "export_error" not in parts
     if rate == 0 or (exported and sample == 0) or not (run_dir / names.LEDGER).exists():
-        return
+        return False
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupted = False
     try:
         done = read_back(
             run_dir, url, rate=rate, sample=sample if exported else None, api_class=api_class,
             watcher=watcher,
         )  # fmt: skip
+    except KeyboardInterrupt:
+        done, interrupted = {"error": "the read-back was interrupted"}, True
     except Exception as error:  # the report says the audit did not run
         done = {"error": f"the read-back could not run: {error}"}
+    finally:
+        signal.signal(signal.SIGINT, previous)
     parts["read_back"] = done
     if "error" in done:
         parts["read_back_error"] = done["error"]
+    return interrupted

@@ -116,7 +116,8 @@ def _revert(entry: dict[str, Any]) -> str | None:
     exited 0, else what went wrong."""
     argv = [str(item) for item in entry.get("argv") or []]
     timeout = float(entry.get("timeout_s") or 30)
-    env = {**os.environ, **(entry.get("env") or {}), "SIREKAP_FAULT_PHASE": "revert"}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SIREKAP_")}
+    env = {**inherited, **(entry.get("env") or {}), "SIREKAP_FAULT_PHASE": "revert"}
     if not argv:
         return "no argv was recorded"
     log = Path(str(entry.get("log") or os.devnull))

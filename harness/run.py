@@ -436,11 +436,13 @@ class Run:
             self.record.parts["read_back_error"] = "the embedded target was not answering"
             return
         url = self.target.url if self.target is not None else (self.args.target or "").rstrip("/")
-        audit_input(
+        interrupted = audit_input(
             self.dir.path, url, self.record.parts, admin_token=self.admin_token,
             rate=self.args.audit_rate, sample=self.args.audit_sample,
             api_class=self.args.api_class, watcher=self.reaper,
         )  # fmt: skip
+        if interrupted and self.record.status == "completed":
+            self.record.status = "interrupted"
 
     def report(self) -> int:
         """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so,

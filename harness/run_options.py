@@ -191,13 +191,7 @@ def check_places(scenario: Scenario, timeline: FaultTimeline, remote: bool) -> N
     ]  # fmt: skip
     db = not remote and mock is not None and mock.storage == "postgres"
     victims = {"all", *instances, *(["db"] if db else [])}
-    declared = {proxy.name for proxy in scenario.proxies}
-    if db and "db" in declared:
-        raise UsageError(
-            "[[proxies]] declares 'db', the embedded deployment's own database link; name the "
-            "dependency otherwise"
-        )
-    proxies = ({"db"} if db else set()) | declared
+    proxies = ({"db"} if db else set()) | {proxy.name for proxy in scenario.proxies}
     for window in timeline.windows:
         if remote and window.layer == "process":
             raise UsageError(

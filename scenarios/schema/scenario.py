@@ -116,15 +116,34 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _proxies_known(self) -> Scenario:
-        """Proxy names are unique, and every network fault's ``proxy`` is one of them (or the
-        embedded deployment's 'db'; the run checks that one)."""
-        problems, seen = [], set()
+        """Proxy names and listen addresses are unique, 'db' is free when the embedded
+        deployment's database link takes it, and every network fault's ``proxy`` is one of
+        them (or that 'db'; the run checks it is there)."""
+        problems, seen, listening = [], set(), dict[str, str]()
         for index, proxy in enumerate(self.proxies):
             if proxy.name in seen:
                 problems.append(
                     FieldError("is declared twice", given=proxy.name, path=("proxies", index))
                 )
+            if proxy.listen in listening:
+                problems.append(
+                    FieldError(
+                        f"proxy {listening[proxy.listen]!r} listens there already; each proxy "
+                        "needs its own address", given=proxy.listen,
+                        path=("proxies", index, "listen"),
+                    )
+                )  # fmt: skip
+            mock = self.target.mock
+            if proxy.name == "db" and mock is not None and mock.storage == "postgres":
+                problems.append(
+                    FieldError(
+                        "names the embedded deployment's own database link (storage = "
+                        "'postgres'); name the dependency otherwise",
+                        given=proxy.name, path=("proxies", index, "name"),
+                    )
+                )  # fmt: skip
             seen.add(proxy.name)
+            listening.setdefault(proxy.listen, proxy.name)
         for index, fault in enumerate(self.faults):
             named = fault.params.get("proxy") if fault.layer == "network" else None
             if isinstance(named, str) and named != "db" and named not in seen:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from faults.applier import FaultApplier, FaultCleanupError
-from faults.command_layer import CommandFaults
+from faults.command_layer import CommandFaults, inherited
 from faults.timeline import FaultTimeline, FaultWindow, SimClock
 from tests.conftest import processes_mentioning
 
@@ -238,3 +238,12 @@ def test_a_run_that_ends_inside_the_window_reverts_at_close(
     assert state(victim.pid) in {"S", "R"}
     clear = applier.events[-1].to_dict()
     assert clear["action"] == "clear" and clear["commands"][0]["exit_code"] == 0
+
+
+def test_a_command_inherits_the_environment_but_never_the_harnesss_own_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SIREKAP_ADMIN_TOKEN", "secret")
+    monkeypatch.setenv("KUBECONFIG", "/tmp/kube")
+    env = inherited()
+    assert env["KUBECONFIG"] == "/tmp/kube" and "SIREKAP_ADMIN_TOKEN" not in env

@@ -13,7 +13,7 @@ from faults.toxiproxy.models import LatencyToxic
 from harness.dependency_proxies import attach, check_toxiproxy, leftover_toxics
 from harness.reaper import clean_dependency
 from rundir.exits import StartError, UsageError
-from scenarios import ProxySpec, loads_scenario
+from scenarios import ProxySpec, ScenarioError, loads_scenario
 from tests.conftest import pick_free_port
 from tests.harness.conftest import SMOKE
 
@@ -82,3 +82,25 @@ def test_after_a_kill_the_reaper_removes_only_the_runs_toxics_and_brings_the_lin
     assert [t.resolved_name for t in client.toxics("link")] == ["theirs"]
     assert client.get_proxy("link").enabled
     assert not clean_dependency("http://127.0.0.1:9", "link", "run9_")  # nothing answers
+
+
+def test_two_proxies_on_one_listen_address_are_a_scenario_error() -> None:
+    text = SMOKE.read_text().replace(
+        "[[faults]]",
+        '[[proxies]]\nname = "a"\nlisten = "127.0.0.1:25432"\nupstream = "127.0.0.1:5432"\n\n'
+        '[[proxies]]\nname = "b"\nlisten = "127.0.0.1:25432"\nupstream = "127.0.0.1:6379"\n'
+        "\n[[faults]]",
+        1,
+    )
+    with pytest.raises(ScenarioError) as error:
+        loads_scenario(text, "s.toml")
+    assert str(error.value) == (
+        "s.toml: proxies[1].listen: got '127.0.0.1:25432'; proxy 'a' listens there already; "
+        "each proxy needs its own address"
+    )
+
+    on_postgres = text.replace('name = "a"', 'name = "db"').replace(
+        'retry_after = "1s"     # real', 'retry_after = "1s"\nstorage = "postgres"'
+    )
+    with pytest.raises(ScenarioError, match=r"proxies\[0\]\.name: got 'db'; names the embedded"):
+        loads_scenario(on_postgres, "s.toml")

@@ -136,6 +136,32 @@ def test_without_a_token_every_form_is_read_back_and_duplicates_are_not_claimed(
     assert record["parts"]["read_back"] == {"mode": "every form", "rate": 50.0, "exit_code": 0}
 
 
+def test_sigterm_during_the_read_back_ends_it_and_the_run_is_interrupted(
+    tmp_path: Path, smoke_mock: MockTarget
+) -> None:
+    """The read-back may take minutes; a cancelled job must not end as a pass."""
+    out = tmp_path / "runs"
+    process = _harness(
+        str(SMOKE), "--no-faults", "--target", smoke_mock.url, "--out", str(out),
+        "--audit-rate", "2",  # 31 forms: about 15 s
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # bounded: the run ends by itself within its timeouts
+        seen.append(line)
+        if line.startswith("read-back: 31 forms at 2/s"):
+            time.sleep(1)
+            process.send_signal(signal.SIGTERM)
+            break
+    rest, _ = process.communicate(timeout=120)
+    assert process.returncode == 4, "".join(seen) + rest
+    run_dir = _only_run(out)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "interrupted"
+    assert record["parts"]["read_back_error"] == "the read-back was interrupted"
+    assert not processes_mentioning(str(run_dir))
+
+
 def test_with_the_token_from_a_file_the_audit_runs_and_the_token_is_kept_nowhere(
     tmp_path: Path, smoke_mock: MockTarget
 ) -> None:
