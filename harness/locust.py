@@ -15,7 +15,7 @@ def locust_args(
     scenario: Path,
     run_dir: Path,
     *,
-    clock_start: float,
+    clock_start: float | None,
     drain: float,
     host: str,
     workers: int,
@@ -24,9 +24,11 @@ def locust_args(
     args = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--scenario", str(scenario), "--run-dir", str(run_dir),
-        "--clock-start", f"{clock_start:.3f}", "--drain", str(drain), "--host", host,
+        "--drain", str(drain), "--host", host,
         "--loglevel", "WARNING", "--only-summary",
     ]  # fmt: skip
+    if clock_start is not None:  # else the master fixes it when its workers are ready
+        args += ["--clock-start", f"{clock_start:.3f}"]
     if workers > 1:
         port = str(free_loopback_port())  # a free one: stray workers must not join this run
         args += ["--processes", str(workers), "--master-bind-port", port, "--master-port", port]

@@ -34,12 +34,13 @@ from faults.network_layer import NetworkFaults, ProxyRouter
 from faults.server_layer import ServerFaults
 from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
-from faults.toxiproxy.launcher import ToxiproxyStartError, free_loopback_port, start_toxiproxy
+from faults.toxiproxy.launcher import ToxiproxyStartError, start_toxiproxy
 from harness.abort import AbortWatch
 from harness.children import AdoptedServer, Child, Children, StartError
 from harness.command_faults import check_reverts, command_layer, command_plan
 from harness.dependency_proxies import attach as attach_dependencies
 from harness.dependency_proxies import left_behind
+from harness.distributed import await_go, free_port
 from harness.embedded import EmbeddedTarget
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
@@ -188,17 +189,27 @@ class Run:
         parts = urlsplit(target_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
-        listen = free_loopback_port()
+        bind = self.prepared.bind  # remote workers reach the proxy where the master listens
+        address = bind.host if bind is not None else "127.0.0.1"
+        listen = free_port(address)
+        shown = f"[{address}]" if ":" in address else address
         client.ensure_proxy(
-            self.own_proxy(self.proxy_name), listen=f"127.0.0.1:{listen}", upstream=f"{host}:{port}"
+            self.own_proxy(self.proxy_name), listen=f"{shown}:{listen}", upstream=f"{host}:{port}"
         )
-        return f"{parts.scheme}://127.0.0.1:{listen}{parts.path.rstrip('/')}"
+        return f"{parts.scheme}://{shown}:{listen}{parts.path.rstrip('/')}"
 
     def start_locust(self, host: str) -> Child:
+        bind = self.prepared.bind
+        allow_remote = self.args.allow_remote
+        if bind is not None and not bind.loopback and urlsplit(host).hostname == bind.host:
+            allow_remote = bind.host  # the load goes to this run's proxy on the named address
         args = locust_args(
-            self.dir.scenario, self.dir.path, clock_start=self.clock_start, drain=timing.DRAIN_S,
-            host=host, workers=self.args.workers, allow_remote=self.args.allow_remote,
+            self.dir.scenario, self.dir.path, drain=timing.DRAIN_S, host=host,
+            clock_start=None if bind is not None else self.clock_start,
+            workers=self.args.workers, allow_remote=allow_remote,
         )  # fmt: skip
+        if bind is not None:
+            args += bind.locust_args()
         args += ["--csv", str(self.dir.locust / "locust")]
         args += ["--read-back", f"{self.args.read_back:g}"]
         if self.args.api_class:
@@ -226,6 +237,10 @@ class Run:
     def snapshot(self) -> Snapshot:
         scraped = self.scraper.last_samples if self.scraper is not None else {}
         faults = [w.label or w.kind for w in self.applier.active] if self.applier else []
+        faults += [  # a generator process lost mid-run is named where the eye already is
+            f"GENERATOR LOST: process {w['index']} ({w['host']}, pid {w['pid']})"
+            for w in self._progress.get("workers") or () if w.get("lost")
+        ]  # fmt: skip
         return live_snapshot(self.scenario, self.clock_start, self._progress, scraped, faults)
 
     def load_summary(self) -> dict[str, Any]:
@@ -259,6 +274,46 @@ class Run:
         if locust.returncode != 0:
             raise StartError(self._locust_failure(locust))
         self._check_end()
+
+    def _start_clock(self, load_url: str) -> Child | None:
+        """Fix the clock start: ahead, for local processes (Locust starts later); when remote
+        workers have joined, for a master (started here, returned)."""
+        if self.prepared.bind is None:
+            self.clock_start = time.time() + timing.lead(self.args.workers)
+            return None
+        locust = self.start_locust(load_url)
+        self.record.generator = self.prepared.bind.describe()
+        self.save()
+        self.clock_start = self._await_workers(locust)
+        return locust
+
+    def _fault_layers(
+        self, toxiproxy: ToxiproxyClient | None, target_url: str, clock: SimClock
+    ) -> dict[str, FaultLayer]:
+        layers: dict[str, FaultLayer] = {}
+        if toxiproxy is not None:
+            layers["network"] = self._network_layer(toxiproxy)
+        if self.admin_token:
+            layers["server"] = ServerFaults(target_url, self.admin_token)
+        if self.target is not None:
+            layers["process"] = self.target.process_layer()
+        if "command" in self.timeline.layers:  # the user's commands: any target
+            layers["command"] = self.commands = command_layer(
+                self.dir, target_url, clock, self.reaper, self.target
+            )
+        self._check_layers(layers)
+        return layers
+
+    def _await_workers(self, locust: Child) -> float:
+        """The master's clock start, once the expected workers joined (StartError if not)."""
+        assert self.prepared.bind is not None
+        try:
+            return await_go(
+                self.prepared.bind, self.progress, lambda: locust.alive,
+                lambda line: print(line, flush=True),
+            )  # fmt: skip
+        except RuntimeError as error:
+            raise StartError(str(error)) from None
 
     def _locust_failure(self, locust: Child) -> str:
         """Why Locust failed, in its own words where it wrote them (the refused devices)."""
@@ -313,28 +368,18 @@ class Run:
             self.toxiproxy = toxiproxy
             target_url = self.start_target(toxiproxy)
             load_url = target_url if toxiproxy is None else self.route_load(toxiproxy, target_url)
-            self.clock_start = time.time() + timing.lead(self.args.workers)
+            locust = self._start_clock(load_url)
             self.record.clock["start"] = self.clock_start
             self.record.clock["start_utc"] = utc_iso(self.clock_start)
             clock = SimClock(self.scenario.clock.speedup, self.clock_start, time.time)
-            layers: dict[str, FaultLayer] = {}
-            if toxiproxy is not None:
-                layers["network"] = self._network_layer(toxiproxy)
-            if self.admin_token:
-                layers["server"] = ServerFaults(target_url, self.admin_token)
-            if self.target is not None:
-                layers["process"] = self.target.process_layer()
-            if "command" in self.timeline.layers:  # the user's commands: any target
-                layers["command"] = self.commands = command_layer(
-                    self.dir, target_url, clock, self.reaper, self.target
-                )
-            self._check_layers(layers)
+            layers = self._fault_layers(toxiproxy, target_url, clock)
             self.applier = FaultApplier(self.timeline, layers, clock)
             scraper = self.scraper = MetricsScraper(
                 f"{target_url}/metrics", self.dir.server_metrics, clock.simulated_now,
                 urls=self.target.metrics_urls() if self.target else None,
             )  # fmt: skip
-            locust = self.start_locust(load_url)
+            if locust is None:
+                locust = self.start_locust(load_url)
             self.record.status = "running"
             self.save()
             scraper.start()
@@ -374,6 +419,9 @@ class Run:
             self._remove_proxies()
         finally:
             self.children.stop_all()
+            workers = (self.load_summary().get("generator") or {}).get("workers")
+            if workers:
+                self.record.generator["workers"] = workers
             self.record.ended_utc = utc_iso()
             self.save()
             signal.signal(signal.SIGINT, previous)

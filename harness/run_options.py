@@ -26,6 +26,8 @@ from faults.timeline import FaultTimeline
 from faults.toxiproxy.launcher import URL_VARIABLE
 from harness.command_faults import check_programs
 from harness.dependency_proxies import check_toxiproxy
+from harness.distributed import MasterBind, master_bind
+from harness.distributed import add_options as add_distributed_options
 from harness.faultplan import FaultPlanError, fault_timeline
 from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
 from rundir.exits import UsageError
@@ -52,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     )
     add("--admin-token-file", type=Path, metavar="FILE", help="read the admin token from FILE")
     add("--workers", type=int, default=1, help="Locust worker processes")
+    add_distributed_options(add)
     add("--out", type=Path, default=Path("runs"), help="runs folder (runs/)")
     add("--speedup", type=float, help="override the scenario's speedup")
     add(
@@ -88,6 +91,7 @@ class Prepared:
     text: str  # as the run directory keeps it (and Locust reads it)
     timeline: FaultTimeline
     admin_token: str | None
+    bind: MasterBind | None = None  # the master of remote workers (harness.distributed)
 
 
 def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
@@ -214,6 +218,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     """Everything decided before the run starts; UsageError (exit 2) naming what is wrong."""
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
+    bind = master_bind(args)
     if not (args.audit_rate >= 0 and math.isfinite(args.audit_rate)) or args.audit_sample < 0:
         raise UsageError(
             f"--audit-rate must be reads/s >= 0 (0: no read-back) and --audit-sample a count "
@@ -241,7 +246,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
             "the scenario has server faults, which need the target's admin API: give its token "
             f"with --admin-token-file FILE or ${ADMIN_TOKEN_VARIABLE} (or --no-faults)"
         )
-    return Prepared(scenario, text, timeline, token)
+    return Prepared(scenario, text, timeline, token, bind)
 
 
 def unmeasurable(

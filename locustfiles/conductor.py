@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 import math
@@ -34,13 +35,21 @@ import gevent
 
 from locustfiles.form_record import FormRecord
 from locustfiles.jobs import LOOKAHEAD, DueTimes, Plan
-from locustfiles.load_summary import STOPPED_EARLY, GeneratorFacts, RunEnd, build_summary
+from locustfiles.load_summary import (
+    STOPPED_EARLY,
+    GeneratorFacts,
+    RunEnd,
+    build_summary,
+    lost_reason,
+)
 from locustfiles.operator_desk import OperatorDesk
 from locustfiles.options import Options
 from locustfiles.reconcile import reconcile
 from locustfiles.refusals import early_warning
+from locustfiles.shared_clock import OFFSET_WARN_S
 from rundir import exits, names
 from rundir.generator_files import write_run_files
+from rundir.ledger import LOST_PREFIX
 from rundir.progress import totals, write_progress
 from rundir.timeline import Timeline
 from rundir.timing import FINAL_WAIT_S
@@ -89,6 +98,8 @@ class Conductor:
         self.refusal_warned = False
         self.runner.register_message("sirekap_status", self._on_status)
         self.runner.register_message("sirekap_final", self._on_final)
+        self.runner.register_message("sirekap_clock", self._on_clock)
+        self.lost: dict[int, dict[str, Any]] = {}  # index -> when and how a worker was lost
         events = environment.events
         events.test_start.add_listener(self._on_test_start)
         events.test_stopping.add_listener(self._on_test_stopping)
@@ -96,6 +107,7 @@ class Conductor:
         events.quit.add_listener(self._on_quit)
         if not self.local:
             events.cpu_warning.add_listener(self._on_cpu_warning)
+            gevent.spawn(self._joining)
 
     # ---- start ----
 
@@ -157,6 +169,8 @@ class Conductor:
         data = msg.data.pop("data", None)
         if data is not None:  # a local run's data, which no worker report carries
             self._merge(data)
+        if index in self.lost:
+            return
         self.statuses[index] = msg.data
         if msg.data.get("error"):
             self._fail(f"generator process {index} {msg.data['error']}")
@@ -172,12 +186,22 @@ class Conductor:
         if self.runner.user_count < self.initial and self.options.clock_start is None:
             return
         now = time.time()
-        start = self.options.clock_start or now + GO_MARGIN
+        lead = GO_MARGIN if self.options.start_lead is None else self.options.start_lead
+        start = self.options.clock_start or now + lead
         self.clock_start = start
         self.phase = "running"
         for client_id in self.workers:
             self.runner.send_message("sirekap_go", {"clock_start": start}, client_id=client_id)
         logger.info("sirekap: clock starts at %.3f (in %.2f s)", start, start - now)
+        for worker in self.described_workers():
+            if abs(worker["offset_s"] or 0.0) > OFFSET_WARN_S:
+                logger.warning(
+                    "sirekap: generator process %d (%s) has a clock %.3f s off the master's; "
+                    "it schedules on the master's clock",
+                    worker["index"], worker["host"], -worker["offset_s"],
+                )  # fmt: skip
+        self.progress_at = 0.0
+        self._progress()  # the clock start, for the harness, at once
 
     # ---- the load shape ----
 
@@ -205,6 +229,7 @@ class Conductor:
             return pool
         self._maybe_go()
         if self.phase == "running":
+            self._check_lost()
             self._progress()
             if self._finished():
                 return None
@@ -224,6 +249,8 @@ class Conductor:
         figures = totals(self.timeline, self.clock_start, self.plan.speedup, now)
         figures["tps_ready"] = bisect.bisect_right(self.plan.tps_ready, figures["sim_s"])
         figures["tps_total"] = len(self.plan.tps_ready)
+        figures["clock_start"] = self.clock_start
+        figures["workers"] = self.described_workers()
         try:
             write_progress(Path(self.run_dir), figures)
         except OSError as exc:
@@ -250,7 +277,7 @@ class Conductor:
 
     def _finished(self) -> bool:
         assert self.clock_start is not None
-        statuses = self.statuses.values()
+        statuses = [s for index, s in self.statuses.items() if index not in self.lost]
         forms_done = all(s.get("done") for s in statuses)
         if len(self.statuses) == len(self.workers) and forms_done and self._operators_done():
             self.end_reason = "every form has its outcome" + (
@@ -269,8 +296,8 @@ class Conductor:
 
     # ---- data from the processes ----
 
-    def _merge(self, data: dict[str, Any]) -> None:
-        if self.phase == "written":
+    def _merge(self, data: dict[str, Any], index: int | None = None) -> None:
+        if self.phase == "written" or index in self.lost:  # a lost worker's lines are lost
             return
         self.timeline.merge_json(data["timeline"])
         self.ledger.extend(json.loads(line) for line in data["ledger"])
@@ -279,14 +306,14 @@ class Conductor:
     def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         report = data.get("sirekap")
         if report is not None:
-            self._merge(report["data"])
+            self._merge(report["data"], int(report["index"]))
 
     def _on_final(self, environment: Any, msg: Any, **_: Any) -> None:
         index = int(msg.data["index"])
-        if index in self.finals:
+        if index in self.finals or index in self.lost:
             return
         self.finals[index] = msg.data
-        self._merge(msg.data["data"])
+        self._merge(msg.data["data"], index)
 
     def _on_cpu_warning(self, environment: Any, cpu_usage: float, **_: Any) -> None:
         self.cpu_warnings += 1
@@ -355,6 +382,7 @@ class Conductor:
                 cpu,
                 missing,
                 self.problems,
+                self.described_workers(),
             ),
             self.plenary,
         )
@@ -386,6 +414,58 @@ class Conductor:
         if self.refusal is not None:
             print(f"locustfiles/sirekap.py: {self.refusal}", file=sys.stderr, flush=True)
 
+    # ---- the processes: clocks, joining, losing one ----
+
+    def _on_clock(self, environment: Any, msg: Any, **_: Any) -> None:
+        """A worker's clock exchange (:mod:`locustfiles.shared_clock`): the master's time."""
+        reply = {"sent": msg.data["sent"], "master": time.time()}
+        self.runner.send_message("sirekap_clock_reply", reply, client_id=msg.node_id)
+
+    def described_workers(self) -> list[dict[str, Any]]:
+        """Every generator process: its host, pid, clock offset and, if lost, when."""
+        ids = {index: client_id for client_id, index in self.workers.items()}
+        described = []
+        for index, status in sorted(self.statuses.items()):
+            clock = status.get("clock") or {}
+            worker = {
+                "index": index, "client_id": ids.get(index), "host": status.get("host"),
+                "pid": status.get("pid"), "offset_s": clock.get("offset_s"),
+                "rtt_s": clock.get("rtt_s"), "lost": self.lost.get(index),
+            }  # fmt: skip
+            described.append(worker)
+        return described
+
+    def _joining(self) -> None:
+        """While the master waits for its workers: how many joined, for the harness's wait."""
+        while self.phase == "idle":
+            joined = len(self.runner.clients.ready) + len(self.runner.clients.running)
+            with_spawning = joined + len(self.runner.clients.spawning)
+            with contextlib.suppress(OSError):  # live figures only
+                write_progress(Path(self.run_dir), {"phase": "joining", "joined": with_spawning})
+            gevent.sleep(0.5)
+
+    def _check_lost(self) -> None:
+        """A worker that stopped sending heartbeats (killed, cut off) or quit is lost: named,
+        its forms not yet reported are the generator's loss, the run inconclusive."""
+        if self.local:
+            return
+        clients = self.runner.clients
+        gone = {node.id for node in clients.missing}
+        present = {node.id for node in clients.values()}
+        for client_id, index in self.workers.items():
+            if index in self.lost or index in self.finals:
+                continue
+            if client_id in gone or client_id not in present:
+                status = self.statuses.get(index, {})
+                at = time.time() - (self.clock_start or time.time())
+                self.lost[index] = {
+                    "client_id": client_id, "host": status.get("host"), "pid": status.get("pid"),
+                    "at_s": round(at, 3),
+                }  # fmt: skip
+                logger.error("sirekap: %s; the run goes on without it", lost_reason(
+                    index, self.lost[index]
+                ))  # fmt: skip
+
     def _lost_lines(self, index: int, clock_start: float) -> list[dict[str, Any]]:
         """Ledger lines for the jobs of a process that never sent its final report."""
         reported = {(line["tps_code"], line["election"], line["device_id"]) for line in self.ledger}
@@ -394,6 +474,11 @@ class Conductor:
             if job.key in reported:
                 continue
             record = FormRecord(job, index, clock_start + job.ready / self.plan.speedup)
-            record.reason = f"lost: generator process {index} sent no final report"
+            lost = self.lost.get(index)
+            record.reason = f"{LOST_PREFIX}generator process {index} " + (
+                f"({lost['host']}, pid {lost['pid']}) was lost at {lost['at_s']:.1f} s real"
+                if lost
+                else "sent no final report"
+            )
             lines.append(record.to_json(clock_start, self.plan.speedup))
         return lines

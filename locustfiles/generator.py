@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
+import os
+import socket
 from typing import Any
 
 import gevent
@@ -31,6 +32,7 @@ from locustfiles.options import api_class_from
 from locustfiles.ppk_operator import PlenaryContext
 from locustfiles.recorder import Recorder
 from locustfiles.retry import RetryPolicy
+from locustfiles.shared_clock import CLOCK, REPLY_TIMEOUT_S, SAMPLES
 
 STATUS_INTERVAL = 0.5
 
@@ -75,6 +77,8 @@ class Generator:
         self.runner.register_message("sirekap_assign", self._on_assign)
         self.runner.register_message("sirekap_go", self._on_go)
         self.runner.register_message("sirekap_finish", self._on_finish)
+        self.runner.register_message("sirekap_clock_reply", self._on_clock_reply)
+        self._clock_reply = Event()
         environment.events.cpu_warning.add_listener(self._on_cpu_warning)
         environment.events.report_to_master.add_listener(self._on_report)
         environment.events.quitting.add_listener(self._on_quitting)
@@ -89,6 +93,8 @@ class Generator:
         gevent.spawn(self._prepare, data).link_exception(self._crashed)
 
     def _prepare(self, data: dict[str, Any]) -> None:
+        if not isinstance(self.runner, LocalRunner):  # a worker: on the master's clock first
+            self._measure_clock()
         text, source = data["scenario_text"], data["scenario_source"]
         if text_digest(text) in _PLANS:
             plan = plan_for(text, source)
@@ -101,7 +107,7 @@ class Generator:
         scenario = plan.scenario
         client = scenario.client
         jobs = plan.partition(self.index, self.count)
-        self.dispatcher = Dispatcher(jobs, plan.speedup, self.recorder)
+        self.dispatcher = Dispatcher(jobs, plan.speedup, self.recorder, CLOCK.now)
         self.timeouts = Timeouts(
             client.timeouts.session,
             client.timeouts.page,
@@ -120,7 +126,7 @@ class Generator:
             speedup=plan.speedup,
             clock_start=0.0,
             read_back=float(data["read_back"]),
-            now=time.time,
+            now=CLOCK.now,
             sleep=gevent.sleep,
             closed=lambda: dispatcher.closed,
             misreads=plan.misreads,
@@ -128,6 +134,20 @@ class Generator:
         )
         self.ready.set()
         gevent.spawn(self._report_status)
+
+    def _measure_clock(self) -> None:
+        """The offset from the master's clock (:mod:`locustfiles.shared_clock`)."""
+        for _ in range(SAMPLES):
+            self._clock_reply.clear()
+            self.runner.send_message("sirekap_clock", {"index": self.index, "sent": CLOCK.local()})
+            self._clock_reply.wait(REPLY_TIMEOUT_S)
+        if CLOCK.rtt is None:
+            logger.warning("sirekap generator %d: the master never answered the clock", self.index)
+
+    def _on_clock_reply(self, environment: Any, msg: Any, **_: Any) -> None:
+        received = CLOCK.local()
+        CLOCK.sample(float(msg.data["sent"]), float(msg.data["master"]), received)
+        self._clock_reply.set()
 
     def _on_go(self, environment: Any, msg: Any, **_: Any) -> None:
         clock_start = float(msg.data["clock_start"])
@@ -145,7 +165,7 @@ class Generator:
         return PlenaryContext(
             plan=self.plan,
             clock_start=dispatcher.clock_start,
-            now=time.time,
+            now=CLOCK.now,
             sleep=dispatcher.wait_closed,
             closed=lambda: dispatcher.closed,
             worker=self.index,
@@ -185,6 +205,9 @@ class Generator:
         return {
             "index": self.index,
             "ready": True,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "clock": CLOCK.describe(),
             "need": dispatcher.need(LOOKAHEAD),
             "done": dispatcher.all_done,
             "users": self.runner.user_count,

@@ -29,7 +29,7 @@ from locustfiles.jobs import Plan, text_digest
 from locustfiles.reconcile import plenary_block, quality_block
 from locustfiles.refusals import refusal_block, session_counts
 from rundir.histogram import Histogram
-from rundir.ledger import FINAL_OUTCOMES
+from rundir.ledger import FINAL_OUTCOMES, LOST_PREFIX
 from rundir.timeline import Timeline
 from scenarios import load_factor
 
@@ -51,6 +51,8 @@ def slip_values(ledger: Sequence[Mapping[str, Any]], ended_at: float) -> list[fl
         slip = line.get("start_slip_s")
         if slip is not None:
             values.append(max(0.0, float(slip)))
+        elif str(line.get("reason") or "").startswith(LOST_PREFIX):
+            continue  # its process was lost: said as such, not as the schedule slipping
         elif line["final_outcome"] == "not_started" and line["due_at"] < ended_at:
             values.append(ended_at - float(line["due_at"]))
     values.sort()
@@ -105,6 +107,17 @@ class GeneratorFacts:
     cpu_warnings: Sequence[Mapping[str, Any]] = ()
     missing_processes: Sequence[int] = ()  # sent no final report: their ledgers are lost
     problems: Sequence[str] = ()
+    # each process: index, client_id, host, pid, offset_s and rtt_s of its clock, lost (or None)
+    workers: Sequence[Mapping[str, Any]] = ()
+
+
+def lost_reason(index: int, lost: Mapping[str, Any]) -> str:
+    """Why a run that lost a generator process cannot be trusted, naming the process."""
+    return (
+        f"generator process {index} ({lost.get('host')}, pid {lost.get('pid')}) was lost "
+        f"{float(lost.get('at_s') or 0.0):.1f} s into the run (no heartbeat): the forms it had "
+        "not reported are the generator's loss, not the target's"
+    )
 
 
 def build_summary(
@@ -142,6 +155,7 @@ def build_summary(
             "in_progress_peak": generator.in_progress_peak,
             "cpu_warnings": list(generator.cpu_warnings),
             "complete": not generator.missing_processes,
+            "workers": [dict(worker) for worker in generator.workers],
         },
         "forms": _forms(plan, ledger),
         "requests": _requests(timeline),
@@ -171,8 +185,12 @@ def _reasons(
         )
     if early:
         reasons.append(early)
+    lost = {int(w["index"]): w["lost"] for w in generator.workers if w.get("lost")}
     for index in generator.missing_processes:
-        reasons.append(f"generator process {index} sent no final report; its ledger is missing")
+        if index in lost:
+            reasons.append(lost_reason(index, lost[index]))
+        else:
+            reasons.append(f"generator process {index} sent no final report; its ledger is missing")
     reasons.extend(generator.problems)
     if refused["every_device"]:
         reasons.append(refused["message"])

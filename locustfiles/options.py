@@ -6,6 +6,7 @@ exits with code 2 (README, exit codes).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import importlib
 import math
@@ -78,6 +79,21 @@ def add_options(parser: Any) -> None:
         include_in_web_ui=False,
     )
     group.add_argument(
+        "--start-lead",
+        metavar="SECONDS",
+        default="",
+        help="without --clock-start: real seconds from the moment every generator process is "
+        "ready to simulated offset 0 (default 0.5)",
+        include_in_web_ui=False,
+    )
+    group.add_argument(
+        "--clock-skew",
+        metavar="SECONDS",
+        default="0",
+        help=argparse.SUPPRESS,  # tests only: this host's clock as if set that far off
+        include_in_web_ui=False,
+    )
+    group.add_argument(
         "--allow-remote",
         metavar="HOST",
         help="allow load on this non-loopback host (load goes to loopback only without it)",
@@ -97,6 +113,7 @@ class Options:
     read_back: float
     api_class: str
     max_users: int | None = None
+    start_lead: float | None = None  # the conductor's go margin when no --clock-start is given
 
 
 def fail(message: str) -> NoReturn:
@@ -132,11 +149,23 @@ def read_options(parsed: Any) -> Options:
         max_users = int(_number("--max-users", parsed.max_users, "a whole number >= 1"))
         if max_users < 1 or max_users != float(parsed.max_users):
             fail(f"--max-users: got {parsed.max_users}; must be a whole number >= 1")
+    start_lead = None
+    if getattr(parsed, "start_lead", "") not in (None, ""):
+        start_lead = _number("--start-lead", parsed.start_lead, "a number of seconds >= 0")
+        if start_lead < 0:
+            fail(f"--start-lead: got {parsed.start_lead}; must be a number of seconds >= 0")
     load_api_class(parsed.api_class)
     run_dir = Path(parsed.run_dir) if parsed.run_dir else None
     return Options(
-        scenario, run_dir, clock_start, drain, max_slip, read_back, parsed.api_class, max_users
-    )
+        scenario, run_dir, clock_start, drain, max_slip, read_back, parsed.api_class, max_users,
+        start_lead,
+    )  # fmt: skip
+
+
+def clock_skew(parsed: Any) -> float:
+    """``--clock-skew`` (tests only), read on the worker before the master's options arrive."""
+    value = getattr(parsed, "clock_skew", "0") or "0"
+    return _number("--clock-skew", value, "a number of seconds")
 
 
 def _number(flag: str, value: Any, valid: str) -> float:

@@ -8,7 +8,7 @@ Works headless or with the web UI, in one process or distributed (``--processes 
 the master). The load shape below sizes the user pool and ends the test; ``--users`` and
 ``--spawn-rate`` are not used. Options of this file: ``--scenario``, ``--run-dir``,
 ``--clock-start``, ``--drain``, ``--max-slip``, ``--read-back``, ``--max-users``,
-``--api-class``, ``--allow-remote`` (see locustfiles/README.md).
+``--api-class``, ``--start-lead``, ``--allow-remote`` (see locustfiles/README.md).
 
 Into the run directory go ``timeline.jsonl``, ``ledger.jsonl``, ``load_summary.json`` and, with a
 plenary, ``plenary.jsonl`` (:mod:`rundir.generator_files`). The process exits 0 once they are
@@ -40,10 +40,12 @@ from locustfiles.options import (
     add_options,
     check_plenary_api,
     check_target,
+    clock_skew,
     default_run_dir,
     fail,
     read_options,
 )
+from locustfiles.shared_clock import CLOCK
 from locustfiles.transport import HttpTransport, new_session
 from locustfiles.webui import add_banner, describe, show
 from locustfiles.webui import add_option as add_web_ui_option
@@ -77,6 +79,7 @@ def _init(environment: Any, runner: Any, **_: Any) -> None:
             # stop the test here, so the run's files are written before the process exits.
             gevent.signal_handler(signal.SIGTERM, _PROCESS.conductor.terminate)
     if not hasattr(runner, "clients"):  # a worker or the local runner generates load
+        CLOCK.skew = clock_skew(environment.parsed_options)
         _PROCESS.generator = Generator(environment)
 
 

@@ -18,6 +18,7 @@ from locust.contrib.fasthttp import FastHttpSession
 
 from locustfiles.api import Response
 from locustfiles.recorder import Recorder
+from locustfiles.shared_clock import now
 from rundir.failures import TRUNCATED, describe, http_failure, transport_failure
 
 
@@ -53,7 +54,7 @@ class HttpTransport:
         finally:
             timer.close()
         latency_ms = (time.perf_counter() - started) * 1000.0
-        response.finished_at = time.time()
+        response.finished_at = now()  # the run's shared clock
         if response.failure == "timeout":
             self._reconnect()
         self.recorder.request(endpoint, response.finished_at, latency_ms, response.failure)

@@ -48,6 +48,9 @@ ABANDONED: Final = "abandoned"
 REJECTED: Final = "rejected"
 NOT_STARTED: Final = "not_started"
 FINAL_OUTCOMES: Final = (ACKED, ABANDONED, REJECTED, NOT_STARTED)
+# The reason of a form whose generator process was lost (or never sent its final report): the
+# generator's loss, never the target's; not a start slip either (the loss is said on its own).
+LOST_PREFIX: Final = "lost: "
 
 
 def ledger_order(line: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -46,6 +46,8 @@ class RunRecord:
     ended_utc: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     parts: dict[str, Any] = field(default_factory=dict)  # children: command, pid, exit code
+    # the load generator: remote workers' master bind, every process's host, pid, clock offset
+    generator: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=versions)
 
     def to_json(self) -> dict[str, Any]:
