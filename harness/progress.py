@@ -145,8 +145,17 @@ def live_snapshot(
         acked=acked,
         rate=progress.get("rate"),
         errors=progress.get("failures", {}),
-        faults=faults,
+        faults=[*faults, *lost_workers(progress)],
     )
+
+
+def lost_workers(progress: dict[str, Any]) -> list[str]:
+    """The generator processes lost mid-run, named where the eye already is (beside the faults)."""
+    return [
+        f"GENERATOR LOST: process {w['index']} ({w['host']}, pid {w['pid']})"
+        for w in progress.get("workers") or ()
+        if w.get("lost")
+    ]
 
 
 def final_snapshot(scenario: Scenario, last: Snapshot, summary: dict[str, Any]) -> Snapshot:

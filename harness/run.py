@@ -237,10 +237,6 @@ class Run:
     def snapshot(self) -> Snapshot:
         scraped = self.scraper.last_samples if self.scraper is not None else {}
         faults = [w.label or w.kind for w in self.applier.active] if self.applier else []
-        faults += [  # a generator process lost mid-run is named where the eye already is
-            f"GENERATOR LOST: process {w['index']} ({w['host']}, pid {w['pid']})"
-            for w in self._progress.get("workers") or () if w.get("lost")
-        ]  # fmt: skip
         return live_snapshot(self.scenario, self.clock_start, self._progress, scraped, faults)
 
     def load_summary(self) -> dict[str, Any]:
@@ -284,7 +280,13 @@ class Run:
         locust = self.start_locust(load_url)
         self.record.generator = self.prepared.bind.describe()
         self.save()
-        self.clock_start = self._await_workers(locust)
+        try:
+            self.clock_start = await_go(
+                self.prepared.bind, self.progress, lambda: locust.alive,
+                lambda line: print(line, flush=True),
+            )  # fmt: skip
+        except RuntimeError as error:
+            raise StartError(str(error)) from None
         return locust
 
     def _fault_layers(
@@ -303,17 +305,6 @@ class Run:
             )
         self._check_layers(layers)
         return layers
-
-    def _await_workers(self, locust: Child) -> float:
-        """The master's clock start, once the expected workers joined (StartError if not)."""
-        assert self.prepared.bind is not None
-        try:
-            return await_go(
-                self.prepared.bind, self.progress, lambda: locust.alive,
-                lambda line: print(line, flush=True),
-            )  # fmt: skip
-        except RuntimeError as error:
-            raise StartError(str(error)) from None
 
     def _locust_failure(self, locust: Child) -> str:
         """Why Locust failed, in its own words where it wrote them (the refused devices)."""
