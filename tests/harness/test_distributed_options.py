@@ -56,3 +56,16 @@ def test_a_master_whose_workers_never_join_is_exit_3_naming_how_many_joined(tmp_
         f"0 of 2 workers joined within 2 s; start each with: sirekap-loadtest worker --master "
         f"127.0.0.1:{port}"
     ) in done.stdout + done.stderr
+
+
+def test_the_live_panel_names_a_lost_generator_process_and_only_a_lost_one() -> None:
+    from harness.progress import lost_workers
+
+    progress = {
+        "workers": [
+            {"index": 0, "host": "gen-a", "pid": 11, "lost": None},
+            {"index": 1, "host": "gen-b", "pid": 12, "lost": {"at_s": 9.5}},
+        ]
+    }
+    assert lost_workers(progress) == ["GENERATOR LOST: process 1 (gen-b, pid 12)"]
+    assert lost_workers({}) == []
