@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from harness.distributed import MasterBind, master_bind, split_address
+from harness.progress import lost_workers
 from rundir.exits import UsageError
 from tests.conftest import pick_free_port
 from tests.harness.conftest import REPO, SMOKE
@@ -59,8 +60,6 @@ def test_a_master_whose_workers_never_join_is_exit_3_naming_how_many_joined(tmp_
 
 
 def test_the_live_panel_names_a_lost_generator_process_and_only_a_lost_one() -> None:
-    from harness.progress import lost_workers
-
     progress = {
         "workers": [
             {"index": 0, "host": "gen-a", "pid": 11, "lost": None},
