@@ -46,13 +46,12 @@ from locustfiles.operator_desk import OperatorDesk
 from locustfiles.options import Options
 from locustfiles.reconcile import reconcile
 from locustfiles.refusals import early_warning
-from locustfiles.shared_clock import OFFSET_WARN_S
 from rundir import exits, names
 from rundir.generator_files import write_run_files
 from rundir.ledger import LOST_PREFIX
 from rundir.progress import totals, write_progress
 from rundir.timeline import Timeline
-from rundir.timing import FINAL_WAIT_S
+from rundir.timing import CLOCK_OFFSET_WARN_S, FINAL_WAIT_S
 from scenarios import UnsafeTarget, check_target
 
 GO_MARGIN = 0.5  # real seconds between the go message and the clock start
@@ -194,7 +193,7 @@ class Conductor:
             self.runner.send_message("sirekap_go", {"clock_start": start}, client_id=client_id)
         logger.info("sirekap: clock starts at %.3f (in %.2f s)", start, start - now)
         for worker in self.described_workers():
-            if abs(worker["offset_s"] or 0.0) > OFFSET_WARN_S:
+            if abs(worker["offset_s"] or 0.0) > CLOCK_OFFSET_WARN_S:
                 logger.warning(
                     "sirekap: generator process %d (%s) has a clock %.3f s off the master's; "
                     "it schedules on the master's clock",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-OFFSET_WARN_S = 0.1  # a worker's clock further off than this is said at start and in the report
 SAMPLES = 8  # clock exchanges with the master before a worker reports ready
 REPLY_TIMEOUT_S = 2.0  # one exchange; a lost one is skipped
 

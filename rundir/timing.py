@@ -33,3 +33,8 @@ def lead(processes: int) -> float:
 
 def stage_lead(processes: int) -> float:
     return STAGE_LEAD_S + LEAD_PER_EXTRA_PROCESS_S * (processes - 1)
+
+
+# A remote worker whose clock is further off the master's than this is said at start (it still
+# schedules on the master's clock: locustfiles/shared_clock.py).
+CLOCK_OFFSET_WARN_S: Final = 0.1

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness.distributed import MasterBind, master_bind, split_address
+from harness.distributed import MasterBind, clock_warnings, master_bind, split_address
 from harness.progress import lost_workers
 from rundir.exits import UsageError
 from tests.conftest import pick_free_port
@@ -68,3 +68,18 @@ def test_the_live_panel_names_a_lost_generator_process_and_only_a_lost_one() -> 
     }
     assert lost_workers(progress) == ["GENERATOR LOST: process 1 (gen-b, pid 12)"]
     assert lost_workers({}) == []
+
+
+def test_a_worker_clock_off_by_more_than_the_bound_is_said_with_its_direction() -> None:
+    workers = [
+        {"index": 0, "host": "gen-a", "pid": 11, "offset_s": 0.02},
+        {"index": 1, "host": "gen-b", "pid": 12, "offset_s": 2.0},
+        {"index": 2, "host": "gen-c", "pid": 13, "offset_s": -0.5},
+        {"index": 3, "host": "gen-d", "pid": 14, "offset_s": None},
+    ]
+    assert clock_warnings(workers) == [
+        "worker 1 (gen-b, pid 12): its clock is 2.000 s behind the master's (above 0.1 s); it "
+        "schedules on the master's clock",
+        "worker 2 (gen-c, pid 13): its clock is 0.500 s ahead of the master's (above 0.1 s); it "
+        "schedules on the master's clock",
+    ]
