@@ -16,12 +16,12 @@ import argparse
 import ipaddress
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rundir.exits import UsageError
-from rundir.timing import CLOCK_OFFSET_WARN_S
+from rundir.timing import clock_warnings
 
 LOCUST_MASTER_PORT = 5557  # Locust's own default
 DEFAULT_JOIN_TIMEOUT_S = 60.0
@@ -158,14 +158,3 @@ def await_go(
                 )
             raise RuntimeError("the workers joined but the master never started the clock")
         time.sleep(0.2)
-
-
-def clock_warnings(workers: Iterable[Mapping[str, Any]]) -> list[str]:
-    """One line per worker whose clock is further off the master's than the bound."""
-    return [
-        f"worker {w['index']} ({w['host']}, pid {w['pid']}): its clock is "
-        f"{abs(float(w['offset_s'])):.3f} s {'behind' if float(w['offset_s']) > 0 else 'ahead of'} "
-        f"the master's (above {CLOCK_OFFSET_WARN_S:g} s); it schedules on the master's clock"
-        for w in workers
-        if w.get("offset_s") is not None and abs(float(w["offset_s"])) > CLOCK_OFFSET_WARN_S
-    ]

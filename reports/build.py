@@ -21,6 +21,7 @@ from reports.run_charts import run_charts
 from reports.summary_files import summary_json, summary_md
 from reports.unacked import unacknowledged_json
 from reports.verdict import evaluate, verdict
+from rundir.timing import clock_warnings
 from scenarios import load_factor
 
 
@@ -84,6 +85,8 @@ def build_report(run_dir: Path) -> Analysis:
     facts = measure(inputs, slos)
     if len(slos) < len(parsed):
         facts.notes.append("plan.* SLOs are judged by `sirekap-loadtest plan`, not by a run")
+    generator = (inputs.load_summary or {}).get("generator") or {}
+    facts.notes.extend(clock_warnings(generator.get("workers") or ()))
     results = evaluate(slos, lambda slo: resolve(facts, inputs, slo))
     error = inputs.record.get("error")
     aborted = inputs.record.get("aborted")

@@ -8,7 +8,8 @@ derived from these, never a number of its own.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 # Real seconds between starting Locust and simulated offset 0: Locust is ready in ~2 s in one
 # process, ~5 s with --processes 2 on the national sample (a 2-core machine).
@@ -38,3 +39,15 @@ def stage_lead(processes: int) -> float:
 # A remote worker whose clock is further off the master's than this is said at start (it still
 # schedules on the master's clock: locustfiles/shared_clock.py).
 CLOCK_OFFSET_WARN_S: Final = 0.1
+
+
+def clock_warnings(workers: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One line per worker whose clock is further off the master's than the bound (the harness
+    says them at start, the report as notes)."""
+    return [
+        f"worker {w['index']} ({w['host']}, pid {w['pid']}): its clock is "
+        f"{abs(float(w['offset_s'])):.3f} s {'behind' if float(w['offset_s']) > 0 else 'ahead of'} "
+        f"the master's (above {CLOCK_OFFSET_WARN_S:g} s); it schedules on the master's clock"
+        for w in workers
+        if w.get("offset_s") is not None and abs(float(w["offset_s"])) > CLOCK_OFFSET_WARN_S
+    ]

@@ -124,6 +124,8 @@ def test_two_remote_workers_give_one_process_totals_and_keep_the_schedule_on_the
     assert done.returncode == 0, done.stdout[-3000:]
     assert "workers: 2 of 2 joined the master" in done.stdout
     assert "its clock is 2.0" in done.stdout and "s behind the master's" in done.stdout
+    report = (run_dir / "report" / "report.html").read_text()
+    assert "s behind the master&#x27;s" in report or "s behind the master's" in report
     record = json.loads((run_dir / "run.json").read_text())
     workers = record["generator"]["workers"]
     assert len(workers) == 2

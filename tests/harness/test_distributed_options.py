@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from harness.distributed import MasterBind, clock_warnings, master_bind, split_address
+from harness.distributed import MasterBind, master_bind, split_address
 from harness.progress import lost_workers
 from rundir.exits import UsageError
+from rundir.timing import clock_warnings
 from tests.conftest import pick_free_port
 from tests.harness.conftest import REPO, SMOKE
 
