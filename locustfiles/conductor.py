@@ -51,7 +51,7 @@ from rundir.generator_files import write_run_files
 from rundir.ledger import LOST_PREFIX
 from rundir.progress import totals, write_progress
 from rundir.timeline import Timeline
-from rundir.timing import CLOCK_OFFSET_WARN_S, FINAL_WAIT_S
+from rundir.timing import FINAL_WAIT_S, clock_warnings
 from scenarios import UnsafeTarget, check_target
 
 GO_MARGIN = 0.5  # real seconds between the go message and the clock start
@@ -192,13 +192,8 @@ class Conductor:
         for client_id in self.workers:
             self.runner.send_message("sirekap_go", {"clock_start": start}, client_id=client_id)
         logger.info("sirekap: clock starts at %.3f (in %.2f s)", start, start - now)
-        for worker in self.described_workers():
-            if abs(worker["offset_s"] or 0.0) > CLOCK_OFFSET_WARN_S:
-                logger.warning(
-                    "sirekap: generator process %d (%s) has a clock %.3f s off the master's; "
-                    "it schedules on the master's clock",
-                    worker["index"], worker["host"], -worker["offset_s"],
-                )  # fmt: skip
+        for line in clock_warnings(self.described_workers()):
+            logger.warning("sirekap: %s", line)
         self.progress_at = 0.0
         self._progress()  # the clock start, for the harness, at once
 
