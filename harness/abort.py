@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.analyse import SCOPES
+from rundir import exits
+from rundir.exits import Inconclusive, LoadtestError
 from scenarios import Slo
 
 GROWING = {"failures", "requests", "abandoned"}
@@ -58,3 +60,13 @@ class AbortWatch:
             if not slo.holds(value):
                 return Breach(slo, value)
         return None
+
+
+class AbortRun(LoadtestError):
+    """An SLO marked abort_on_fail was breached beyond doubt during the run."""
+
+    exit_code = exits.BREACHED
+
+
+class EndedEarly(Inconclusive):
+    """Locust ended before the scenario's end without being asked to: the run is inconclusive."""

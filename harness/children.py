@@ -201,3 +201,10 @@ def _show_new(log: Path, shown: int, prefix: str) -> int:
     for line in data[shown:end].decode(errors="replace").splitlines():
         print(f"{prefix}{line}", flush=True)
     return max(shown, end)
+
+
+def one_line(error: BaseException) -> str:
+    """The error's first line; the type too unless it is one of ours (already worded)."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if isinstance(error, StartError) else f"{type(error).__name__}: {text}".strip(": ")

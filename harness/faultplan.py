@@ -7,10 +7,12 @@ before a run starts, with the file and field path like every other scenario erro
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
+
 from pydantic import ValidationError
 
 from faults.timeline import FaultTimeline, FaultWindow
-from rundir.exits import UsageError
+from rundir.exits import StartError, UsageError
 from scenarios import Scenario
 
 
@@ -62,3 +64,14 @@ def _path(loc: tuple[int | str, ...]) -> str:
     """A validation error's place as the scenario writes it: ``params.apply[1]``."""
     shown = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
     return shown.lstrip(".") or "params"
+
+
+def check_layers(needed: Set[str], layers: Mapping[str, object]) -> None:
+    """StartError when the scenario has faults of a layer this run cannot apply."""
+    missing = sorted(needed - set(layers))
+    if missing:
+        raise StartError(
+            f"the scenario has {', '.join(missing)} faults, which need "
+            + ("--admin-token for the target's admin API" if "server" in missing
+               else "the embedded mock (a process the harness runs)")
+        )  # fmt: skip

@@ -23,8 +23,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,53 +33,32 @@ from faults.server_layer import ServerFaults
 from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, start_toxiproxy
-from harness.abort import AbortWatch
-from harness.children import AdoptedServer, Child, Children, StartError
+from harness.abort import AbortRun, AbortWatch, EndedEarly
+from harness.children import AdoptedServer, Child, Children, StartError, one_line
 from harness.command_faults import check_reverts, command_layer, command_plan
 from harness.dependency_proxies import attach as attach_dependencies
 from harness.dependency_proxies import left_behind
 from harness.distributed import await_go, free_port
 from harness.embedded import EmbeddedTarget
+from harness.faultplan import check_layers
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
 from harness.preflight import EMBEDDED, before_run
 from harness.progress import ProgressView, Snapshot, final_snapshot, live_snapshot
 from harness.readback import audit_input
 from harness.reaper import Reaper
-from harness.run_options import Prepared, parser, prepare, unmeasurable
+from harness.run_options import Prepared, parser, prepare, recorded_options, unmeasurable
 from harness.scrape import MetricsScraper
 from harness.target import check_admin_token, check_remote
 from reports.build import build_report
 from reports.cli import print_verdict
 from rundir import exits, timing
-from rundir.exits import Inconclusive, LoadtestError
 from rundir.files import read_json
 from rundir.layout import RunDir
 from rundir.progress import read_progress
 from rundir.record import RunRecord, utc_iso
 
 PROXY_PREFIX = "sirekap-"  # + the run id: a shared Toxiproxy holds each run's own proxy
-SECRET_OPTIONS = ("admin_token",)  # never written to the run record
-
-
-class AbortRun(LoadtestError):
-    """An SLO marked abort_on_fail was breached beyond doubt during the run."""
-
-    exit_code = exits.BREACHED
-
-
-class EndedEarly(Inconclusive):
-    """Locust ended before the scenario's end without being asked to: the run is inconclusive."""
-
-
-def recorded_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The options as the run record keeps them: paths as text, secrets only as given or not."""
-    options: dict[str, Any] = {}
-    for key, value in vars(args).items():
-        if key in SECRET_OPTIONS:
-            continue
-        options[key] = str(value) if isinstance(value, Path) else value
-    return options
 
 
 class Run:
@@ -303,7 +280,7 @@ class Run:
             layers["command"] = self.commands = command_layer(
                 self.dir, target_url, clock, self.reaper, self.target
             )
-        self._check_layers(layers)
+        check_layers(self.timeline.layers, layers)
         return layers
 
     def _locust_failure(self, locust: Child) -> str:
@@ -390,7 +367,7 @@ class Run:
             self.record.status, self.record.ended_early = "ended_early", str(early)
             print(f"sirekap-loadtest run: {early}", flush=True)
         except Exception as error:  # a part would not start or failed: exit code 3, not a breach
-            self.record.status, self.record.error = "failed", _one_line(error)
+            self.record.status, self.record.error = "failed", one_line(error)
             self._stop_locust_gently()
         finally:
             self._wind_down(scraper)
@@ -416,15 +393,6 @@ class Run:
             self.record.ended_utc = utc_iso()
             self.save()
             signal.signal(signal.SIGINT, previous)
-
-    def _check_layers(self, layers: Mapping[str, FaultLayer]) -> None:
-        missing = sorted(self.timeline.layers - set(layers))
-        if missing:
-            raise StartError(
-                f"the scenario has {', '.join(missing)} faults, which need "
-                + ("--admin-token for the target's admin API" if "server" in missing
-                   else "the embedded mock (a process the harness runs)")
-            )  # fmt: skip
 
     def _clear_faults(self) -> None:
         if self.applier is None:
@@ -510,13 +478,6 @@ class Run:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         return code
-
-
-def _one_line(error: BaseException) -> str:
-    """The error's first line; the type too unless it is one of ours (already worded)."""
-    lines = str(error).strip().splitlines()
-    text = lines[0] if lines else ""
-    return text if isinstance(error, StartError) else f"{type(error).__name__}: {text}".strip(": ")
 
 
 def main(argv: list[str]) -> int:

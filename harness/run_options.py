@@ -19,6 +19,7 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -274,3 +275,16 @@ def unmeasurable(
             if slo.scope == "recovery" and slo.args and slo.args[0] in names
         ]
     return found
+
+
+SECRET_OPTIONS = ("admin_token",)  # never written to the run record
+
+
+def recorded_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options as the run record keeps them: paths as text, secrets only as given or not."""
+    options: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if key in SECRET_OPTIONS:
+            continue
+        options[key] = str(value) if isinstance(value, Path) else value
+    return options
