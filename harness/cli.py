@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),
     "cluster": ("harness.cluster", "run N mock instances behind HAProxy (a staging-like service)"),
     "validate": ("harness.validate", "check a scenario file and print a one-screen summary"),
+    "calibrate": ("harness.calibrate", "measure what one load-generator process sustains here"),
     "worker": ("harness.worker", "generate load as a Locust worker of a run on another host"),
     "check": ("harness.check", "check that a target offers what a scenario needs (no load)"),
 }

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.generator_sizing import add_generator_option, load_generator, sizing
 from harness.plan_check import verify
 from harness.reaper import Reaper
 from harness.stage import (
@@ -44,7 +45,9 @@ from reports.plan_report import plan_results, plan_verdict, write_plan_report
 from rundir import exits, names
 from rundir.exits import StartError, UsageError
 from rundir.files import read_json
+from rundir.generator_capacity import GeneratorCapacity
 from rundir.layout import RunDir
+from rundir.record import GENERATOR_SHORTFALL
 from scenarios import (
     Scenario,
     ScenarioError,
@@ -85,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "--registry-out", type=Path, metavar="FILE",
         help="write the registry of the TPS the sweep would send (load it into a --target), exit",
     )  # fmt: skip
+    add_generator_option(parser)
     return parser
 
 
@@ -171,6 +175,30 @@ class Planner:
             "stages": [],
         }
         self.started = time.time()
+
+    def size_generator(
+        self, capacity: GeneratorCapacity | None, settings: SweepSettings | None
+    ) -> None:
+        """Say the generator processes election night needs, and whether the sweep's own
+        ``--workers`` can offer its highest stages (by a calibrate measurement); keep both."""
+        need = sizing(self.scenario, capacity)
+        lines = need.lines(self.scenario)
+        print(f"generator: election night {lines[0]}", flush=True)
+        for line in lines[1:]:
+            print(f"  {line}", flush=True)
+        self.sweep["generator"] = need.record(self.args.workers)
+        self.sweep["generator"].pop(GENERATOR_SHORTFALL, None)  # a run's warning, not a plan's
+        if capacity is None or settings is None:
+            return
+        sustained = self.args.workers * capacity.requests_per_s
+        if settings.max_rps > sustained:
+            print(
+                f"generator: --workers {self.args.workers} sustain about {sustained:,.0f} "
+                f"requests/s by {capacity.source}; the sweep may offer up to "
+                f"{settings.max_rps:,.0f}: stages past that are judged generator-limited, not "
+                "the target's",
+                flush=True,
+            )
 
     def save(self) -> None:
         path = self.dir.path / SWEEP_FILE
@@ -337,6 +365,7 @@ def main(argv: list[str]) -> int:
         return 0
     planner = Planner(args, scenario, text)
     print(f"plan directory: {planner.dir.path}", flush=True)
+    planner.size_generator(load_generator(args.generator), settings)
     if saved is not None:
         stages, per_tps, document = saved
         planner.sweep.update(document, source=str(args.sweep))

@@ -56,7 +56,7 @@ from rundir import exits, timing
 from rundir.files import read_json
 from rundir.layout import RunDir
 from rundir.progress import read_progress
-from rundir.record import RunRecord, utc_iso
+from rundir.record import GENERATOR_SHORTFALL, RunRecord, utc_iso
 
 PROXY_PREFIX = "sirekap-"  # + the run id: a shared Toxiproxy holds each run's own proxy
 
@@ -95,6 +95,7 @@ class Run:
             },
             options=options,
             parts={"harness": {"pid": os.getpid()}, "reaper": {"pid": self.reaper.pid}},
+            generator=prepared.sizing.record(prepared.processes),
         )
         self.abort = AbortWatch(scenario.slo.parsed)
         self.save()  # a record from the start: whatever happens next, it says how the run ended
@@ -255,7 +256,7 @@ class Run:
             self.clock_start = time.time() + timing.lead(self.args.workers)
             return None
         locust = self.start_locust(load_url)
-        self.record.generator = self.prepared.bind.describe()
+        self.record.generator.update(self.prepared.bind.describe())
         self.save()
         try:
             self.clock_start = await_go(
@@ -493,6 +494,9 @@ def main(argv: list[str]) -> int:
         print(line, flush=True)
     for line in command_plan(prepared.scenario, prepared.timeline):
         print(line, flush=True)
+    shortfall = run.record.generator.get(GENERATOR_SHORTFALL)
+    if shortfall:
+        print(f"sirekap-loadtest run: {shortfall}", flush=True)
     if run.abort.at_end_only:
         shown = ", ".join(slo.expression for slo in run.abort.at_end_only)
         print(f"abort_on_fail can be checked only at the end for: {shown}", flush=True)

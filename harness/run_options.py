@@ -30,6 +30,13 @@ from harness.dependency_proxies import check_toxiproxy
 from harness.distributed import MasterBind, master_bind
 from harness.distributed import add_options as add_distributed_options
 from harness.faultplan import FaultPlanError, fault_timeline
+from harness.generator_sizing import (
+    NOT_SIZED,
+    Sizing,
+    add_generator_option,
+    load_generator,
+    sizing,
+)
 from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
 from rundir.exits import UsageError
 from scenarios import Scenario, ScenarioError, check_target, scenario_from_dict
@@ -83,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     add("--ui", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
     add("--ui-port", type=int, default=UI_PORT, metavar="PORT", help=f"its port ({UI_PORT})")
     add("--plain", action="store_true", help="plain progress lines, no panel")
+    add_generator_option(parser)
     return parser
 
 
@@ -93,6 +101,13 @@ class Prepared:
     timeline: FaultTimeline
     admin_token: str | None
     bind: MasterBind | None = None  # the master of remote workers (harness.distributed)
+    sizing: Sizing = NOT_SIZED  # the generator processes it needs, from a calibrate file
+    workers: int = 1  # local generator processes (--workers)
+
+    @property
+    def processes(self) -> int:
+        """The run's generator processes: remote workers, else local ones."""
+        return self.bind.workers if self.bind is not None else self.workers
 
 
 def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
@@ -247,7 +262,8 @@ def prepare(args: argparse.Namespace) -> Prepared:
             "the scenario has server faults, which need the target's admin API: give its token "
             f"with --admin-token-file FILE or ${ADMIN_TOKEN_VARIABLE} (or --no-faults)"
         )
-    return Prepared(scenario, text, timeline, token, bind)
+    need = sizing(scenario, load_generator(args.generator))
+    return Prepared(scenario, text, timeline, token, bind, need, args.workers)
 
 
 def unmeasurable(

@@ -161,7 +161,7 @@ class StageRunner:
     def run(self, plan: StagePlan) -> Stage:
         """Run one stage to its end and measure it; StartError when a part fails."""
         tps = max(1, math.ceil(plan.offered_rps * plan.stage_s / self.per_tps))
-        folder = self.folder / "stages" / f"r{plan.repeat}-s{plan.index:02d}"
+        folder = self.folder_of(plan)
         folder.mkdir(parents=True, exist_ok=True)
         text = stage_text(
             self.scenario, tps=tps, stage_s=plan.stage_s, first_desa=self.next_desa,
@@ -202,6 +202,10 @@ class StageRunner:
                 "`sirekap-loadtest plan SCENARIO --registry-out pool.csv`"
             )
         return stage
+
+    def folder_of(self, plan: StagePlan) -> Path:
+        """The run folder of stage ``plan``."""
+        return self.folder / names.STAGES / f"r{plan.repeat}-s{plan.index:02d}"
 
     @staticmethod
     def _refused_every_device(folder: Path) -> bool:

@@ -2,9 +2,11 @@
 
 The scenario checks (every problem as one line: file, field path, what was given, what is valid),
 the fault layer's check of each fault window, then a one-screen summary of each valid file on
-stdout with every command its command faults will run, and when; ``--registry FILE`` also writes
-the device registry the mock loads. Exit 0 when every file is valid; 2 on a usage error or an
-invalid file (one line per problem on stderr).
+stdout with every command its command faults will run, and when, and the generator processes it
+needs by a ``calibrate`` measurement (``--generator FILE``, else runs/generator.json when it
+exists); ``--registry FILE`` also writes the device registry the mock loads. Exit 0 when every
+file is valid; 2 on a usage error, an invalid file or a bad ``--generator`` file (one line per
+problem on stderr).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 from harness.command_faults import command_plan
 from harness.faultplan import FaultPlanError, fault_timeline
+from harness.generator_sizing import add_generator_option, load_generator, sizing
 from rundir import exits
+from rundir.exits import UsageError
 from scenarios import (
     Scenario,
     ScenarioError,
@@ -39,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="also write the device registry CSV the mock loads (one scenario only)",
     )
+    add_generator_option(parser)
     return parser
 
 
@@ -79,6 +84,11 @@ def main(argv: list[str]) -> int:
     if args.registry is not None and len(args.scenarios) != 1:
         print("sirekap-loadtest validate: --registry takes exactly one SCENARIO", file=sys.stderr)
         return exits.USAGE
+    try:
+        capacity = load_generator(args.generator)
+    except UsageError as error:
+        print(f"sirekap-loadtest validate: {error}", file=sys.stderr)
+        return exits.USAGE
     status = exits.OK
     for index, path in enumerate(args.scenarios):
         scenario = _checked(path)
@@ -91,6 +101,8 @@ def main(argv: list[str]) -> int:
         print(summarize(scenario, population, arrival_schedule(scenario, population)))
         for line in command_plan(scenario, fault_timeline(scenario)):  # what `run` will run
             print(line)
+        for number, line in enumerate(sizing(scenario, capacity).lines(scenario)):
+            print(f"{'generator' if number == 0 else '':<11} {line}")
         print("valid")
         if args.registry is not None and not _write_registry(scenario, args.registry):
             return exits.USAGE

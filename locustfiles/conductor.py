@@ -416,15 +416,17 @@ class Conductor:
         self.runner.send_message("sirekap_clock_reply", reply, client_id=msg.node_id)
 
     def described_workers(self) -> list[dict[str, Any]]:
-        """Every generator process: its host, pid, clock offset and, if lost, when."""
+        """Every generator process: its host, pid, clock offset, if lost when, and the CPU seconds
+        it used from go to its final report (over ``wall_s``)."""
         ids = {index: client_id for client_id, index in self.workers.items()}
         described = []
         for index, status in sorted(self.statuses.items()):
-            clock = status.get("clock") or {}
+            clock, final = status.get("clock") or {}, self.finals.get(index, {})
             worker = {
                 "index": index, "client_id": ids.get(index), "host": status.get("host"),
                 "pid": status.get("pid"), "offset_s": clock.get("offset_s"),
                 "rtt_s": clock.get("rtt_s"), "lost": self.lost.get(index),
+                "cpu_s": final.get("cpu_s"), "wall_s": final.get("wall_s"),
             }  # fmt: skip
             described.append(worker)
         return described

@@ -17,6 +17,7 @@ import gc
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 import gevent
@@ -74,6 +75,7 @@ class Generator:
         self.failed = ""
         self.cpu_warnings = 0
         self.max_cpu = 0.0
+        self.went: tuple[float, float] | None = None  # (CPU s, monotonic s) of this process at go
         self.runner.register_message("sirekap_assign", self._on_assign)
         self.runner.register_message("sirekap_go", self._on_go)
         self.runner.register_message("sirekap_finish", self._on_finish)
@@ -154,6 +156,7 @@ class Generator:
         self.ready.wait()
         assert self.dispatcher is not None and self.context is not None and self.plan
         self.recorder.start(clock_start, self.plan.speedup)
+        self.went = (time.process_time(), time.monotonic())
         self.context.clock_start = clock_start
         self.dispatcher.begin(clock_start)
 
@@ -191,10 +194,22 @@ class Generator:
             "data": {**self.recorder.drain(), "plenary": self.operators.lines()},
             "cpu_warnings": self.cpu_warnings,
             "max_cpu_percent": self.max_cpu,
+            **self._cpu_used(),
             "users": self.runner.user_count,
             "error": self.failed,
         }
         self.runner.send_message("sirekap_final", payload)
+
+    def _cpu_used(self) -> dict[str, float | None]:
+        """This process's CPU seconds and wall seconds from go to now (what one generator process
+        costs: ``sirekap-loadtest calibrate`` reads them)."""
+        if self.went is None:
+            return {"cpu_s": None, "wall_s": None}
+        cpu, wall = self.went
+        return {
+            "cpu_s": round(time.process_time() - cpu, 3),
+            "wall_s": round(time.monotonic() - wall, 3),
+        }
 
     # ---- to the conductor ----
 

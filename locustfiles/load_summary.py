@@ -107,7 +107,8 @@ class GeneratorFacts:
     cpu_warnings: Sequence[Mapping[str, Any]] = ()
     missing_processes: Sequence[int] = ()  # sent no final report: their ledgers are lost
     problems: Sequence[str] = ()
-    # each process: index, client_id, host, pid, offset_s and rtt_s of its clock, lost (or None)
+    # each process: index, client_id, host, pid, offset_s and rtt_s of its clock, lost (or None),
+    # cpu_s and wall_s from go to its final report
     workers: Sequence[Mapping[str, Any]] = ()
 
 

@@ -21,6 +21,7 @@ from reports.run_charts import run_charts
 from reports.summary_files import summary_json, summary_md
 from reports.unacked import unacknowledged_json
 from reports.verdict import evaluate, verdict
+from rundir.record import GENERATOR_SHORTFALL
 from rundir.timing import clock_warnings
 from scenarios import load_factor
 
@@ -87,6 +88,9 @@ def build_report(run_dir: Path) -> Analysis:
         facts.notes.append("plan.* SLOs are judged by `sirekap-loadtest plan`, not by a run")
     generator = (inputs.load_summary or {}).get("generator") or {}
     facts.notes.extend(clock_warnings(generator.get("workers") or ()))
+    shortfall = (inputs.record.get("generator") or {}).get(GENERATOR_SHORTFALL)
+    if shortfall:
+        facts.notes.append(shortfall)
     results = evaluate(slos, lambda slo: resolve(facts, inputs, slo))
     error = inputs.record.get("error")
     aborted = inputs.record.get("aborted")

@@ -7,7 +7,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, Final
 
 PACKAGES = ("sirekap-loadtest", "locust", "fastapi", "uvicorn", "pydantic", "toxiproxy-python")
 
@@ -46,9 +46,14 @@ class RunRecord:
     ended_utc: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     parts: dict[str, Any] = field(default_factory=dict)  # children: command, pid, exit code
-    # the load generator: remote workers' master bind, every process's host, pid, clock offset
+    # the load generator: remote workers' master bind, every process's host, pid, clock offset;
+    # from a calibrate measurement, the processes needed and, for a run with too few, the warning
+    # it started with (GENERATOR_SHORTFALL)
     generator: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=versions)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+GENERATOR_SHORTFALL: Final = "shortfall"  # run.json generator: a run with too few processes

@@ -75,6 +75,7 @@ from scenarios.schema.units import (
     format_duration,
     format_local,
     format_size,
+    parse_size,
     parse_time_spec,
 )
 from scenarios.workload.arrival import (
@@ -166,6 +167,7 @@ __all__ = [
     "operator_rows",
     "page_digest",
     "page_photo",
+    "parse_size",
     "parse_slo",
     "parse_time_spec",
     "plan_args",

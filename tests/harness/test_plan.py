@@ -15,6 +15,7 @@ import pytest
 
 from harness.plan import capacity_hint
 from harness.stage import requests_per_tps, stage_text
+from rundir.generator_capacity import GeneratorCapacity, Machine, write_capacity
 from scenarios import load_scenario, loads_scenario
 from tests.conftest import processes_mentioning
 from tests.mock_sirekap.conftest import launch_mock
@@ -211,8 +212,24 @@ def test_a_plan_slo_with_a_bad_deadline_is_a_scenario_error(tmp_path: Path) -> N
 def test_a_plan_from_a_saved_sweep_reproduces_its_recommendation(tmp_path: Path) -> None:
     shutil.copy(FIXTURE / "scenario.toml", tmp_path / "scenario.toml")
     expected = json.loads((FIXTURE / "summary.json").read_text())
-    done = _plan(tmp_path, tmp_path / "scenario.toml", "--sweep", str(FIXTURE / "sweep.json"))
+    generator = tmp_path / "generator.json"
+    write_capacity(generator, GeneratorCapacity(
+        measured_utc="2026-12-01 10:00 UTC", machine=Machine("gen-1", "Test CPU", 1, "3.11", "2"),
+        scenario="s", photo_bytes=1_200_000, requests_per_form=5.0, forms_per_s=0.5,
+        requests_per_s=2.5, bytes_per_s=1.8e6, cpu_s_per_request=0.01, limited_by="generator",
+    ))  # fmt: skip
+    done = _plan(
+        tmp_path, tmp_path / "scenario.toml", "--sweep", str(FIXTURE / "sweep.json"),
+        "--generator", str(generator),
+    )  # fmt: skip
     assert done.returncode == expected["verdict"]["exit_code"], done.stdout + done.stderr
+    # election night's generator processes, by the measurement given
+    (night,) = [line for line in done.stdout.splitlines() if line.startswith("generator: ")]
+    assert night.startswith("generator: election night needs ") and " at its peak of " in night
+    assert f"  by {generator}: one generator process keeps 0.5 forms/s on time" in done.stdout
+    sweep = json.loads((_plan_dir(tmp_path) / "sweep.json").read_text())
+    assert sweep["generator"]["needed"] == int(night.split()[4]) > 1
+    assert "shortfall" not in sweep["generator"]
     summary = json.loads((_plan_dir(tmp_path) / "report" / "summary.json").read_text())
     assert summary["recommended"] == expected["recommended"]
     assert summary["knee"] == expected["knee"]

@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from html import escape as html_escape
 from pathlib import Path
 
 import httpx
 import pytest
 
+from rundir.generator_capacity import GeneratorCapacity, Machine, write_capacity
 from tests.conftest import pick_free_port, processes_mentioning
 
 pytestmark = pytest.mark.slow
@@ -47,11 +49,29 @@ def _run_dir(tmp_path: Path) -> Path:
     return found
 
 
+def _slow_generator(tmp_path: Path) -> Path:
+    """A measurement of a generator process far too slow for the smoke night."""
+    path = tmp_path / "generator.json"
+    write_capacity(path, GeneratorCapacity(
+        measured_utc="2026-12-01 10:00 UTC", machine=Machine("gen-1", "Test CPU", 1, "3.11", "2"),
+        scenario="smoke", photo_bytes=20_000, requests_per_form=5.0, forms_per_s=0.01,
+        requests_per_s=0.05, bytes_per_s=600.0, cpu_s_per_request=0.5, limited_by="generator",
+    ))  # fmt: skip
+    return path
+
+
 def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path: Path) -> None:
-    process = _run(tmp_path)
+    process = _run(tmp_path, "--generator", str(_slow_generator(tmp_path)))
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, out + err
     run_dir = _run_dir(tmp_path)
+    # too few generator processes by the measurement: said at the start, kept, in the report
+    (short,) = [line for line in out.splitlines() if " this run has 1 process(es);" in line]
+    assert short.startswith("sirekap-loadtest run: generator: this run has 1 process(es); the ")
+    assert "expect start slip and an inconclusive run" in short
+    generator = json.loads((run_dir / "run.json").read_text())["generator"]
+    assert generator["needed"] > 1 and generator["processes"] == 1
+    assert generator["shortfall"] == short.removeprefix("sirekap-loadtest run: ")
     assert out.splitlines()[-1] == f"report: {run_dir / 'report' / 'report.html'}"
     live = [line for line in out.splitlines() if line.startswith("[2024-02-14 ")]
     assert len(live) >= 3, out  # plain progress lines every few seconds
@@ -76,6 +96,7 @@ def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path
     assert (report / "summary.md").read_text().startswith("## PASS: smoke")
     html = (report / "report.html").read_text()
     assert "data:image/png;base64," in html
+    assert html_escape(generator["shortfall"]) in html
     charts = {p.stem for p in (report / "charts").iterdir()}
     assert charts >= {"throughput", "latency", "errors", "completion", "backlog", "server"}
     record = json.loads((run_dir / "run.json").read_text())

@@ -1,0 +1,153 @@
+"""``generator.json``: what one load-generator process sustains on the host it was measured on.
+
+Written by ``sirekap-loadtest calibrate`` (harness/calibrate.py), read by ``validate``, ``plan`` and
+``run`` to say how many generator processes a scenario needs (scenarios/workload/generator_need.py).
+The figures are those of the highest calibration stage at which the one process kept the arrival
+schedule (start slip p99 within 1 s, every form due started, its CPU below ``CPU_CEILING``):
+
+- ``forms_per_s``: forms started on time per second;
+- ``requests_per_s`` and ``bytes_per_s``: what it sent at that rate, at ``photo_bytes`` photos;
+- ``cpu_s_per_request``: its CPU seconds per request (median over the stages that kept up).
+
+``limited_by`` says what ended the ramp: ``generator`` (a stage beyond it did not keep up: the
+figures are the process's capacity), ``target`` (the target failed first) or ``stages`` (the
+ramp ran out of stages); for the last two the figures are only a lower bound of the capacity,
+which the sizing says. ``stages`` keeps every stage measured.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rundir.exits import UsageError
+from rundir.files import write_json
+
+FORMAT = "sirekap-generator-capacity/1"
+DEFAULT_PATH = Path("runs") / "generator.json"
+CPU_CEILING = 0.9  # a process above this share of one core lags its own schedule
+# what ended the ramp, in words (``generator``: the process itself)
+LIMITS = {
+    "generator": "the process fell behind",
+    "target": "the target failed before the process did",
+    "stages": "the ramp ran out of stages before the process fell behind",
+}
+_FIGURES = ("forms_per_s", "requests_per_s", "bytes_per_s")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The host a measurement was made on."""
+
+    host: str
+    cpu: str
+    cores: int
+    python: str
+    locust: str
+
+
+@dataclass(frozen=True)
+class GeneratorCapacity:
+    measured_utc: str
+    machine: Machine
+    scenario: str  # the scenario whose request mix was measured
+    photo_bytes: int  # median photo size sent
+    requests_per_form: float
+    forms_per_s: float
+    requests_per_s: float
+    bytes_per_s: float
+    cpu_s_per_request: float | None
+    limited_by: str
+    stages: tuple[dict[str, Any], ...] = field(default=())
+    source: str = ""  # the file it was read from
+
+    @property
+    def lower_bound(self) -> bool:
+        """True when the ramp ended before this process did: its capacity is at least this."""
+        return self.limited_by != "generator"
+
+    def describe(self) -> str:
+        """One line: what one process sustains, and where and when it was measured."""
+        bound = "at least " if self.lower_bound else ""
+        return (
+            f"one generator process keeps {bound}{rate(self.forms_per_s)} forms/s on time "
+            f"({rate(self.requests_per_s)} requests/s, {rate(self.bytes_per_s / 1e6)} MB/s at "
+            f"{self.photo_bytes / 1e6:.3g} MB photos), measured on {self.machine.host} "
+            f"({self.machine.cpu}, {self.machine.cores} cores) {self.measured_utc}"
+        )
+
+    def bound_line(self) -> str | None:
+        """Why the figures are only a lower bound (None: they are the process's capacity)."""
+        if not self.lower_bound:
+            return None
+        return (
+            f"{LIMITS[self.limited_by]}: the process may do more than measured, so a count from "
+            "it may be more than needed"
+        )
+
+    def document(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("source")
+        return {"format": FORMAT, **data, "stages": list(self.stages)}
+
+
+def rate(value: float) -> str:
+    """A rate for a line of text: three significant digits, whole numbers from 100 up."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def write_capacity(path: Path, capacity: GeneratorCapacity) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, capacity.document())
+
+
+def read_capacity(path: Path) -> GeneratorCapacity:
+    """The measurement in ``path``; UsageError (one line naming the file and what is wrong)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the generator measurement: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(
+            f"{path}: not JSON ({exc}); `sirekap-loadtest calibrate` writes it"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        given = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise UsageError(
+            f"{path}: format {given!r} is not a generator measurement ({FORMAT!r}); "
+            "`sirekap-loadtest calibrate` writes one"
+        )
+    try:
+        machine = Machine(**data["machine"])
+        capacity = GeneratorCapacity(
+            measured_utc=str(data["measured_utc"]),
+            machine=machine,
+            scenario=str(data["scenario"]),
+            photo_bytes=int(data["photo_bytes"]),
+            requests_per_form=float(data["requests_per_form"]),
+            forms_per_s=float(data["forms_per_s"]),
+            requests_per_s=float(data["requests_per_s"]),
+            bytes_per_s=float(data["bytes_per_s"]),
+            cpu_s_per_request=_optional(data["cpu_s_per_request"]),
+            limited_by=str(data["limited_by"]),
+            stages=tuple(data.get("stages") or ()),
+            source=str(path),
+        )
+    except KeyError as exc:
+        raise UsageError(f"{path}: the generator measurement has no field {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: a generator measurement with a bad field: {exc}") from None
+    bad = [name for name in _FIGURES if not getattr(capacity, name) > 0]
+    if bad:
+        raise UsageError(f"{path}: {', '.join(bad)} must be > 0; measure again with calibrate")
+    if capacity.limited_by not in LIMITS:
+        raise UsageError(
+            f"{path}: limited_by {capacity.limited_by!r} is not one of {', '.join(LIMITS)}"
+        )
+    return capacity
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)

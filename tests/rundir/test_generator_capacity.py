@@ -1,0 +1,97 @@
+"""``generator.json``: what calibrate writes is what validate, plan and run read; a bad file is
+one line naming the file and what is wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rundir.exits import UsageError
+from rundir.generator_capacity import (
+    FORMAT,
+    GeneratorCapacity,
+    Machine,
+    read_capacity,
+    write_capacity,
+)
+
+MACHINE = Machine(host="gen-1", cpu="Test CPU", cores=4, python="3.11.9", locust="2.x")
+
+
+def capacity(**changes: object) -> GeneratorCapacity:
+    fields: dict[str, object] = {
+        "measured_utc": "2026-12-01 10:00 UTC", "machine": MACHINE, "scenario": "s",
+        "photo_bytes": 1_200_000, "requests_per_form": 13.8, "forms_per_s": 20.0,
+        "requests_per_s": 276.0, "bytes_per_s": 330e6, "cpu_s_per_request": 0.003,
+        "limited_by": "generator", "stages": ({"offered_forms_per_s": 20.0},),
+    }  # fmt: skip
+    fields.update(changes)
+    return GeneratorCapacity(**fields)  # type: ignore[arg-type]
+
+
+def test_what_is_written_reads_back_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "generator.json"
+    write_capacity(path, capacity())
+    read = read_capacity(path)
+    assert read == capacity(source=str(path))
+    assert json.loads(path.read_text())["format"] == FORMAT
+    assert not read.lower_bound and read.bound_line() is None
+    assert read.describe() == (
+        "one generator process keeps 20 forms/s on time (276 requests/s, 330 MB/s at 1.2 MB "
+        "photos), measured on gen-1 (Test CPU, 4 cores) 2026-12-01 10:00 UTC"
+    )
+
+
+def test_a_ramp_that_ended_before_the_process_is_only_a_lower_bound(tmp_path: Path) -> None:
+    for limit, words in (("target", "the target failed"), ("stages", "ran out of stages")):
+        read = capacity(limited_by=limit)
+        assert read.lower_bound
+        assert "keeps at least 20 forms/s" in read.describe()
+        bound = read.bound_line()
+        assert bound is not None and words in bound and "may be more than needed" in bound
+
+
+def _written(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "generator.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format": "sirekap-sweep/1"}, "format 'sirekap-sweep/1' is not a generator measurement"),
+        ({"forms_per_s": 0}, "forms_per_s must be > 0"),
+        ({"bytes_per_s": -1, "requests_per_s": 0}, "requests_per_s, bytes_per_s must be > 0"),
+        ({"limited_by": "luck"}, "limited_by 'luck' is not one of generator, target, stages"),
+        ({"photo_bytes": "big"}, "a generator measurement with a bad field: invalid literal"),
+        ({"machine": {"host": "x"}}, "a generator measurement with a bad field: Machine."),
+    ],
+)
+def test_a_bad_file_is_one_line_naming_it(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    data = {**capacity().document(), **change}
+    path = _written(tmp_path, data)
+    with pytest.raises(UsageError) as caught:
+        read_capacity(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
+
+
+def test_a_missing_field_is_named(tmp_path: Path) -> None:
+    data = capacity().document()
+    del data["forms_per_s"]
+    with pytest.raises(UsageError, match="the generator measurement has no field 'forms_per_s'"):
+        read_capacity(_written(tmp_path, data))
+
+
+def test_unreadable_and_not_json_files_say_so(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read the generator measurement: No such file"):
+        read_capacity(tmp_path / "absent.json")
+    with pytest.raises(UsageError, match=r"not JSON .*`sirekap-loadtest calibrate` writes it"):
+        read_capacity(_written(tmp_path, "{half"))
+    with pytest.raises(UsageError, match="format 'list' is not a generator measurement"):
+        read_capacity(_written(tmp_path, [1, 2]))
