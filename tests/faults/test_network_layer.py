@@ -142,7 +142,7 @@ def test_a_flaky_window_resets_about_that_fraction_of_connections(proxy: ProxyUn
         except (TimeoutError, ConnectionResetError, ConnectionError):
             resets += 1
     layer.clear()
-    assert 4 <= resets <= 26
+    assert 2 <= resets <= 28  # Bin(30, 0.5) lands outside by chance 6 in 10**8 times
 
 
 def test_on_a_proxy_it_does_not_own_the_layer_removes_only_its_own_toxics(

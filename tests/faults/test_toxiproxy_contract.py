@@ -58,7 +58,7 @@ def test_latency_delays_each_response_by_at_least_the_latency(proxy: ProxyUnderT
 def test_latency_jitter_spreads_delays_within_plus_minus_jitter(proxy: ProxyUnderTest) -> None:
     proxy.client.add_toxic(proxy.name, LatencyToxic(latency=100, jitter=50))
     with proxy.connect() as sock:
-        delays = [timed_get(sock, "/")[1] for _ in range(6)]
+        delays = [timed_get(sock, "/")[1] for _ in range(10)]  # all within 5 ms: ~5e-11
     assert all(delay >= 0.05 for delay in delays), f"sooner than 100 - 50 ms: {delays}"
     assert all(delay < 1.5 for delay in delays), delays
     assert max(delays) - min(delays) > 0.005, f"no jitter seen: {delays}"
@@ -293,7 +293,7 @@ def test_toxicity_applies_a_toxic_to_about_that_share_of_connections(
             except (ConnectionResetError, ConnectionError):
                 outcomes.append("reset")
     assert not [outcome for outcome in outcomes if outcome.startswith("bad")], outcomes
-    assert 6 <= outcomes.count("reset") <= 34, outcomes
+    assert 4 <= outcomes.count("reset") <= 36, outcomes  # Bin(40, 0.5) outside: 2e-8
 
 
 def test_toxicity_zero_leaves_connections_alone(proxy: ProxyUnderTest) -> None:

@@ -16,7 +16,7 @@ def test_the_offset_comes_from_the_shortest_round_trip_and_corrects_a_skewed_hos
     assert clock.rtt == pytest.approx(0.1)
     clock.sample(sent=300.0, master=309.0, received=301.0)  # a longer trip: ignored
     assert clock.offset == pytest.approx(2.1)
-    assert clock.now() - clock.local() == pytest.approx(2.1)
+    assert clock.now() - clock.local() == pytest.approx(2.1, abs=0.05)  # two reads of the time
     assert clock.describe() == {"offset_s": pytest.approx(2.1), "rtt_s": pytest.approx(0.1)}
 
 
