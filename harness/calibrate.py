@@ -35,10 +35,10 @@ from typing import Any
 
 from harness.generator_sizing import sizing
 from harness.reaper import Reaper
-from harness.stage import MAX_STAGE_S, StagePlan, StageRunner, requests_per_tps
-from reports.knee import MAX_SLIP_S
+from harness.stage import MAX_STAGE_S, StagePlan, StageRunner
+from reports.knee import MAX_SLIP_S, Stage, stage_slos
 from rundir import exits, names
-from rundir.exits import UsageError
+from rundir.exits import StartError, UsageError
 from rundir.files import read_json, read_jsonl, write_json
 from rundir.generator_capacity import (
     CPU_CEILING,
@@ -47,18 +47,20 @@ from rundir.generator_capacity import (
     Machine,
     write_capacity,
 )
+from rundir.histogram import nearest_rank
 from rundir.layout import RunDir
 from scenarios import (
     Scenario,
     ScenarioError,
     build_population,
+    format_duration,
     load_scenario,
     loads_scenario,
     parse_size,
+    requests_per_form,
     scenario_from_dict,
 )
 
-TARGET_ERRORS = 0.01  # a stage whose requests failed more than this: the target was the limit
 CALIBRATION_FILE = "calibration.json"
 
 
@@ -75,9 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=5, help="seconds of a stage not judged (5)")
     parser.add_argument("--start-forms", type=float, default=2.0, help="first stage's forms/s (2)")
     parser.add_argument("--factor", type=float, default=1.6, help="ramp factor per stage (1.6)")
-    parser.add_argument("--refine", type=int, default=2, help="bisection steps at the limit (2)")
-    parser.add_argument("--max-stages", type=int, default=12, help="stages at most (12)")
+    parser.add_argument("--max-stages", type=int, default=12, help="ramp stages at most (12)")
+    parser.add_argument("--refine", type=int, default=2, help="bisection stages after the ramp (2)")
     return parser
+
+
+# a stage's verdicts: the process kept up, or why not (the first that applies)
+KEPT_UP = "kept up"
+LATE = "the process fell behind (forms started late)"
+BUSY = f"the process used more than {CPU_CEILING:.0%} of a core"
+TARGET = "the target fell behind"
 
 
 @dataclass(frozen=True)
@@ -89,43 +98,36 @@ class Measured:
     forms_on_time: int
     forms_per_s: float  # started on time, per second
     requests_per_s: float
-    bytes_per_s: float
-    slip_p99_s: float | None
-    cpu_share: float | None  # CPU seconds of the process per second of the stage
+    bytes_per_s: float  # photo bytes of the pages acknowledged, per second
+    slip_p99_s: float | None  # of the forms due in the window
+    cpu_share: float  # CPU seconds of the process per second of the window
     cpu_s_per_request: float | None
-    error_ratio: float
+    target_failed: tuple[str, ...]  # the stage checks the target did not pass
     folder: str
 
     @property
-    def generator_kept_up(self) -> bool:
-        return (
-            self.forms_due > 0
-            and self.forms_on_time == self.forms_due
-            and (self.slip_p99_s or 0.0) <= MAX_SLIP_S
-            and self.cpu_share is not None
-            and self.cpu_share < CPU_CEILING
-        )
+    def verdict(self) -> str:
+        if self.forms_due == 0 or self.forms_on_time < self.forms_due:
+            return LATE
+        if self.cpu_share >= CPU_CEILING:
+            return BUSY
+        return f"{TARGET} ({', '.join(self.target_failed)})" if self.target_failed else KEPT_UP
 
     @property
-    def target_kept_up(self) -> bool:
-        return self.error_ratio <= TARGET_ERRORS
+    def generator_kept_up(self) -> bool:
+        return self.verdict not in (LATE, BUSY)
 
-    def verdict(self) -> str:
-        if not self.generator_kept_up:
-            return "the process fell behind"
-        return "kept up" if self.target_kept_up else "the target failed"
+    @property
+    def kept_up(self) -> bool:
+        return self.verdict == KEPT_UP
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "generator_kept_up": self.generator_kept_up,
-                "target_kept_up": self.target_kept_up}  # fmt: skip
+        return {**dataclasses.asdict(self), "verdict": self.verdict}
 
 
-def _kept(stage: Measured) -> bool:
-    return stage.generator_kept_up and stage.target_kept_up
-
-
-def _checked(args: argparse.Namespace) -> Scenario:
-    """The scenario with the calibration's target (raw mock) and photo size; UsageError."""
+def _checked(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
+    """The scenario, and the one calibrated: with the raw mock as target and ``--photo-size``;
+    UsageError naming what is wrong."""
     if not 1 <= args.stage <= MAX_STAGE_S or not 0 <= args.warmup < args.stage:
         raise UsageError(
             f"--stage {args.stage} --warmup {args.warmup}: a stage lasts 1 to {MAX_STAGE_S} s "
@@ -148,7 +150,7 @@ def _checked(args: argparse.Namespace) -> Scenario:
             raise UsageError(f"--photo-size {args.photo_size!r}: {error}") from None
         data["population"]["photo_size"] = {"median": args.photo_size, "p95": args.photo_size}
     try:
-        return scenario_from_dict(data, str(args.scenario))
+        return scenario, scenario_from_dict(data, str(args.scenario))
     except ScenarioError as error:
         raise UsageError(f"--photo-size {args.photo_size}: {error}") from None
 
@@ -172,49 +174,58 @@ def _machine() -> Machine:
     )
 
 
-def measure(folder: Path, offered: float, window: tuple[int, int]) -> Measured:
-    """A calibration stage's figures from its run folder (load summary, ledger, timeline).
+def window_cpu(samples: list[list[float]], window: tuple[int, int]) -> float | None:
+    """CPU seconds per second between the first sample at or after the window's start and the
+    last at or before its end (``cpu_by_second``: [real s since the clock start, CPU s])."""
+    first, last = window
+    inside = [(float(at), float(cpu)) for at, cpu in samples if first <= at <= last + 0.5]
+    if len(inside) < 2 or inside[-1][0] - inside[0][0] <= 0:
+        return None
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
-    The process's CPU share is all the CPU it used from go to its final report over the stage's
-    length: its start and drain count as if inside the stage, which errs on the safe side."""
-    summary = read_json(folder / names.LOAD_SUMMARY) or {}
-    ledger = read_jsonl(folder / names.LEDGER)
-    start = float(summary["clock"]["start"])
+
+def measure(stage: Stage, folder: Path, offered: float, window: tuple[int, int]) -> Measured:
+    """A calibration stage's figures from its run folder; StartError when a file is missing."""
+    try:
+        summary = read_json(folder / names.LOAD_SUMMARY)
+        if summary is None:
+            raise ValueError(f"{folder / names.LOAD_SUMMARY}: missing or not JSON")
+        ledger = read_jsonl(folder / names.LEDGER)
+        timeline = read_jsonl(folder / names.TIMELINE)
+        scenario = loads_scenario((folder / names.SCENARIO).read_text(encoding="utf-8"))
+        start = float(summary["clock"]["start"])
+        workers = summary["generator"]["workers"]
+    except (OSError, ValueError, KeyError, ScenarioError) as error:
+        why = f"the generator's files cannot be read: {error}"
+        raise StartError(f"stage in {folder}: {why}") from None
     first, last = window
     span = float(last - first)
     due = [line for line in ledger if start + first <= float(line["due_at"]) < start + last]
-    on_time = [
-        line for line in due
-        if line["start_slip_s"] is not None and float(line["start_slip_s"]) <= MAX_SLIP_S
-    ]  # fmt: skip
-    population = build_population(loads_scenario((folder / names.SCENARIO).read_text()))
-    sizes = {
-        (tps.code, election): sum(pages)
-        for tps in population
-        for election, pages in tps.pages.items()
-    }
-    sent = sum(sizes[line["tps_code"], line["election"]] for line in on_time)
-    requests = summary["requests"]["total"]
-    in_window = sum(
-        int(line["count"])
-        for line in read_jsonl(folder / names.TIMELINE)
+    slips = sorted(float(line["start_slip_s"]) for line in due if line["start_slip_s"] is not None)
+    on_time = [slip for slip in slips if slip <= MAX_SLIP_S]
+    population = build_population(scenario)
+    sizes = [size for tps in population for pages in tps.pages.values() for size in pages]
+    in_window = [
+        line for line in timeline
         if line.get("kind") == "requests" and first <= int(line["second"]) < last
-    )
-    worker = (summary["generator"]["workers"] or [{}])[0]
-    cpu = worker.get("cpu_s")
-    count = int(requests["count"])
-    failed = count - int(requests["ok"])
+    ]  # fmt: skip
+    pages_ok = sum(int(line["ok"]) for line in in_window if line["endpoint"] == "page")
+    cpu = window_cpu(workers[0].get("cpu_by_second") or [], window) if workers else None
+    if cpu is None:
+        raise StartError(f"stage in {folder}: the generator process reported no CPU time")
+    count = int(summary["requests"]["total"]["count"])
+    total_cpu = workers[0].get("cpu_s")
     return Measured(
         offered_forms_per_s=offered,
         forms_due=len(due),
         forms_on_time=len(on_time),
         forms_per_s=len(on_time) / span,
-        requests_per_s=in_window / span,
-        bytes_per_s=sent / span,
-        slip_p99_s=(summary.get("start_slip_s") or {}).get("p99"),
-        cpu_share=cpu / last if cpu is not None else None,
-        cpu_s_per_request=cpu / count if cpu is not None and count else None,
-        error_ratio=failed / count if count else 0.0,
+        requests_per_s=sum(int(line["count"]) for line in in_window) / span,
+        bytes_per_s=pages_ok * (sum(sizes) / len(sizes)) / span,
+        slip_p99_s=nearest_rank(slips, 0.99),
+        cpu_share=cpu,
+        cpu_s_per_request=total_cpu / count if total_cpu is not None and count else None,
+        target_failed=tuple(check.expression for check in stage.checks if not check.passed),
         folder=str(folder),
     )
 
@@ -225,48 +236,46 @@ class Calibration:
     def __init__(self, args: argparse.Namespace, scenario: Scenario) -> None:
         self.args, self.scenario = args, scenario
         self.dir = RunDir.create(args.runs, f"calibrate-{scenario.name}")
-        forms = len(scenario.client.elections) * scenario.client.devices_per_tps
-        self.requests_per_form = requests_per_tps(scenario) / forms
+        self.requests_per_form = requests_per_form(scenario)
         self.stages: list[Measured] = []
         self.started = time.monotonic()
+        self.interrupted = False
 
     def run(self) -> None:
-        """Stages until the process falls behind (then bisect), the target fails, or the count
-        runs out; Ctrl-C ends it with what was measured."""
+        """Stages until the process falls behind (then bisect), the target fails, or the ramp
+        runs out; Ctrl-C ends it, keeping what was measured."""
         args = self.args
         reaper = Reaper(self.dir.path / "reaper.log")
         runner = StageRunner(
-            self.scenario, self.dir.path, (), target=None, allow_remote=None, workers=1,
-            watcher=reaper,
+            self.scenario, self.dir.path, stage_slos(()), target=None, allow_remote=None,
+            workers=1, watcher=reaper,
         )  # fmt: skip
         try:
             rate = args.start_forms
-            while len(self.stages) < args.max_stages:
-                stage = self._stage(runner, rate)
-                if not stage.generator_kept_up or not stage.target_kept_up:
+            for _ in range(args.max_stages):
+                if not self._stage(runner, rate).kept_up:
                     break
                 rate *= args.factor
-            low, high = self._bounds()
             for _ in range(args.refine):
-                if low is None or high is None or len(self.stages) >= args.max_stages + args.refine:
+                low, high = self._bounds()
+                if low is None or high is None:
                     break
-                middle = (low + high) / 2
-                stage = self._stage(runner, middle)
-                if not stage.target_kept_up:
-                    break
-                low, high = (middle, high) if stage.generator_kept_up else (low, middle)
+                self._stage(runner, (low + high) / 2)
+        except KeyboardInterrupt:
+            self.interrupted = True
         finally:
             reaper.done()
 
     def _bounds(self) -> tuple[float | None, float | None]:
-        """The highest offered rate that kept up and the lowest above it that fell behind."""
-        kept = [
-            s.offered_forms_per_s for s in self.stages if s.generator_kept_up and s.target_kept_up
-        ]
+        """The highest offered rate kept up with, and the lowest above it the process did not
+        keep up with (None, None: nothing to bisect)."""
+        kept = [s.offered_forms_per_s for s in self.stages if s.kept_up]
         behind = [s.offered_forms_per_s for s in self.stages if not s.generator_kept_up]
-        low = max(kept) if kept else None
-        high = min((rate for rate in behind if low is None or rate > low), default=None)
-        return low, high
+        target_failed = any(not s.kept_up and s.generator_kept_up for s in self.stages)
+        if not kept or not behind or target_failed:
+            return None, None  # nothing kept up, the process never fell behind, or the target did
+        low = max(kept)
+        return low, min((rate for rate in behind if rate > low), default=None)
 
     def _stage(self, runner: StageRunner, forms_per_s: float) -> Measured:
         args, index = self.args, len(self.stages)
@@ -276,11 +285,10 @@ class Calibration:
             flush=True,
         )
         plan = StagePlan(0, index, forms_per_s * self.requests_per_form, args.stage, args.warmup)
-        runner.run(plan)
-        stage = measure(runner.folder_of(plan), forms_per_s, (args.warmup, args.stage))
+        measured = runner.run(plan)
+        stage = measure(measured, runner.folder_of(plan), forms_per_s, (args.warmup, args.stage))
         self.stages.append(stage)
         self._save()
-        cpu = "-" if stage.cpu_share is None else f"{stage.cpu_share:.0%}"
         per_request = (
             "-" if stage.cpu_s_per_request is None else f"{stage.cpu_s_per_request * 1e3:.2f} ms"
         )
@@ -288,9 +296,8 @@ class Calibration:
         print(
             f"    {stage.forms_on_time} of {stage.forms_due} forms on time ({stage.forms_per_s:.2f}"
             f"/s), {stage.requests_per_s:.1f} requests/s, {stage.bytes_per_s / 1e6:.1f} MB/s, "
-            f"slip p99 {slip}, CPU {cpu} of a core ({per_request} a request), errors "
-            f"{stage.error_ratio:.1%} -> {stage.verdict()}  "
-            f"[{round(time.monotonic() - self.started)} s]",
+            f"slip p99 {slip}, CPU {stage.cpu_share:.0%} of a core ({per_request} a request) "
+            f"-> {stage.verdict}  [{format_duration(round(time.monotonic() - self.started))}]",
             flush=True,
         )
         return stage
@@ -302,13 +309,14 @@ class Calibration:
         )
 
     def result(self) -> GeneratorCapacity | None:
-        kept = [s for s in self.stages if _kept(s)]
-        if not kept:
+        """The highest stage kept up with; None when none was (or the calibration was cut)."""
+        kept = [s for s in self.stages if s.kept_up]
+        if not kept or self.interrupted:
             return None
         best = max(kept, key=lambda s: s.forms_per_s)
         if any(not s.generator_kept_up for s in self.stages):
             limited = "generator"
-        elif any(not s.target_kept_up for s in self.stages):
+        elif any(not s.kept_up for s in self.stages):
             limited = "target"
         else:
             limited = "stages"
@@ -318,7 +326,7 @@ class Calibration:
             machine=_machine(),
             scenario=self.scenario.name,
             photo_bytes=int(self.scenario.population.photo_size.median),
-            requests_per_form=self.requests_per_form,
+            requests_per_form=round(self.requests_per_form, 3),
             forms_per_s=round(best.forms_per_s, 3),
             requests_per_s=round(best.requests_per_s, 2),
             bytes_per_s=round(best.bytes_per_s),
@@ -327,29 +335,31 @@ class Calibration:
             stages=tuple(s.to_json() for s in self.stages),
         )
 
+    def nothing_line(self) -> str:
+        """Why nothing is written (no stage kept up, or interrupted)."""
+        where = f"nothing written; the stages are in {self.dir.path}"
+        if self.interrupted:
+            return f"calibrate: interrupted after {len(self.stages)} stage(s): {where}"
+        first = self.stages[0].verdict if self.stages else "no stage ran"
+        hint = " (try a lower --start-forms)" if first in (LATE, BUSY) else ""
+        return f"calibrate: the first stage was not kept up with: {first}{hint}; {where}"
+
 
 def main(argv: list[str]) -> int:
     """Calibrate; see the module doc for exit codes."""
     args = _parser().parse_args(argv)
-    scenario = _checked(args)  # UsageError: harness.cli says it and exits 2
-    calibration = Calibration(args, scenario)
+    scenario, calibrated = _checked(args)  # UsageError: harness.cli says it and exits 2
+    calibration = Calibration(args, calibrated)
     print(f"calibration directory: {calibration.dir.path}", flush=True)
-    interrupted = False
-    try:
-        calibration.run()
-    except KeyboardInterrupt:
-        interrupted = True
-        print("calibration interrupted: judging the stages measured so far", flush=True)
+    calibration.run()
     capacity = calibration.result()
     if capacity is None:
-        why = "interrupted before" if interrupted else "no stage kept up:"
-        print(
-            f"calibrate: {why} one process kept the schedule at {args.start_forms:g} forms/s; "
-            f"nothing written (try a lower --start-forms); stages in {calibration.dir.path}",
-            flush=True,
-        )
+        print(calibration.nothing_line(), flush=True)
         return exits.INCONCLUSIVE
-    write_capacity(args.out, capacity)
+    try:
+        write_capacity(args.out, capacity)
+    except OSError as error:
+        raise UsageError(f"--out {args.out}: cannot write: {error.strerror}") from None
     print(capacity.describe(), flush=True)
     bound = capacity.bound_line()
     if bound is not None:

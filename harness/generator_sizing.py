@@ -9,13 +9,20 @@ back on a figure of their own.
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from rundir.generator_capacity import DEFAULT_PATH, GeneratorCapacity, read_capacity
 from rundir.record import GENERATOR_SHORTFALL
-from scenarios import Scenario, arrival_schedule, build_population
-from scenarios.workload.generator_need import GeneratorNeed, generator_demand, generator_need
+from scenarios import ArrivalSchedule, Population, Scenario, arrival_schedule, build_population
+from scenarios.workload.generator_need import (
+    DEFAULT_READ_BACK,
+    GeneratorNeed,
+    generator_demand,
+    generator_need,
+)
 
 
 def add_generator_option(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +54,14 @@ class Sizing:
                 f"not measured: `sirekap-loadtest calibrate {scenario.source}` measures what one "
                 f"generator process sustains on this host (then read from {DEFAULT_PATH})"
             ]
-        return self.need.lines()
+        lines = self.need.lines()
+        here, there = socket.gethostname(), self.need.capacity.machine.host
+        if here != there:
+            lines.append(
+                f"measured on {there}, not on this host ({here}): right for workers on hosts "
+                f"like {there}"
+            )
+        return lines
 
     def record(self, processes: int) -> dict[str, object]:
         """What run.json keeps in ``generator``: the count needed, and the warning if short."""
@@ -68,20 +82,37 @@ class Sizing:
         need = self.need
         if need is None or processes >= need.processes:
             return None
+        expect = (
+            "start slip may follow" if need.capacity.lower_bound
+            else "expect start slip and an inconclusive run"
+        )  # fmt: skip
+        spare = max(1, (os.cpu_count() or 1) - 1)  # a core for the harness and the master
+        more = (
+            f"add --workers (this host has {spare} core(s) to spare) or remote workers "
+            "(--expect-workers)" if need.processes <= spare
+            else f"more than this host's {spare} spare core(s): add remote workers "
+            "(--expect-workers)"
+        )  # fmt: skip
         return (
             f"generator: this run has {processes} process(es); the scenario {need.needs()} at "
-            f"its peak of {need.peak()} (by {need.capacity.source}): expect start slip and an "
-            "inconclusive run; add --workers or remote workers (--expect-workers)"
+            f"its peak of {need.peak()} (by {need.capacity.source}): {expect}; {more}"
         )
 
 
 NOT_SIZED = Sizing(None)
 
 
-def sizing(scenario: Scenario, capacity: GeneratorCapacity | None) -> Sizing:
-    """The scenario's need against ``capacity`` (its whole population and schedule are drawn)."""
+def sizing(
+    scenario: Scenario,
+    capacity: GeneratorCapacity | None,
+    drawn: tuple[Population, ArrivalSchedule] | None = None,
+    read_back: float = DEFAULT_READ_BACK,
+) -> Sizing:
+    """The scenario's need against ``capacity``; its population and schedule are drawn unless
+    given (``drawn``), with ``read_back`` of the forms read back by the devices."""
     if capacity is None:
         return NOT_SIZED
-    population = build_population(scenario)
-    demand = generator_demand(scenario, population, arrival_schedule(scenario, population))
-    return Sizing(generator_need(demand, capacity))
+    if drawn is None:
+        population = build_population(scenario)
+        drawn = population, arrival_schedule(scenario, population)
+    return Sizing(generator_need(generator_demand(scenario, *drawn, read_back), capacity))

@@ -32,7 +32,6 @@ from harness.stage import (
     StagePlan,
     StageRunner,
     desas_needed,
-    requests_per_tps,
     write_pool,
 )
 from harness.sweep import SweepSettings, next_start, run_sweep
@@ -55,7 +54,9 @@ from scenarios import (
     format_duration,
     load_scenario,
     lognormal_sigma,
+    requests_per_tps,
 )
+from scenarios.workload.generator_need import generator_need, stage_demand
 
 SWEEP_FILE = names.SWEEP
 
@@ -190,13 +191,13 @@ class Planner:
         self.sweep["generator"].pop(GENERATOR_SHORTFALL, None)  # a run's warning, not a plan's
         if capacity is None or settings is None:
             return
-        sustained = self.args.workers * capacity.requests_per_s
-        if settings.max_rps > sustained:
+        top = generator_need(stage_demand(self.scenario, settings.max_rps), capacity)
+        if top.processes > self.args.workers:
             print(
-                f"generator: --workers {self.args.workers} sustain about {sustained:,.0f} "
-                f"requests/s by {capacity.source}; the sweep may offer up to "
-                f"{settings.max_rps:,.0f}: stages past that are judged generator-limited, not "
-                "the target's",
+                f"generator: the sweep's highest stage ({settings.max_rps:,.0f} requests/s) "
+                f"{top.needs()} and has --workers {self.args.workers}: a stage past what they "
+                "sustain shows it in its start slip and is judged generator-limited, not the "
+                "target's knee",
                 flush=True,
             )
 
@@ -363,9 +364,10 @@ def main(argv: list[str]) -> int:
             f"{args.registry_out}; load them into the target, then run plan with --target"
         )
         return 0
+    capacity = load_generator(args.generator)  # a bad file: exit 2 before any folder is made
     planner = Planner(args, scenario, text)
     print(f"plan directory: {planner.dir.path}", flush=True)
-    planner.size_generator(load_generator(args.generator), settings)
+    planner.size_generator(capacity, settings)
     if saved is not None:
         stages, per_tps, document = saved
         planner.sweep.update(document, source=str(args.sweep))

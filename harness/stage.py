@@ -32,6 +32,7 @@ from scenarios import (
     Slo,
     build_population,
     loads_scenario,
+    requests_per_tps,
     write_capacity,
     write_registry,
 )
@@ -62,14 +63,6 @@ def write_pool(scenario: Scenario, desas: int, path: Path) -> int:
 def desas_needed(settings_tps_per_stage: float, stages: int) -> int:
     """Desa a sweep of ``stages`` stages of at most ``settings_tps_per_stage`` TPS uses at most."""
     return stages * max(1, math.ceil(settings_tps_per_stage / TPS_PER_DESA))
-
-
-def requests_per_tps(scenario: Scenario) -> float:
-    """Requests one TPS makes without retries: per device a login, then each form's pages and
-    its result (the mock's contract; read-backs are not part of a stage)."""
-    forms = scenario.population.forms
-    per_device = 1 + sum(forms.pages(election) + 1 for election in scenario.client.elections)
-    return float(scenario.client.devices_per_tps * per_device)
 
 
 def _drop_none(value: Any) -> Any:

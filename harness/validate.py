@@ -96,12 +96,14 @@ def main(argv: list[str]) -> int:
             status = exits.USAGE
             continue
         population = build_population(scenario)
+        schedule = arrival_schedule(scenario, population)
         if index:
             print()
-        print(summarize(scenario, population, arrival_schedule(scenario, population)))
+        print(summarize(scenario, population, schedule))
         for line in command_plan(scenario, fault_timeline(scenario)):  # what `run` will run
             print(line)
-        for number, line in enumerate(sizing(scenario, capacity).lines(scenario)):
+        sized = sizing(scenario, capacity, (population, schedule))
+        for number, line in enumerate(sized.lines(scenario)):
             print(f"{'generator' if number == 0 else '':<11} {line}")
         print("valid")
         if args.registry is not None and not _write_registry(scenario, args.registry):

@@ -417,7 +417,7 @@ class Conductor:
 
     def described_workers(self) -> list[dict[str, Any]]:
         """Every generator process: its host, pid, clock offset, if lost when, and the CPU seconds
-        it used from go to its final report (over ``wall_s``)."""
+        it used from go to its final report (over ``wall_s``) and at each second of the run."""
         ids = {index: client_id for client_id, index in self.workers.items()}
         described = []
         for index, status in sorted(self.statuses.items()):
@@ -427,6 +427,7 @@ class Conductor:
                 "pid": status.get("pid"), "offset_s": clock.get("offset_s"),
                 "rtt_s": clock.get("rtt_s"), "lost": self.lost.get(index),
                 "cpu_s": final.get("cpu_s"), "wall_s": final.get("wall_s"),
+                "cpu_by_second": final.get("cpu_by_second") or [],
             }  # fmt: skip
             described.append(worker)
         return described

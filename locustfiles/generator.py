@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import os
 import socket
 import time
@@ -76,6 +77,8 @@ class Generator:
         self.cpu_warnings = 0
         self.max_cpu = 0.0
         self.went: tuple[float, float] | None = None  # (CPU s, monotonic s) of this process at go
+        # (real s since the clock start, CPU s since go), each whole second of the run
+        self.cpu_by_second: list[tuple[float, float]] = []
         self.runner.register_message("sirekap_assign", self._on_assign)
         self.runner.register_message("sirekap_go", self._on_go)
         self.runner.register_message("sirekap_finish", self._on_finish)
@@ -159,6 +162,7 @@ class Generator:
         self.went = (time.process_time(), time.monotonic())
         self.context.clock_start = clock_start
         self.dispatcher.begin(clock_start)
+        gevent.spawn(self._sample_cpu, clock_start, self.went[0])
 
     def plenary_context(self) -> PlenaryContext:
         """What this process's operators share (once the clock has started)."""
@@ -200,15 +204,26 @@ class Generator:
         }
         self.runner.send_message("sirekap_final", payload)
 
-    def _cpu_used(self) -> dict[str, float | None]:
+    def _sample_cpu(self, clock_start: float, at_go: float) -> None:
+        """This process's CPU time at each whole second of the run, until its final report: the
+        CPU share over any window (``sirekap-loadtest calibrate`` judges its steady window)."""
+        second = 0
+        while not self.recorder.closed:
+            gevent.sleep(max(0.0, clock_start + second - CLOCK.now()))
+            at = CLOCK.now() - clock_start
+            self.cpu_by_second.append((round(at, 3), round(time.process_time() - at_go, 4)))
+            second = max(second + 1, math.ceil(at))
+
+    def _cpu_used(self) -> dict[str, Any]:
         """This process's CPU seconds and wall seconds from go to now (what one generator process
         costs: ``sirekap-loadtest calibrate`` reads them)."""
         if self.went is None:
-            return {"cpu_s": None, "wall_s": None}
+            return {"cpu_s": None, "wall_s": None, "cpu_by_second": []}
         cpu, wall = self.went
         return {
             "cpu_s": round(time.process_time() - cpu, 3),
             "wall_s": round(time.monotonic() - wall, 3),
+            "cpu_by_second": [list(pair) for pair in self.cpu_by_second],
         }
 
     # ---- to the conductor ----

@@ -19,7 +19,6 @@ attempts by outcome, KPPS corrections); see :mod:`locustfiles.reconcile`.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,20 +27,12 @@ from typing import Any
 from locustfiles.jobs import Plan, text_digest
 from locustfiles.reconcile import plenary_block, quality_block
 from locustfiles.refusals import refusal_block, session_counts
-from rundir.histogram import Histogram
+from rundir.histogram import Histogram, nearest_rank
 from rundir.ledger import FINAL_OUTCOMES, LOST_PREFIX
 from rundir.timeline import Timeline
 from scenarios import load_factor
 
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-
-
-def nearest_rank(sorted_values: Sequence[float], q: float) -> float | None:
-    """The ceil(q * n)-th smallest value (exact, for the slip figures)."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def slip_values(ledger: Sequence[Mapping[str, Any]], ended_at: float) -> list[float]:
@@ -108,7 +99,8 @@ class GeneratorFacts:
     missing_processes: Sequence[int] = ()  # sent no final report: their ledgers are lost
     problems: Sequence[str] = ()
     # each process: index, client_id, host, pid, offset_s and rtt_s of its clock, lost (or None),
-    # cpu_s and wall_s from go to its final report
+    # cpu_s and wall_s from go to its final report, cpu_by_second: [real s since the clock start,
+    # CPU s since go] at each whole second
     workers: Sequence[Mapping[str, Any]] = ()
 
 

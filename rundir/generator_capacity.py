@@ -18,6 +18,7 @@ which the sizing says. ``stages`` keeps every stage measured.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ LIMITS = {
     "target": "the target failed before the process did",
     "stages": "the ramp ran out of stages before the process fell behind",
 }
-_FIGURES = ("forms_per_s", "requests_per_s", "bytes_per_s")
 
 
 @dataclass(frozen=True)
@@ -119,29 +119,28 @@ def read_capacity(path: Path) -> GeneratorCapacity:
             f"{path}: format {given!r} is not a generator measurement ({FORMAT!r}); "
             "`sirekap-loadtest calibrate` writes one"
         )
-    try:
-        machine = Machine(**data["machine"])
-        capacity = GeneratorCapacity(
-            measured_utc=str(data["measured_utc"]),
-            machine=machine,
-            scenario=str(data["scenario"]),
-            photo_bytes=int(data["photo_bytes"]),
-            requests_per_form=float(data["requests_per_form"]),
-            forms_per_s=float(data["forms_per_s"]),
-            requests_per_s=float(data["requests_per_s"]),
-            bytes_per_s=float(data["bytes_per_s"]),
-            cpu_s_per_request=_optional(data["cpu_s_per_request"]),
-            limited_by=str(data["limited_by"]),
-            stages=tuple(data.get("stages") or ()),
-            source=str(path),
-        )
-    except KeyError as exc:
-        raise UsageError(f"{path}: the generator measurement has no field {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{path}: a generator measurement with a bad field: {exc}") from None
-    bad = [name for name in _FIGURES if not getattr(capacity, name) > 0]
-    if bad:
-        raise UsageError(f"{path}: {', '.join(bad)} must be > 0; measure again with calibrate")
+    fields = _Fields(path, data)
+    machine = fields.section("machine")
+    capacity = GeneratorCapacity(
+        measured_utc=fields.text(data, "measured_utc"),
+        machine=Machine(
+            host=fields.text(machine, "host", "machine.host"),
+            cpu=fields.text(machine, "cpu", "machine.cpu"),
+            cores=int(fields.number(machine, "cores", "machine.cores")),
+            python=fields.text(machine, "python", "machine.python"),
+            locust=fields.text(machine, "locust", "machine.locust"),
+        ),
+        scenario=fields.text(data, "scenario"),
+        photo_bytes=int(fields.number(data, "photo_bytes")),
+        requests_per_form=fields.number(data, "requests_per_form"),
+        forms_per_s=fields.number(data, "forms_per_s"),
+        requests_per_s=fields.number(data, "requests_per_s"),
+        bytes_per_s=fields.number(data, "bytes_per_s"),
+        cpu_s_per_request=fields.optional_number(data, "cpu_s_per_request"),
+        limited_by=fields.text(data, "limited_by"),
+        stages=tuple(data.get("stages") or ()),
+        source=str(path),
+    )
     if capacity.limited_by not in LIMITS:
         raise UsageError(
             f"{path}: limited_by {capacity.limited_by!r} is not one of {', '.join(LIMITS)}"
@@ -149,5 +148,37 @@ def read_capacity(path: Path) -> GeneratorCapacity:
     return capacity
 
 
-def _optional(value: Any) -> float | None:
-    return None if value is None else float(value)
+class _Fields:
+    """Reads the fields of one measurement file; UsageError naming the field and what is valid."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path, self.data = path, data
+
+    def _get(self, table: dict[str, Any], key: str, name: str) -> Any:
+        if key not in table:
+            raise UsageError(f"{self.path}: the generator measurement has no field {name!r}")
+        return table[key]
+
+    def section(self, key: str) -> dict[str, Any]:
+        value = self._get(self.data, key, key)
+        if not isinstance(value, dict):
+            raise UsageError(f"{self.path}: {key} must be a table of the host's facts")
+        return value
+
+    def text(self, table: dict[str, Any], key: str, name: str | None = None) -> str:
+        value = self._get(table, key, name or key)
+        if not isinstance(value, str):
+            raise UsageError(f"{self.path}: {name or key} must be text; got {value!r}")
+        return value
+
+    def number(self, table: dict[str, Any], key: str, name: str | None = None) -> float:
+        value = self._get(table, key, name or key)
+        valid = not isinstance(value, bool) and isinstance(value, int | float)
+        if not (valid and math.isfinite(value) and value > 0):
+            shown = name or key
+            raise UsageError(f"{self.path}: {shown} must be a finite number > 0; got {value!r}")
+        return float(value)
+
+    def optional_number(self, table: dict[str, Any], key: str) -> float | None:
+        """A number > 0, or null (the field is still required)."""
+        return None if self._get(table, key, key) is None else self.number(table, key)

@@ -17,7 +17,7 @@ JSON form (used in the timeline and in worker reports)::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 RATIO: Final = 1.02
@@ -149,3 +149,11 @@ class Histogram:
 
     def __repr__(self) -> str:
         return f"Histogram(count={self.count}, p50={self.quantile(0.5)}, max={self.max})"
+
+
+def nearest_rank(sorted_values: Sequence[float], q: float) -> float | None:
+    """The ceil(q * n)-th smallest of ``sorted_values`` (exact; None for none)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]

@@ -103,6 +103,8 @@ from scenarios.workload.misreads import (
 )
 from scenarios.workload.overview import (
     figures,
+    requests_per_form,
+    requests_per_tps,
     summarize,
 )
 from scenarios.workload.photos import (
@@ -173,6 +175,8 @@ __all__ = [
     "plan_args",
     "read_operators",
     "read_registry",
+    "requests_per_form",
+    "requests_per_tps",
     "result_body",
     "scenario_from_dict",
     "summarize",

@@ -109,11 +109,21 @@ class ArrivalSchedule:
 
 def peak_rate(sorted_times: Sequence[float], window: float) -> float:
     """The highest count of times in any interval [t, t + window), divided by ``window``."""
-    best, start = 0, 0
-    for end, moment in enumerate(sorted_times):
-        while sorted_times[start] <= moment - window:
+    return peak_weighted([(moment, 1.0) for moment in sorted_times], window)
+
+
+def peak_weighted(weighted: Sequence[tuple[float, float]], window: float) -> float:
+    """The highest sum of the weights of (time, weight) pairs in any interval [t, t + window),
+    divided by ``window``."""
+    points = sorted(weighted)
+    best = total = 0.0
+    start = 0
+    for moment, weight in points:
+        total += weight
+        while points[start][0] <= moment - window:
+            total -= points[start][1]
             start += 1
-        best = max(best, end - start + 1)
+        best = max(best, total)
     return best / window
 
 

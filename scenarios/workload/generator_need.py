@@ -1,28 +1,29 @@
 """How many load-generator processes a scenario needs, from a measurement of one process.
 
 The scenario's demand at its busiest moment, in real seconds (its load factor included): forms
-started, requests (each device's login when its TPS is ready, every page, each form's result;
-read-backs come after the load) and bytes of photos, each over its busiest window of
-``PEAK_WINDOW_REAL`` real seconds (at least a simulated minute, as the scenario summary). The
-measurement (rundir/generator_capacity.py) says what one process sustains; the count is the
-largest of the three ratios, rounded up, so the scarcest of forms, requests and bandwidth decides.
-A measurement at another photo size or request mix is still used, and said, since its
-requests/s and MB/s are what the host's process did at that size.
+started, requests and bytes of photos, each over its busiest window (``peak_window``, as the
+scenario summary). Requests are each device's login when its TPS is ready, every page, each
+form's result and, for the share of forms a device reads back (``run --read-back``, 1 unless
+told), one read after its result. Retries, corrected re-submissions and the plenary's operators
+come on top when a night has failures: the count is for a night that goes well, the least the
+run needs. The measurement (rundir/generator_capacity.py) says what one process sustains; the
+count is the largest of the three ratios, rounded up, so the scarcest of forms, requests and
+bandwidth decides. A measurement of another photo size or request mix is still used, and said.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rundir.generator_capacity import GeneratorCapacity, rate
 from scenarios.schema.scenario import Scenario
-from scenarios.workload.arrival import ArrivalSchedule
-from scenarios.workload.overview import PEAK_WINDOW_REAL
+from scenarios.workload.arrival import ArrivalSchedule, peak_weighted
+from scenarios.workload.overview import peak_window, requests_per_form
 from scenarios.workload.population import Population
 
 MIX_TOLERANCE = 0.25  # a photo size or requests per form further off than this is said
+DEFAULT_READ_BACK = 1.0  # the share of acknowledged forms a device reads back (run's default)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class GeneratorDemand:
     requests_per_s: float
     bytes_per_s: float
     photo_bytes: int  # median page photo of the scenario
-    requests_per_form: float
+    requests_per_form: float  # login share, pages and result (the calibration's mix)
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,17 @@ def _off(measured: float, wanted: float) -> bool:
 
 
 def generator_demand(
-    scenario: Scenario, population: Population, schedule: ArrivalSchedule
+    scenario: Scenario,
+    population: Population,
+    schedule: ArrivalSchedule,
+    read_back: float = DEFAULT_READ_BACK,
 ) -> GeneratorDemand:
     """The peak forms, requests and bytes per real second (see the module doc)."""
     speedup = scenario.clock.speedup
     devices = scenario.client.devices_per_tps
-    window = max(60.0, PEAK_WINDOW_REAL * speedup)
+    window = peak_window(scenario)
     duration = schedule.duration
-    forms: list[float] = []
+    forms: list[tuple[float, float]] = []
     requests: list[tuple[float, float]] = []
     pages: list[tuple[float, float]] = []
     for item in schedule.in_run():
@@ -98,38 +102,31 @@ def generator_demand(
         for form in item.forms:
             if form.ready >= duration:
                 continue
-            forms.append(form.ready)
+            forms.append((form.ready, 1.0))
             sizes = tps.pages[form.election]
             sent = [(at, float(size)) for at, size in zip(form.pages, sizes, strict=True)]
             sent = [pair for pair in sent if pair[0] < duration]
             pages += sent
             requests += [(at, 1.0) for at, _ in sent]
-            if len(sent) == len(form.pages):
-                requests.append((form.pages[-1], 1.0))  # its result, after the last page
-    forms.sort()
-    photo = scenario.population.photo_size.median
-    per_form = len(requests) / len(forms) if forms else 0.0
+            if len(sent) == len(form.pages):  # its result after the last page, then a read
+                requests.append((form.pages[-1], 1.0 + read_back))
     return GeneratorDemand(
-        forms_per_s=_peak([(at, 1.0) for at in forms], window) * speedup * devices,
-        requests_per_s=_peak(requests, window) * speedup * devices,
-        bytes_per_s=_peak(pages, window) * speedup * devices,
-        photo_bytes=int(photo),
-        requests_per_form=per_form,
+        forms_per_s=peak_weighted(forms, window) * speedup * devices,
+        requests_per_s=peak_weighted(requests, window) * speedup * devices,
+        bytes_per_s=peak_weighted(pages, window) * speedup * devices,
+        photo_bytes=int(scenario.population.photo_size.median),
+        requests_per_form=requests_per_form(scenario),
     )
 
 
-def _peak(weighted: Sequence[tuple[float, float]], window: float) -> float:
-    """The highest sum of weights in any interval [t, t + window), per second of ``window``."""
-    points = sorted(weighted)
-    best = total = 0.0
-    start = 0
-    for moment, weight in points:
-        total += weight
-        while points[start][0] <= moment - window:
-            total -= points[start][1]
-            start += 1
-        best = max(best, total)
-    return best / window
+def stage_demand(scenario: Scenario, requests_per_s: float) -> GeneratorDemand:
+    """The demand of a steady sweep stage offering ``requests_per_s`` of the scenario's mix."""
+    per_form = requests_per_form(scenario)
+    forms = requests_per_s / per_form
+    elections = scenario.client.elections
+    pages = sum(scenario.population.forms.pages(e) for e in elections) / len(elections)
+    photo = scenario.population.photo_size.median
+    return GeneratorDemand(forms, requests_per_s, forms * pages * photo, int(photo), per_form)
 
 
 def generator_need(demand: GeneratorDemand, capacity: GeneratorCapacity) -> GeneratorNeed:

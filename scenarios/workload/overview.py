@@ -19,6 +19,26 @@ from scenarios.workload.population import Population
 PEAK_WINDOW_REAL = 5.0
 
 
+def peak_window(scenario: Scenario) -> float:
+    """The simulated seconds peak rates are taken over (``PEAK_WINDOW_REAL`` real, at least a
+    simulated minute)."""
+    return max(60.0, PEAK_WINDOW_REAL * scenario.clock.speedup)
+
+
+def requests_per_tps(scenario: Scenario) -> float:
+    """Requests one TPS makes without retries: per device a login, then each form's pages and
+    its result (the mock's contract; read-backs are not counted here)."""
+    forms = scenario.population.forms
+    per_device = 1 + sum(forms.pages(election) + 1 for election in scenario.client.elections)
+    return float(scenario.client.devices_per_tps * per_device)
+
+
+def requests_per_form(scenario: Scenario) -> float:
+    """The same per form a device sends: a share of its login, the pages and the result."""
+    forms = len(scenario.client.elections) * scenario.client.devices_per_tps
+    return requests_per_tps(scenario) / forms
+
+
 @dataclass(frozen=True)
 class Figures:
     """The numbers the summary prints (also handy for the harness's run record)."""
@@ -42,7 +62,7 @@ def figures(scenario: Scenario, population: Population, schedule: ArrivalSchedul
     devices_sending = scenario.client.devices_per_tps
     events = schedule.page_events()
     sizes = sum(population.get(event.tps).pages[event.election][event.page] for event in events)
-    window = max(60.0, PEAK_WINDOW_REAL * scenario.clock.speedup)
+    window = peak_window(scenario)
     in_run = schedule.in_run()
     return Figures(
         tps=len(population),

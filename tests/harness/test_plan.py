@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from harness.plan import capacity_hint
-from harness.stage import requests_per_tps, stage_text
+from harness.stage import stage_text
 from rundir.generator_capacity import GeneratorCapacity, Machine, write_capacity
-from scenarios import load_scenario, loads_scenario
+from scenarios import load_scenario, loads_scenario, requests_per_tps
 from tests.conftest import processes_mentioning
 from tests.mock_sirekap.conftest import launch_mock
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from harness.plan import capacity_hint
-from harness.stage import requests_per_tps
 from reports.knee import Knee
 from reports.plan import plan
 from reports.plan_check import (
@@ -27,7 +26,7 @@ from reports.plan_check import (
 )
 from reports.plan_report import plan_results, plan_verdict, write_plan_report
 from reports.verdict import Unmeasured
-from scenarios import Scenario, load_scenario, parse_slo
+from scenarios import Scenario, load_scenario, parse_slo, requests_per_tps
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "scenarios" / "plan_check_2024.toml"

@@ -55,7 +55,7 @@ def test_a_ramp_that_ended_before_the_process_is_only_a_lower_bound(tmp_path: Pa
 
 def _written(tmp_path: Path, data: object) -> Path:
     path = tmp_path / "generator.json"
-    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    path.write_text(data if isinstance(data, str) else json.dumps(data, allow_nan=True))
     return path
 
 
@@ -63,11 +63,15 @@ def _written(tmp_path: Path, data: object) -> Path:
     ("change", "message"),
     [
         ({"format": "sirekap-sweep/1"}, "format 'sirekap-sweep/1' is not a generator measurement"),
-        ({"forms_per_s": 0}, "forms_per_s must be > 0"),
-        ({"bytes_per_s": -1, "requests_per_s": 0}, "requests_per_s, bytes_per_s must be > 0"),
+        ({"forms_per_s": 0}, "forms_per_s must be a finite number > 0; got 0"),
+        ({"bytes_per_s": float("inf")}, "bytes_per_s must be a finite number > 0; got inf"),
+        ({"photo_bytes": -5}, "photo_bytes must be a finite number > 0; got -5"),
+        ({"requests_per_s": "fast"}, "requests_per_s must be a finite number > 0; got 'fast'"),
+        ({"cpu_s_per_request": True}, "cpu_s_per_request must be a finite number > 0; got True"),
         ({"limited_by": "luck"}, "limited_by 'luck' is not one of generator, target, stages"),
-        ({"photo_bytes": "big"}, "a generator measurement with a bad field: invalid literal"),
-        ({"machine": {"host": "x"}}, "a generator measurement with a bad field: Machine."),
+        ({"machine": {"host": "x"}}, "the generator measurement has no field 'machine.cpu'"),
+        ({"machine": "vm"}, "machine must be a table of the host's facts"),
+        ({"scenario": 7}, "scenario must be text; got 7"),
     ],
 )
 def test_a_bad_file_is_one_line_naming_it(
@@ -81,7 +85,8 @@ def test_a_bad_file_is_one_line_naming_it(
     assert text.startswith(f"{path}: ") and message in text and "\n" not in text
 
 
-def test_a_missing_field_is_named(tmp_path: Path) -> None:
+def test_a_missing_field_is_named_and_a_null_cost_is_allowed(tmp_path: Path) -> None:
+    assert read_capacity(_written(tmp_path, {**capacity().document(), "cpu_s_per_request": None}))
     data = capacity().document()
     del data["forms_per_s"]
     with pytest.raises(UsageError, match="the generator measurement has no field 'forms_per_s'"):

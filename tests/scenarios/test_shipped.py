@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import arrival_schedule, build_population, load_factor, load_scenario
+from scenarios import ELECTIONS, arrival_schedule, build_population, load_factor, load_scenario
 from tests.scenarios.helpers import REPO, SHIPPED
 
 SHIPPED_FILES = sorted(SHIPPED.glob("*.toml"))
@@ -101,6 +101,17 @@ def test_the_national_sample_spans_three_zones_at_load_factor_one() -> None:
     assert len(loaded.timeline) >= 3  # unstable through the night
     population = build_population(loaded)
     assert set(population.zones) == {"WIB", "WITA", "WIT"}
+
+
+def test_the_national_five_forms_night_is_the_national_sample_with_every_form() -> None:
+    five = load_scenario(SHIPPED / "national_five_forms_2024.toml")
+    sample = load_scenario(SHIPPED / "national_sample_2024.toml")
+    assert five.client.elections == ELECTIONS  # presidential and the four legislative forms
+    assert load_factor(five).factor == pytest.approx(1.0)
+    assert five.timeline == sample.timeline and five.slo == sample.slo
+    assert five.population == sample.population and five.clock == sample.clock
+    pages = sum(five.population.forms.pages(election) for election in ELECTIONS)
+    assert pages == 63  # about 63 page photos per TPS
 
 
 def test_the_package_imports_none_of_the_parts_that_depend_on_it() -> None:

@@ -9,11 +9,12 @@ import pytest
 
 from rundir.generator_capacity import GeneratorCapacity, Machine
 from scenarios import arrival_schedule, build_population, loads_scenario
+from scenarios.workload.arrival import peak_rate, peak_weighted
 from scenarios.workload.generator_need import (
     GeneratorDemand,
-    _peak,
     generator_demand,
     generator_need,
+    stage_demand,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,9 +38,10 @@ def _demand(forms: float, requests: float, mb: float) -> GeneratorDemand:
 
 def test_the_peak_is_the_heaviest_window_of_weights() -> None:
     points = [(2.0, 3.0), (0.0, 1.0), (1.0, 2.0), (10.0, 4.0)]
-    assert _peak(points, 2.0) == 2.5  # [1, 3): 2 + 3
-    assert _peak(points, 100.0) == 0.1  # everything, over 100 s
-    assert _peak([], 5.0) == 0.0
+    assert peak_weighted(points, 2.0) == 2.5  # [1, 3): 2 + 3
+    assert peak_weighted(points, 100.0) == 0.1  # everything, over 100 s
+    assert peak_weighted([], 5.0) == 0.0
+    assert peak_rate([0.0, 0.5, 1.0, 9.0], 1.0) == 2.0  # the unweighted count
 
 
 def test_the_scarcest_ratio_decides_and_an_exact_fit_is_not_rounded_up() -> None:
@@ -77,22 +79,34 @@ def _scenario(speedup: int) -> str:
     return text.split("[[faults]]")[0]
 
 
-def test_the_demand_counts_logins_pages_and_results_at_the_scenarios_speed() -> None:
+def test_the_demand_counts_logins_pages_results_and_reads_at_the_scenarios_speed() -> None:
     demands = []
     for speedup in (360, 720):
         scenario = loads_scenario(_scenario(speedup))
         population = build_population(scenario)
         schedule = arrival_schedule(scenario, population)
         demand = generator_demand(scenario, population, schedule)
-        events = schedule.page_events()
-        forms = sum(1 for event in events if event.page == 0)
-        assert demand.requests_per_form == pytest.approx((forms + len(events) + forms) / forms)
+        assert demand.requests_per_form == 5.0  # a login, 3 pages, the result (one form a TPS)
         assert demand.photo_bytes == 30_000
         # every photo is 30 kB: the bandwidth peak is the page peak times 30 kB, per real second
         window = max(60.0, 5.0 * speedup)
         pages = schedule.peak_page_rate(window) * speedup
         assert demand.bytes_per_s == pytest.approx(pages * 30_000)
-        assert demand.forms_per_s <= demand.requests_per_s
+        # without read-backs: one request fewer per form, at the same moment as its result
+        unread = generator_demand(scenario, population, schedule, read_back=0.0)
+        assert unread.requests_per_s < demand.requests_per_s
+        assert (unread.forms_per_s, unread.bytes_per_s) == (demand.forms_per_s, demand.bytes_per_s)
+        events = schedule.page_events()
+        forms = sum(1 for event in events if event.page == 0)
+        total = len(schedule.in_run()) + len(events) + 2 * forms  # logins, pages, results, reads
+        assert demand.requests_per_s <= total / window * speedup + 1e-9
         demands.append(demand)
     slow, fast = demands
     assert fast.forms_per_s > slow.forms_per_s  # twice as fast: the same work in half the time
+
+
+def test_a_sweep_stage_demands_its_rate_in_the_scenarios_mix() -> None:
+    scenario = loads_scenario(_scenario(720))
+    demand = stage_demand(scenario, 50.0)
+    assert demand.requests_per_s == 50.0 and demand.forms_per_s == 10.0  # 5 requests a form
+    assert demand.bytes_per_s == 10.0 * 3 * 30_000
