@@ -15,9 +15,9 @@ import pytest
 
 from harness.plan import capacity_hint
 from harness.stage import stage_text
-from rundir.generator_capacity import GeneratorCapacity, Machine, write_capacity
 from scenarios import load_scenario, loads_scenario, requests_per_tps
 from tests.conftest import processes_mentioning
+from tests.generator_measurement import write_measurement
 from tests.mock_sirekap.conftest import launch_mock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,12 +212,10 @@ def test_a_plan_slo_with_a_bad_deadline_is_a_scenario_error(tmp_path: Path) -> N
 def test_a_plan_from_a_saved_sweep_reproduces_its_recommendation(tmp_path: Path) -> None:
     shutil.copy(FIXTURE / "scenario.toml", tmp_path / "scenario.toml")
     expected = json.loads((FIXTURE / "summary.json").read_text())
-    generator = tmp_path / "generator.json"
-    write_capacity(generator, GeneratorCapacity(
-        measured_utc="2026-12-01 10:00 UTC", machine=Machine("gen-1", "Test CPU", 1, "3.11", "2"),
-        scenario="s", photo_bytes=1_200_000, requests_per_form=5.0, forms_per_s=0.5,
-        requests_per_s=2.5, bytes_per_s=1.8e6, cpu_s_per_request=0.01, limited_by="generator",
-    ))  # fmt: skip
+    generator = write_measurement(
+        tmp_path / "generator.json", requests_per_form=5.0, forms_per_s=0.5, requests_per_s=2.5,
+        bytes_per_s=1.8e6,
+    )  # fmt: skip
     done = _plan(
         tmp_path, tmp_path / "scenario.toml", "--sweep", str(FIXTURE / "sweep.json"),
         "--generator", str(generator),

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rundir.generator_capacity import GeneratorCapacity, Machine, write_capacity
 from tests.conftest import pick_free_port, processes_mentioning
+from tests.generator_measurement import write_measurement
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -51,13 +51,10 @@ def _run_dir(tmp_path: Path) -> Path:
 
 def _slow_generator(tmp_path: Path) -> Path:
     """A measurement of a generator process far too slow for the smoke night."""
-    path = tmp_path / "generator.json"
-    write_capacity(path, GeneratorCapacity(
-        measured_utc="2026-12-01 10:00 UTC", machine=Machine("gen-1", "Test CPU", 1, "3.11", "2"),
-        scenario="smoke", photo_bytes=20_000, requests_per_form=5.0, forms_per_s=0.01,
-        requests_per_s=0.05, bytes_per_s=600.0, cpu_s_per_request=0.5, limited_by="generator",
-    ))  # fmt: skip
-    return path
+    return write_measurement(
+        tmp_path / "generator.json", photo_bytes=20_000, requests_per_form=5.0,
+        forms_per_s=0.01, requests_per_s=0.05, bytes_per_s=600.0,
+    )  # fmt: skip
 
 
 def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path: Path) -> None:

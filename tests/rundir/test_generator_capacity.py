@@ -9,33 +9,15 @@ from pathlib import Path
 import pytest
 
 from rundir.exits import UsageError
-from rundir.generator_capacity import (
-    FORMAT,
-    GeneratorCapacity,
-    Machine,
-    read_capacity,
-    write_capacity,
-)
-
-MACHINE = Machine(host="gen-1", cpu="Test CPU", cores=4, python="3.11.9", locust="2.x")
-
-
-def capacity(**changes: object) -> GeneratorCapacity:
-    fields: dict[str, object] = {
-        "measured_utc": "2026-12-01 10:00 UTC", "machine": MACHINE, "scenario": "s",
-        "photo_bytes": 1_200_000, "requests_per_form": 13.8, "forms_per_s": 20.0,
-        "requests_per_s": 276.0, "bytes_per_s": 330e6, "cpu_s_per_request": 0.003,
-        "limited_by": "generator", "stages": ({"offered_forms_per_s": 20.0},),
-    }  # fmt: skip
-    fields.update(changes)
-    return GeneratorCapacity(**fields)  # type: ignore[arg-type]
+from rundir.generator_capacity import FORMAT, read_capacity, write_capacity
+from tests.generator_measurement import measurement
 
 
 def test_what_is_written_reads_back_the_same(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "generator.json"
-    write_capacity(path, capacity())
+    write_capacity(path, measurement())
     read = read_capacity(path)
-    assert read == capacity(source=str(path))
+    assert read == measurement(source=str(path))
     assert json.loads(path.read_text())["format"] == FORMAT
     assert not read.lower_bound and read.bound_line() is None
     assert read.describe() == (
@@ -46,7 +28,7 @@ def test_what_is_written_reads_back_the_same(tmp_path: Path) -> None:
 
 def test_a_ramp_that_ended_before_the_process_is_only_a_lower_bound(tmp_path: Path) -> None:
     for limit, words in (("target", "the target failed"), ("stages", "ran out of stages")):
-        read = capacity(limited_by=limit)
+        read = measurement(limited_by=limit)
         assert read.lower_bound
         assert "keeps at least 20 forms/s" in read.describe()
         bound = read.bound_line()
@@ -77,7 +59,7 @@ def _written(tmp_path: Path, data: object) -> Path:
 def test_a_bad_file_is_one_line_naming_it(
     tmp_path: Path, change: dict[str, object], message: str
 ) -> None:
-    data = {**capacity().document(), **change}
+    data = {**measurement().document(), **change}
     path = _written(tmp_path, data)
     with pytest.raises(UsageError) as caught:
         read_capacity(path)
@@ -86,8 +68,9 @@ def test_a_bad_file_is_one_line_naming_it(
 
 
 def test_a_missing_field_is_named_and_a_null_cost_is_allowed(tmp_path: Path) -> None:
-    assert read_capacity(_written(tmp_path, {**capacity().document(), "cpu_s_per_request": None}))
-    data = capacity().document()
+    nulled = {**measurement().document(), "cpu_s_per_request": None}
+    assert read_capacity(_written(tmp_path, nulled)).cpu_s_per_request is None
+    data = measurement().document()
     del data["forms_per_s"]
     with pytest.raises(UsageError, match="the generator measurement has no field 'forms_per_s'"):
         read_capacity(_written(tmp_path, data))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rundir.generator_capacity import GeneratorCapacity, Machine
+from rundir.generator_capacity import GeneratorCapacity
 from scenarios import arrival_schedule, build_population, loads_scenario
 from scenarios.workload.arrival import peak_rate, peak_weighted
 from scenarios.workload.generator_need import (
@@ -16,6 +16,7 @@ from scenarios.workload.generator_need import (
     generator_need,
     stage_demand,
 )
+from tests.generator_measurement import measurement
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -23,12 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 def _capacity(
     forms: float, requests: float, mb: float, limited_by: str = "generator"
 ) -> GeneratorCapacity:
-    return GeneratorCapacity(
-        measured_utc="2026-12-01 10:00 UTC",
-        machine=Machine("gen-1", "Test CPU", 4, "3.11", "2"),
-        scenario="s", photo_bytes=20_000, requests_per_form=5.0, forms_per_s=forms,
-        requests_per_s=requests, bytes_per_s=mb * 1e6, cpu_s_per_request=0.002,
-        limited_by=limited_by, source="runs/generator.json",
+    return measurement(
+        photo_bytes=20_000, requests_per_form=5.0, forms_per_s=forms, requests_per_s=requests,
+        bytes_per_s=mb * 1e6, limited_by=limited_by, source="runs/generator.json",
     )  # fmt: skip
 
 
