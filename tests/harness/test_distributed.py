@@ -130,8 +130,9 @@ def test_two_remote_workers_give_one_process_totals_and_keep_the_schedule_on_the
     workers = record["generator"]["workers"]
     assert len(workers) == 2
     offsets = sorted(w["offset_s"] for w in workers)
-    assert offsets[0] == pytest.approx(0.0, abs=0.05)
-    assert offsets[1] == pytest.approx(-SKEW_S, abs=0.05)  # measured, then corrected
+    # measured within half the shortest round trip (a busy machine's can be long), corrected
+    assert offsets[0] == pytest.approx(0.0, abs=0.25)
+    assert offsets[1] == pytest.approx(-SKEW_S, abs=0.25)
 
     # The same scenario in one local process, against the embedded mock.
     local = subprocess.run(
