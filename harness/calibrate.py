@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import importlib.metadata
+import math
 import os
 import platform
 import socket
@@ -42,7 +43,7 @@ from rundir.exits import StartError, UsageError
 from rundir.files import read_json, read_jsonl, write_json
 from rundir.generator_capacity import (
     CPU_CEILING,
-    DEFAULT_PATH,
+    FILE_NAME,
     GeneratorCapacity,
     Machine,
     write_capacity,
@@ -61,17 +62,21 @@ from scenarios import (
     scenario_from_dict,
 )
 
+PROG = "sirekap-loadtest calibrate"
 CALIBRATION_FILE = "calibration.json"
+MIN_WINDOW_S = 5  # a stage's steady window: fewer seconds hold too few forms to judge
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sirekap-loadtest calibrate",
+        prog=PROG,
         description="Measure what one load-generator process sustains on this host.",
     )
     parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="whose request mix to send")
     parser.add_argument("--photo-size", metavar="SIZE", help="page photo size (e.g. 1.2MB)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_PATH, help=f"file ({DEFAULT_PATH})")
+    parser.add_argument(
+        "--out", type=Path, help=f"the measurement file ({FILE_NAME} in the --runs folder)"
+    )
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="stage folders (runs/)")
     parser.add_argument("--stage", type=int, default=20, help="real seconds per stage (20)")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of a stage not judged (5)")
@@ -128,15 +133,20 @@ class Measured:
 def _checked(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
     """The scenario, and the one calibrated: with the raw mock as target and ``--photo-size``;
     UsageError naming what is wrong."""
-    if not 1 <= args.stage <= MAX_STAGE_S or not 0 <= args.warmup < args.stage:
+    if not 1 <= args.stage <= MAX_STAGE_S or not 0 <= args.warmup <= args.stage - MIN_WINDOW_S:
         raise UsageError(
-            f"--stage {args.stage} --warmup {args.warmup}: a stage lasts 1 to {MAX_STAGE_S} s "
-            "and its warm-up is shorter than it"
+            f"--stage {args.stage} --warmup {args.warmup}: a stage lasts up to {MAX_STAGE_S} s "
+            f"and is judged over at least {MIN_WINDOW_S} s after its warm-up"
         )
-    if args.start_forms <= 0 or args.factor <= 1 or args.max_stages < 1 or args.refine < 0:
-        raise UsageError(
-            "--start-forms must be > 0, --factor > 1, --max-stages >= 1 and --refine >= 0"
-        )
+    for option, value, valid in (
+        ("--start-forms", args.start_forms, args.start_forms > 0),
+        ("--factor", args.factor, args.factor > 1),
+        ("--max-stages", args.max_stages, args.max_stages >= 1),
+        ("--refine", args.refine, args.refine >= 0),
+    ):
+        if not (valid and math.isfinite(value)):
+            bound = {"--start-forms": "> 0", "--factor": "> 1", "--max-stages": ">= 1"}
+            raise UsageError(f"{option} must be {bound.get(option, '>= 0')}; got {value:g}")
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as error:
@@ -145,14 +155,26 @@ def _checked(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
     data["target"] = {"mock": {"mode": "raw"}}  # the generator is measured, not a model
     if args.photo_size is not None:
         try:
-            parse_size(args.photo_size)
+            size = parse_size(args.photo_size)
         except ValueError as error:
             raise UsageError(f"--photo-size {args.photo_size!r}: {error}") from None
+        if size < 1:
+            raise UsageError(f"--photo-size {args.photo_size!r}: a photo has at least 1 byte")
         data["population"]["photo_size"] = {"median": args.photo_size, "p95": args.photo_size}
     try:
-        return scenario, scenario_from_dict(data, str(args.scenario))
-    except ScenarioError as error:
-        raise UsageError(f"--photo-size {args.photo_size}: {error}") from None
+        calibrated = scenario_from_dict(data, str(args.scenario))
+    except ScenarioError as error:  # a photo size the scenario's own bounds refuse
+        issue = str(error).splitlines()[0]
+        raise UsageError(f"--photo-size {args.photo_size!r}: {issue}") from None
+    if args.out is None:
+        args.out = args.runs / FILE_NAME
+    if args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder; it names the measurement file to write")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {args.out}: cannot make its folder: {error.strerror}") from None
+    return scenario, calibrated
 
 
 def _machine() -> Machine:
@@ -237,6 +259,7 @@ class Calibration:
         self.args, self.scenario = args, scenario
         self.dir = RunDir.create(args.runs, f"calibrate-{scenario.name}")
         self.requests_per_form = requests_per_form(scenario)
+        self.forms_per_tps = len(scenario.client.elections) * scenario.client.devices_per_tps
         self.stages: list[Measured] = []
         self.started = time.monotonic()
         self.interrupted = False
@@ -278,15 +301,20 @@ class Calibration:
         return low, min((rate for rate in behind if rate > low), default=None)
 
     def _stage(self, runner: StageRunner, forms_per_s: float) -> Measured:
+        """One stage at ``forms_per_s`` in whole TPS (rounded up): the rate said and judged is
+        the one sent."""
         args, index = self.args, len(self.stages)
+        plan = StagePlan(0, index, forms_per_s * self.requests_per_form, args.stage, args.warmup)
+        tps = runner.tps_of(plan)
+        offered = tps * self.forms_per_tps / args.stage
         print(
-            f"[stage {index + 1}] offering {forms_per_s:.2f} forms/s "
-            f"({forms_per_s * self.requests_per_form:.1f} requests/s) for {args.stage} s",
+            f"[stage {index + 1}] offering {offered:.2f} forms/s ({tps} TPS of "
+            f"{self.forms_per_tps} form(s), {offered * self.requests_per_form:.1f} requests/s) "
+            f"for {args.stage} s",
             flush=True,
         )
-        plan = StagePlan(0, index, forms_per_s * self.requests_per_form, args.stage, args.warmup)
         measured = runner.run(plan)
-        stage = measure(measured, runner.folder_of(plan), forms_per_s, (args.warmup, args.stage))
+        stage = measure(measured, runner.folder_of(plan), offered, (args.warmup, args.stage))
         self.stages.append(stage)
         self._save()
         per_request = (
@@ -339,10 +367,10 @@ class Calibration:
         """Why nothing is written (no stage kept up, or interrupted)."""
         where = f"nothing written; the stages are in {self.dir.path}"
         if self.interrupted:
-            return f"calibrate: interrupted after {len(self.stages)} stage(s): {where}"
+            return f"{PROG}: interrupted after {len(self.stages)} stage(s): {where}"
         first = self.stages[0].verdict if self.stages else "no stage ran"
         hint = " (try a lower --start-forms)" if first in (LATE, BUSY) else ""
-        return f"calibrate: the first stage was not kept up with: {first}{hint}; {where}"
+        return f"{PROG}: the first stage was not kept up with: {first}{hint}; {where}"
 
 
 def main(argv: list[str]) -> int:

@@ -2,8 +2,8 @@
 
 They read a measurement of one generator process (``sirekap-loadtest calibrate``; the file format
 is rundir/generator_capacity.py): the one given with ``--generator FILE``, else
-``runs/generator.json`` when it exists. Without one they say how to make it; they never fall
-back on a figure of their own.
+``generator.json`` in the runs folder (``runs/`` of the current directory, or ``--out``) when it
+exists. Without one they say how to make it; they never fall back on a figure of their own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from rundir.generator_capacity import DEFAULT_PATH, GeneratorCapacity, read_capacity
+from rundir.generator_capacity import DEFAULT_PATH, FILE_NAME, GeneratorCapacity, read_capacity
 from rundir.record import GENERATOR_SHORTFALL
 from scenarios import ArrivalSchedule, Population, Scenario, arrival_schedule, build_population
 from scenarios.workload.generator_need import (
@@ -30,17 +30,18 @@ def add_generator_option(parser: argparse.ArgumentParser) -> None:
         "--generator",
         metavar="FILE",
         type=Path,
-        help=f"what one generator process sustains, from calibrate (default {DEFAULT_PATH}, "
-        "when it exists)",
+        help=f"what one generator process sustains, from calibrate (default: {FILE_NAME} in the "
+        "runs folder, when it exists)",
     )
 
 
-def load_generator(path: Path | None) -> GeneratorCapacity | None:
-    """The measurement named, or the default one when it exists; UsageError for a bad file."""
+def load_generator(path: Path | None, runs: Path = DEFAULT_PATH.parent) -> GeneratorCapacity | None:
+    """The measurement named, or ``runs``/generator.json when it exists; UsageError for a bad
+    file."""
     if path is None:
-        if not DEFAULT_PATH.is_file():
+        path = runs / FILE_NAME
+        if not path.is_file():
             return None
-        path = DEFAULT_PATH
     return read_capacity(path)
 
 
@@ -63,18 +64,21 @@ class Sizing:
             )
         return lines
 
-    def record(self, processes: int) -> dict[str, object]:
-        """What run.json keeps in ``generator``: the count needed, and the warning if short."""
+    def record(self, processes: int | None = None) -> dict[str, object]:
+        """What run.json (and a plan's sweep.json) keep in ``generator``: the count needed, the
+        measurement, and for a run of ``processes`` too few, the warning it started with."""
         need = self.need
         if need is None:
             return {}
         found: dict[str, object] = {
-            "needed": need.processes, "needed_at_most": need.capacity.lower_bound,
-            "measurement": need.capacity.source, "processes": processes,
+            "needed": need.processes, "needs": need.needs(), "counted_by": list(need.counted_by),
+            "measurement": need.capacity.source, "measured": need.capacity.describe(),
         }  # fmt: skip
-        shortfall = self.shortfall(processes)
-        if shortfall is not None:
-            found[GENERATOR_SHORTFALL] = shortfall
+        if processes is not None:
+            found["processes"] = processes
+            shortfall = self.shortfall(processes)
+            if shortfall is not None:
+                found[GENERATOR_SHORTFALL] = shortfall
         return found
 
     def shortfall(self, processes: int) -> str | None:
@@ -82,10 +86,8 @@ class Sizing:
         need = self.need
         if need is None or processes >= need.processes:
             return None
-        expect = (
-            "start slip may follow" if need.capacity.lower_bound
-            else "expect start slip and an inconclusive run"
-        )  # fmt: skip
+        sure = not (need.capacity.lower_bound or need.estimate)
+        expect = "expect start slip and an inconclusive run" if sure else "start slip may follow"
         spare = max(1, (os.cpu_count() or 1) - 1)  # a core for the harness and the master
         more = (
             f"add --workers (this host has {spare} core(s) to spare) or remote workers "

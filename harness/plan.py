@@ -46,7 +46,6 @@ from rundir.exits import StartError, UsageError
 from rundir.files import read_json
 from rundir.generator_capacity import GeneratorCapacity
 from rundir.layout import RunDir
-from rundir.record import GENERATOR_SHORTFALL
 from scenarios import (
     Scenario,
     ScenarioError,
@@ -187,19 +186,19 @@ class Planner:
         print(f"generator: election night {lines[0]}", flush=True)
         for line in lines[1:]:
             print(f"  {line}", flush=True)
-        self.sweep["generator"] = need.record(self.args.workers)
-        self.sweep["generator"].pop(GENERATOR_SHORTFALL, None)  # a run's warning, not a plan's
+        self.sweep["generator"] = need.record()
         if capacity is None or settings is None:
-            return
+            return  # nothing measured, or a plan from a saved sweep: no load sent
         top = generator_need(stage_demand(self.scenario, settings.max_rps), capacity)
         if top.processes > self.args.workers:
-            print(
-                f"generator: the sweep's highest stage ({settings.max_rps:,.0f} requests/s) "
-                f"{top.needs()} and has --workers {self.args.workers}: a stage past what they "
-                "sustain shows it in its start slip and is judged generator-limited, not the "
-                "target's knee",
-                flush=True,
+            line = (
+                f"--workers {self.args.workers} may not offer the sweep's highest stages: at "
+                f"--max-rps {settings.max_rps:,.0f} requests/s a stage {top.needs()}; a stage "
+                "past what they sustain shows it in its start slip and is judged "
+                "generator-limited, not the target's knee"
             )
+            self.sweep["generator"]["sweep"] = line
+            print(f"generator: {line}", flush=True)
 
     def save(self) -> None:
         path = self.dir.path / SWEEP_FILE
@@ -364,7 +363,7 @@ def main(argv: list[str]) -> int:
             f"{args.registry_out}; load them into the target, then run plan with --target"
         )
         return 0
-    capacity = load_generator(args.generator)  # a bad file: exit 2 before any folder is made
+    capacity = load_generator(args.generator, args.out)  # a bad file: exit 2, no folder made
     planner = Planner(args, scenario, text)
     print(f"plan directory: {planner.dir.path}", flush=True)
     planner.size_generator(capacity, settings)

@@ -262,7 +262,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
             "the scenario has server faults, which need the target's admin API: give its token "
             f"with --admin-token-file FILE or ${ADMIN_TOKEN_VARIABLE} (or --no-faults)"
         )
-    need = sizing(scenario, load_generator(args.generator), read_back=args.read_back)
+    need = sizing(scenario, load_generator(args.generator, args.out), read_back=args.read_back)
     return Prepared(scenario, text, timeline, token, bind, need, args.workers)
 
 

@@ -153,7 +153,7 @@ class StageRunner:
 
     def run(self, plan: StagePlan) -> Stage:
         """Run one stage to its end and measure it; StartError when a part fails."""
-        tps = max(1, math.ceil(plan.offered_rps * plan.stage_s / self.per_tps))
+        tps = self.tps_of(plan)
         folder = self.folder_of(plan)
         folder.mkdir(parents=True, exist_ok=True)
         text = stage_text(
@@ -195,6 +195,10 @@ class StageRunner:
                 "`sirekap-loadtest plan SCENARIO --registry-out pool.csv`"
             )
         return stage
+
+    def tps_of(self, plan: StagePlan) -> int:
+        """The TPS a stage sends: its offered requests in whole TPS, rounded up."""
+        return max(1, math.ceil(plan.offered_rps * plan.stage_s / self.per_tps - 1e-9))
 
     def folder_of(self, plan: StagePlan) -> Path:
         """The run folder of stage ``plan``."""

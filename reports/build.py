@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from reports.analyse import Facts, endpoint_stats, measure
 from reports.html import render_html
@@ -78,6 +79,16 @@ def _inconclusive(inputs: RunInputs) -> str | None:
     return "; ".join(dict.fromkeys(reasons)) or None  # the record and the summary may agree
 
 
+def _measured_against(shortfall: str, load: dict[str, Any]) -> str:
+    """The start's warning of too few generator processes, with the start slip the run measured
+    (which says whether the schedule was kept, whatever the warning foresaw)."""
+    p99, bound = (load.get("start_slip_s") or {}).get("p99"), load.get("max_slip_s")
+    if p99 is None or bound is None:
+        return f"{shortfall}; the run measured no start slip"
+    kept = "within" if p99 <= bound else "above"
+    return f"{shortfall}; measured: start slip p99 {p99:.3f} s, {kept} the {bound:g} s bound"
+
+
 def build_report(run_dir: Path) -> Analysis:
     """Analyse ``run_dir`` and write its ``report/``; the analysis holds the verdict."""
     inputs = read_run(run_dir)
@@ -90,7 +101,7 @@ def build_report(run_dir: Path) -> Analysis:
     facts.notes.extend(clock_warnings(generator.get("workers") or ()))
     shortfall = (inputs.record.get("generator") or {}).get(GENERATOR_SHORTFALL)
     if shortfall:
-        facts.notes.append(shortfall)
+        facts.notes.append(_measured_against(shortfall, inputs.load_summary or {}))
     results = evaluate(slos, lambda slo: resolve(facts, inputs, slo))
     error = inputs.record.get("error")
     aborted = inputs.record.get("aborted")

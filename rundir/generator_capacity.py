@@ -27,13 +27,15 @@ from rundir.exits import UsageError
 from rundir.files import write_json
 
 FORMAT = "sirekap-generator-capacity/1"
-DEFAULT_PATH = Path("runs") / "generator.json"
+FILE_NAME = "generator.json"  # in the runs folder (runs/, or --out / --runs)
+DEFAULT_PATH = Path("runs") / FILE_NAME
 CPU_CEILING = 0.9  # a process above this share of one core lags its own schedule
 # what ended the ramp, in words (``generator``: the process itself)
 LIMITS = {
     "generator": "the process fell behind",
     "target": "the target failed before the process did",
-    "stages": "the ramp ran out of stages before the process fell behind",
+    "stages": "the ramp ran out of stages before the process fell behind (calibrate again with "
+    "a higher --start-forms or --max-stages)",
 }
 
 

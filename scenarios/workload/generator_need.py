@@ -8,7 +8,7 @@ told), one read after its result. Retries, corrected re-submissions and the plen
 come on top when a night has failures: the count is for a night that goes well, the least the
 run needs. The measurement (rundir/generator_capacity.py) says what one process sustains; the
 count is the largest of the three ratios, rounded up, so the scarcest of forms, requests and
-bandwidth decides. A measurement of another photo size or request mix is still used, and said.
+bandwidth decides, of those that carry over from the measurement's mix (``generator_need``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ class GeneratorNeed:
     capacity: GeneratorCapacity
     processes: int
     scarcest: str  # "forms", "requests" or "bandwidth"
+    # the figures that carry over from the measurement to this scenario (see generator_need)
+    counted_by: tuple[str, ...] = ("forms", "requests", "bandwidth")
+
+    @property
+    def estimate(self) -> bool:
+        """Counted from requests/s alone: measured at another photo size."""
+        return self.counted_by == ("requests",)
 
     def peak(self) -> str:
         demand = self.demand
@@ -52,13 +59,14 @@ class GeneratorNeed:
         )
 
     def needs(self) -> str:
-        """``needs N`` or, from a measurement that is only a lower bound, ``needs at most N``."""
-        at_most = " at most" if self.capacity.lower_bound else ""
-        return f"needs{at_most} {self.processes} generator process(es)"
+        """``needs N``; ``needs at most N`` from a measurement that is only a lower bound;
+        ``needs about N`` when counted from requests/s alone."""
+        qualifier = " about" if self.estimate else " at most" if self.capacity.lower_bound else ""
+        return f"needs{qualifier} {self.processes} generator process(es)"
 
     def lines(self) -> list[str]:
         """What validate, plan and run print (the first line is the count)."""
-        demand, capacity = self.demand, self.capacity
+        capacity = self.capacity
         lines = [
             f"{self.needs()} at its peak of {self.peak()} (the {self.scarcest} figure decides)",
             f"by {capacity.source or 'the measurement'}: {capacity.describe()}",
@@ -66,16 +74,28 @@ class GeneratorNeed:
         bound = capacity.bound_line()
         if bound is not None:
             lines.append(bound)
-        if _off(capacity.photo_bytes, demand.photo_bytes) or _off(
-            capacity.requests_per_form, demand.requests_per_form
-        ):
-            lines.append(
-                f"measured at {capacity.photo_bytes / 1e6:.3g} MB photos and "
-                f"{capacity.requests_per_form:.3g} requests per form; this scenario sends "
-                f"{demand.photo_bytes / 1e6:.3g} MB and {demand.requests_per_form:.3g}: for a "
-                "closer count, calibrate with this scenario"
-            )
+        mix = self.mix_line()
+        if mix is not None:
+            lines.append(mix)
         return lines
+
+    def mix_line(self) -> str | None:
+        """What of the measurement does not carry over to this scenario, if anything."""
+        demand, capacity = self.demand, self.capacity
+        if self.counted_by == ("forms", "requests", "bandwidth"):
+            return None
+        measured = (
+            f"measured at {capacity.photo_bytes / 1e6:.3g} MB photos and "
+            f"{capacity.requests_per_form:.3g} requests per form (login share, pages, result); "
+            f"this scenario sends {demand.photo_bytes / 1e6:.3g} MB and "
+            f"{demand.requests_per_form:.3g}"
+        )
+        if self.estimate:
+            return (
+                f"{measured}: counted from requests/s alone, an estimate (a photo's size changes "
+                "a request's cost); calibrate with this scenario for a count from its own mix"
+            )
+        return f"{measured}: counted from requests/s and MB/s (forms of another size)"
 
 
 def _off(measured: float, wanted: float) -> bool:
@@ -130,12 +150,22 @@ def stage_demand(scenario: Scenario, requests_per_s: float) -> GeneratorDemand:
 
 
 def generator_need(demand: GeneratorDemand, capacity: GeneratorCapacity) -> GeneratorNeed:
-    """The process count: the largest of the three ratios, rounded up (at least 1)."""
+    """The process count: the largest of the ratios that carry over, rounded up (at least 1).
+
+    All three carry over from a measurement of the scenario's own mix. Forms of another size
+    (requests per form) leave requests/s and MB/s; photos of another size leave requests/s
+    alone (MB/s measured with small photos says nothing of large ones), and the count is an
+    estimate."""
     ratios = {
         "forms": demand.forms_per_s / capacity.forms_per_s,
         "requests": demand.requests_per_s / capacity.requests_per_s,
         "bandwidth": demand.bytes_per_s / capacity.bytes_per_s,
     }
-    scarcest = max(ratios, key=lambda name: ratios[name])
+    counted: tuple[str, ...] = ("forms", "requests", "bandwidth")
+    if _off(capacity.photo_bytes, demand.photo_bytes):
+        counted = ("requests",)
+    elif _off(capacity.requests_per_form, demand.requests_per_form):
+        counted = ("requests", "bandwidth")
+    scarcest = max(counted, key=lambda name: ratios[name])
     processes = max(1, math.ceil(ratios[scarcest] - 1e-9))
-    return GeneratorNeed(demand, capacity, processes, scarcest)
+    return GeneratorNeed(demand, capacity, processes, scarcest, counted)

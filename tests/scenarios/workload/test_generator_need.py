@@ -56,15 +56,29 @@ def test_the_scarcest_ratio_decides_and_an_exact_fit_is_not_rounded_up() -> None
     assert len(lines) == 2  # the same mix as measured, a real capacity: nothing more to say
 
 
-def test_a_lower_bound_says_at_most_and_another_mix_is_said() -> None:
-    capacity = _capacity(4, 50, 10, limited_by="target")
-    demand = GeneratorDemand(10, 100, 50e6, photo_bytes=1_200_000, requests_per_form=13.8)
-    lines = generator_need(demand, capacity).lines()
+def test_a_lower_bound_says_at_most() -> None:
+    lines = generator_need(_demand(10, 100, 50), _capacity(4, 50, 10, "target")).lines()
     assert lines[0].startswith("needs at most 5 generator process(es)")
-    assert "the target failed before the process did" in lines[2]
-    assert lines[3] == (
-        "measured at 0.02 MB photos and 5 requests per form; this scenario sends 1.2 MB and "
-        "13.8: for a closer count, calibrate with this scenario"
+    assert "the target failed before the process did" in lines[2] and len(lines) == 3
+
+
+def test_what_carries_over_from_another_mix_decides_and_is_said() -> None:
+    capacity = _capacity(4, 50, 10)  # at 0.02 MB photos, 5 requests a form
+    # forms of another size, same photos: requests/s and MB/s carry over, forms/s does not
+    other_forms = GeneratorDemand(40, 100, 10e6, photo_bytes=20_000, requests_per_form=13.8)
+    need = generator_need(other_forms, capacity)
+    assert (need.processes, need.scarcest, need.estimate) == (2, "requests", False)
+    assert need.lines()[-1].endswith("counted from requests/s and MB/s (forms of another size)")
+    # photos of another size: requests/s alone, an estimate
+    other_photos = GeneratorDemand(40, 100, 500e6, photo_bytes=1_200_000, requests_per_form=5.0)
+    need = generator_need(other_photos, capacity)
+    assert (need.processes, need.scarcest, need.estimate) == (2, "requests", True)
+    assert need.lines()[0].startswith("needs about 2 generator process(es)")
+    assert need.lines()[-1] == (
+        "measured at 0.02 MB photos and 5 requests per form (login share, pages, result); this "
+        "scenario sends 1.2 MB and 5: counted from requests/s alone, an estimate (a photo's "
+        "size changes a request's cost); calibrate with this scenario for a count from its own "
+        "mix"
     )
 
 
