@@ -82,7 +82,8 @@ def process(kind: str, start: float = 0, end: float = 10, victim: str | None = N
     )
 
 
-def answers(url: str, timeout: float = 0.5) -> bool:
+def answers(url: str, timeout: float = 5.0) -> bool:
+    """Whether the target answers within ``timeout`` (generous: a restarted one may be slow)."""
     try:
         return httpx.get(url, timeout=timeout).status_code == 200
     except httpx.HTTPError:
@@ -98,7 +99,7 @@ def test_freeze_stops_answering_until_the_window_ends(target: HttpServerProcess)
     window = process("freeze")
     layer.apply("w0", window)
     assert target.alive, "a frozen process is still alive"
-    assert not answers(target.url), "a frozen server does not answer"
+    assert not answers(target.url, timeout=0.5), "a frozen server does not answer"
     layer.remove("w0", window)
     assert answers(target.url, timeout=5)
     assert target.starts == 1
@@ -129,7 +130,10 @@ def test_ctrl_c_during_a_freeze_window_thaws_the_target(target: HttpServerProces
     applier = FaultApplier(timeline, {"process": ProcessFaults(target)}, clock)
     with pytest.raises(KeyboardInterrupt), applier:
         applier.start()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while not applier.active:  # the freeze is on
+            assert time.monotonic() < deadline, "the freeze was never applied"
+            time.sleep(0.01)
         assert not answers(target.url, timeout=0.3)
         raise KeyboardInterrupt
     assert answers(target.url, timeout=5), "clearing sent SIGCONT"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from rundir.progress import read_progress
 from scenarios import build_population, load_scenario, write_capacity, write_registry
 from tests import netns
 from tests.harness.conftest import REPO, SMOKE
@@ -69,8 +70,19 @@ def _host(url: str) -> str:
     return url.split("//")[1].split(":", maxsplit=1)[0]
 
 
+def _acknowledged(out: Path, count: int, process: subprocess.Popen[str]) -> None:
+    """Until the run has acknowledged ``count`` forms (its live figures), at most 120 s."""
+    deadline = time.monotonic() + 120
+    while True:
+        found = [read_progress(run_dir).get("acked", 0) for run_dir in out.glob("*")]
+        if max(found, default=0) >= count:
+            return
+        assert process.poll() is None and time.monotonic() < deadline, "no form acknowledged"
+        time.sleep(0.2)
+
+
 def _run(
-    net: netns.Network, folder: Path, url: str, skews: list[float], kill_after: float | None = None
+    net: netns.Network, folder: Path, url: str, skews: list[float], kill_mid_run: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     bind = f"{net.address('harness', 'workers')}:5557"
     out = folder / "runs"
@@ -92,8 +104,8 @@ def _run(
         )
         for skew in skews
     ]
-    if kill_after is not None:
-        time.sleep(kill_after)
+    if kill_mid_run:  # once forms are being acknowledged, however long the start took
+        _acknowledged(out, 3, harness)
         victim = subprocess.run(
             ["pgrep", "-n", "-f", f"locust.*--worker.*{bind.split(':', maxsplit=1)[0]}"],
             capture_output=True, text=True, check=True,
@@ -168,7 +180,7 @@ def test_a_worker_killed_mid_run_is_named_the_run_inconclusive_and_no_acknowledg
     network: netns.Network, tmp_path: Path
 ) -> None:
     url = _start_mock(network, tmp_path)
-    done, run_dir = _run(network, tmp_path, url, [0.0, 0.0], kill_after=14.0)
+    done, run_dir = _run(network, tmp_path, url, [0.0, 0.0], kill_mid_run=True)
     assert done.returncode == 4, done.stdout[-3000:]
     assert "was lost" in done.stdout and "the generator's loss, not the target's" in done.stdout
     assert "GENERATOR LOST: process" in done.stdout  # the live panel named it

@@ -6,7 +6,9 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,25 +103,39 @@ def test_the_mock_target_is_scraped_killed_restarted_and_exported(tmp_path: Path
         capacity=capacity, logs=tmp_path,
     )  # fmt: skip
     scraper = MetricsScraper(f"{target.url}/metrics", tmp_path / "metrics.jsonl", lambda: 42.0)
+    path = tmp_path / "metrics.jsonl"
+
+    def scraped() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def until(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, scraped()
+            time.sleep(0.1)
+
     try:
         target.start()
         scraper.start()
-        time.sleep(1.5)
+        until(lambda: any(line["ok"] for line in scraped()))  # answered while up
         first_pid = target.pid
         target.kill(signal.SIGKILL)
         deadline = time.monotonic() + 10
         while target.alive and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1.2)  # at least one failed scrape while it is down
+        until(lambda: not scraped()[-1]["ok"])  # at least one failed scrape while it is down
         target.restart()
         assert target.alive and target.pid != first_pid and target.starts == 2
-        time.sleep(1.2)
+        down = len(scraped())
+        until(lambda: any(line["ok"] for line in scraped()[down:]))  # answered again
     finally:
         scraper.stop()
-    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert lines[0]["ok"] is True and lines[0]["sim"] == 42.0
-    assert "sirekap_in_flight_requests" in lines[0]["samples"]
-    assert any(not line["ok"] for line in lines) and lines[-1]["ok"] is True
+    lines = scraped()
+    up = next(line for line in lines if line["ok"])
+    assert up["sim"] == 42.0 and "sirekap_in_flight_requests" in up["samples"]
+    first_failure = next(i for i, line in enumerate(lines) if not line["ok"])
+    assert lines.index(up) < first_failure  # up, then down, then up again
+    assert any(line["ok"] for line in lines[first_failure:])
     assert export_target(target.url, target.admin_token, tmp_path / "export.ndjson") == 0
     children.stop_all()
     assert not target.alive

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rundir.progress import read_progress
 from scenarios import build_population, loads_scenario, write_registry
 from tests.conftest import pick_free_port
 from tests.locustfiles.conftest import LOCUST, LOCUSTFILE, REPO, LocustRun, export, run_locust
@@ -160,7 +161,12 @@ def test_sigterm_mid_run_writes_a_line_for_every_form_on_the_given_clock(
                "--scenario", str(scenario), "--host", server.url, "--run-dir", str(run_dir),
                "--clock-start", repr(clock_start)]  # fmt: skip
     with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as process:
-        time.sleep(max(0.0, clock_start + 3.0 - time.time()))
+        # mid-run: once the first form is acknowledged, however long Locust took to start (the
+        # arrivals go on 9 s after the clock start)
+        deadline = time.monotonic() + 60
+        while read_progress(run_dir).get("acked", 0) < 1:
+            assert process.poll() is None and time.monotonic() < deadline, "no form acknowledged"
+            time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr[-3000:]

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -106,6 +107,23 @@ class MockServer:
         )
         assert response.status_code == 201, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def every_process_answers(
+    fetch: Callable[[httpx.Client], object], expected: object, tries: int = 12, timeout: float = 15
+) -> set[object]:
+    """What ``tries`` fresh connections (spread over the server's processes) answer, polled
+    until all answer ``expected`` or ``timeout`` s pass: each process picks up shared state on
+    its own poll, later on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = set()
+        for _ in range(tries):
+            with httpx.Client(timeout=10) as fresh:
+                seen.add(fetch(fresh))
+        if seen == {expected} or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)
 
 
 def launch_mock(folder: Path, name: str, *args: str, db_url: str | None = None) -> MockServer:

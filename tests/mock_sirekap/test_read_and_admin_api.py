@@ -10,6 +10,7 @@ import httpx
 from tests.mock_sirekap.conftest import (
     ON_BOTH_BACKENDS,
     MockServer,
+    every_process_answers,
     submit,
     upload_pages,
     valid_result,
@@ -170,13 +171,9 @@ def test_several_server_processes_share_faults_metrics_and_storage(
     _store(server, client, tps)
     spec = {"error_rate": 1.0, "error_status": 500, "endpoints": ["read"]}
     assert client.put(f"{server.url}/admin/faults", json=spec, headers=server.admin).is_success
-    import time  # noqa: PLC0415
-
-    time.sleep(0.6)  # each process polls the shared state every 0.2 s
-    statuses = set()
-    for _ in range(20):
-        with httpx.Client(timeout=10) as fresh:  # new connections spread over both processes
-            statuses.add(fresh.get(f"{server.url}/api/v1/tps/{tps}/ppwp").status_code)
+    statuses = every_process_answers(
+        lambda fresh: fresh.get(f"{server.url}/api/v1/tps/{tps}/ppwp").status_code, 500, tries=20
+    )
     assert statuses == {500}
     text = client.get(f"{server.url}/metrics").text
     assert 'sirekap_requests_total{endpoint="read",status="500"} 20.0' in text
