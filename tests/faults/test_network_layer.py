@@ -108,17 +108,17 @@ def _request_seconds(proxy: ProxyUnderTest) -> float:
 
 
 def test_a_latency_window_slows_requests_only_while_it_lasts(proxy: ProxyUnderTest) -> None:
-    # speedup 10: the window is simulated 5-15 s, real 0.5-1.5 s after the start
-    # 300 ms of latency against requests of a few ms: a busy machine cannot blur the two
+    # speedup 2: the window is simulated 5-15 s, real 2.5-7.5 s after the start, probed in its
+    # middle; 300 ms of latency against requests of a few ms: a busy machine cannot blur the two
     timeline = FaultTimeline(windows=(network("latency", start=5, end=15, latency_ms=300),))
-    clock = SimClock(speedup=10, start=time.monotonic())
+    clock = SimClock(speedup=2, start=time.monotonic())
     layer = NetworkFaults(proxy.client, proxy.name)
     with FaultApplier(timeline, {"network": layer}, clock) as applier:
         applier.start()
         before = _request_seconds(proxy)
-        time.sleep(max(0.0, clock.real_at(8) - time.monotonic()))
+        time.sleep(max(0.0, clock.real_at(10) - time.monotonic()))
         during = _request_seconds(proxy)
-        assert applier.wait(timeout=5)
+        assert applier.wait(timeout=15)
         after = _request_seconds(proxy)
     assert (before < 0.3, during >= 0.3, after < 0.3) == (True, True, True), (
         before,

@@ -71,7 +71,8 @@ def test_toxiproxy_python_toxics_take_effect_on_the_wire(
     assert get_ok(port) >= 0.5
     proxy.destroy_toxic("latency_downstream")
     assert proxy.get_toxic("latency_downstream") is None
-    assert get_ok(port) < 0.5, "a plain request takes milliseconds, even on a busy machine"
+    fastest = min(get_ok(port) for _ in range(3))  # one stall of a busy machine is not the toxic
+    assert fastest < 0.5, "without the 500 ms toxic a plain request takes milliseconds"
 
 
 def test_toxiproxy_python_down_refuses_connections_then_restores(
