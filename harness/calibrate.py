@@ -29,6 +29,7 @@ import os
 import platform
 import socket
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ from scenarios import (
 
 PROG = "sirekap-loadtest calibrate"
 CALIBRATION_FILE = "calibration.json"
+MAX_STAGE_FORMS = 200_000  # far beyond one process; bounds a stage's TPS codes and memory
 MIN_WINDOW_S = 5  # a stage's steady window: fewer seconds hold too few forms to judge
 
 
@@ -166,14 +168,25 @@ def _checked(args: argparse.Namespace) -> tuple[Scenario, Scenario]:
     except ScenarioError as error:  # a photo size the scenario's own bounds refuse
         issue = str(error).splitlines()[0]
         raise UsageError(f"--photo-size {args.photo_size!r}: {issue}") from None
+    forms_per_tps = len(calibrated.client.elections) * calibrated.client.devices_per_tps
+    top = args.start_forms * args.factor ** (args.max_stages - 1)
+    if top * args.stage > MAX_STAGE_FORMS:
+        raise UsageError(
+            f"--start-forms {args.start_forms:g} --factor {args.factor:g} --max-stages "
+            f"{args.max_stages} --stage {args.stage}: the last stage would send "
+            f"{top * args.stage:,.0f} forms, more than the {MAX_STAGE_FORMS:,} a stage may "
+            f"({MAX_STAGE_FORMS // forms_per_tps:,} TPS of {forms_per_tps} form(s))"
+        )
     if args.out is None:
         args.out = args.runs / FILE_NAME
     if args.out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; it names the measurement file to write")
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=args.out.parent, prefix=".calibrate-"):
+            pass  # the file can be written there: found now, not after the stages
     except OSError as error:
-        raise UsageError(f"--out {args.out}: cannot make its folder: {error.strerror}") from None
+        raise UsageError(f"--out {args.out}: cannot write there: {error.strerror}") from None
     return scenario, calibrated
 
 
@@ -377,6 +390,14 @@ def main(argv: list[str]) -> int:
     """Calibrate; see the module doc for exit codes."""
     args = _parser().parse_args(argv)
     scenario, calibrated = _checked(args)  # UsageError: harness.cli says it and exits 2
+    try:
+        return _calibrate(args, scenario, calibrated)
+    except KeyboardInterrupt:  # outside a stage (at the start, or sizing): nothing written
+        print(f"{PROG}: interrupted: nothing written", flush=True)
+        return exits.INCONCLUSIVE
+
+
+def _calibrate(args: argparse.Namespace, scenario: Scenario, calibrated: Scenario) -> int:
     calibration = Calibration(args, calibrated)
     print(f"calibration directory: {calibration.dir.path}", flush=True)
     calibration.run()
@@ -384,6 +405,7 @@ def main(argv: list[str]) -> int:
     if capacity is None:
         print(calibration.nothing_line(), flush=True)
         return exits.INCONCLUSIVE
+    need = sizing(scenario, dataclasses.replace(capacity, source=str(args.out))).lines(scenario)
     try:
         write_capacity(args.out, capacity)
     except OSError as error:
@@ -392,7 +414,6 @@ def main(argv: list[str]) -> int:
     bound = capacity.bound_line()
     if bound is not None:
         print(bound, flush=True)
-    need = sizing(scenario, dataclasses.replace(capacity, source=str(args.out))).lines(scenario)
     print(f"{scenario.name} {need[0]}", flush=True)
     print(f"wrote {args.out}", flush=True)
     return exits.OK

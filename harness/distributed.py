@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import socket
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ LOCUST_MASTER_PORT = 5557  # Locust's own default
 DEFAULT_JOIN_TIMEOUT_S = 60.0
 START_LEAD_S = 3.0  # from every worker ready to simulated 0: the harness sets its faults up
 PREPARE_TIMEOUT_S = 120.0  # the workers laying out their jobs (the conductor's own bound)
+MAX_JOIN_TIMEOUT_S = 3600.0
+MAX_WORKERS = 1000  # Locust workers one master takes (a national night needs tens)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class MasterBind:
         return [
             "--master", "--master-bind-host", self.host, "--master-bind-port", str(self.port),
             "--expect-workers", str(self.workers),
-            "--expect-workers-max-wait", f"{self.join_timeout + 10:g}",
+            "--expect-workers-max-wait", str(math.ceil(self.join_timeout) + 10),  # whole seconds
             "--start-lead", f"{START_LEAD_S:g}",
         ]  # fmt: skip
 
@@ -81,16 +84,25 @@ def split_address(text: str, flag: str) -> tuple[str, int]:
     """ADDR[:PORT] (IPv6 in brackets) -> (address, port); UsageError naming the flag."""
     valid = f"{flag} takes an IP address with an optional port, e.g. 10.0.0.5:{LOCUST_MASTER_PORT}"
     host, port_text = text, ""
+    if text.startswith("[") and "]" not in text:
+        raise UsageError(f"{valid}; got {text!r}")
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
         port_text = rest.removeprefix(":")
     elif text.count(":") == 1:
         host, port_text = text.split(":")
+    separated = text.count(":") == 1 or (text.startswith("[") and "]:" in text)
+    if (separated and not port_text) or (
+        port_text and not (port_text.isascii() and port_text.isdigit())
+    ):
+        raise UsageError(f"{valid}; got {text!r}")
     try:
-        ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host)
         port = int(port_text) if port_text else LOCUST_MASTER_PORT
     except ValueError:
         raise UsageError(f"{valid}; got {text!r}") from None
+    if address.is_multicast or address.is_unspecified or str(address) == "255.255.255.255":
+        raise UsageError(f"{valid}: one host's own address, not {host}")
     if not 0 < port < 65536:
         raise UsageError(f"{valid}; got port {port}")
     return host, port
@@ -109,10 +121,31 @@ def master_bind(args: argparse.Namespace) -> MasterBind | None:
         raise UsageError("--workers starts local processes; with --expect-workers give neither")
     if args.ui:
         raise UsageError("--ui is for a run of local processes; --expect-workers runs headless")
-    if not args.join_timeout > 0:
-        raise UsageError(f"--join-timeout must be seconds > 0; got {args.join_timeout:g}")
+    if not 0 < args.join_timeout <= MAX_JOIN_TIMEOUT_S:
+        raise UsageError(
+            f"--join-timeout must be seconds > 0, at most {MAX_JOIN_TIMEOUT_S:g}; "
+            f"got {args.join_timeout:g}"
+        )
+    if args.expect_workers > MAX_WORKERS:
+        raise UsageError(
+            f"--expect-workers must be at most {MAX_WORKERS}; got {args.expect_workers}"
+        )
     host, port = split_address(args.master_bind or "127.0.0.1", "--master-bind")
+    check_own_address(host, "--master-bind")
     return MasterBind(host, port, args.expect_workers, args.join_timeout)
+
+
+def check_own_address(host: str, flag: str) -> None:
+    """UsageError unless this host can listen on ``host`` (one of its own addresses)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+    except OSError as error:
+        raise UsageError(
+            f"{flag} {host}: this host cannot listen there ({error.strerror}); name one of its "
+            "own addresses"
+        ) from None
 
 
 def free_port(host: str) -> int:
@@ -128,6 +161,7 @@ def await_go(
     progress: Callable[[], dict[str, Any]],
     alive: Callable[[], bool],
     say: Callable[[str], None],
+    died: Callable[[], str] = lambda: "the master's Locust exited",
 ) -> float:
     """Wait for the workers to join and the master to fix the clock; its start (UNIX time).
 
@@ -148,7 +182,9 @@ def await_go(
             said = joined
         now = time.monotonic()
         joining = joined < bind.workers
-        if not alive() or (joining and now > joined_deadline) or (
+        if not alive():
+            raise RuntimeError(f"{died()} while {joined} of {bind.workers} workers had joined")
+        if (joining and now > joined_deadline) or (
             now > joined_deadline + PREPARE_TIMEOUT_S
         ):  # fmt: skip
             if joining:

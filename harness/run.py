@@ -261,7 +261,7 @@ class Run:
         try:
             self.clock_start = await_go(
                 self.prepared.bind, self.progress, lambda: locust.alive,
-                lambda line: print(line, flush=True),
+                lambda line: print(line, flush=True), lambda: self._locust_failure(locust),
             )  # fmt: skip
         except RuntimeError as error:
             raise StartError(str(error)) from None

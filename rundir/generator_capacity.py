@@ -95,6 +95,11 @@ class GeneratorCapacity:
         return {"format": FORMAT, **data, "stages": list(self.stages)}
 
 
+MAX_FILE_BYTES = 10_000_000
+MAX_TEXT = 200
+SMALLEST, LARGEST = 1e-6, 1e12  # a figure outside these was not measured by calibrate
+
+
 def rate(value: float) -> str:
     """A rate for a line of text: three significant digits, whole numbers from 100 up."""
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
@@ -107,11 +112,21 @@ def write_capacity(path: Path, capacity: GeneratorCapacity) -> None:
 
 def read_capacity(path: Path) -> GeneratorCapacity:
     """The measurement in ``path``; UsageError (one line naming the file and what is wrong)."""
+    if not path.exists():
+        raise UsageError(f"{path}: cannot read the generator measurement: No such file")
+    if not path.is_file():  # a folder, a FIFO, a device: never read (a FIFO would hang)
+        raise UsageError(f"{path}: not a file; give the generator.json calibrate wrote")
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            size = path.stat().st_size
+            raise OSError(
+                f"{size:,} bytes is not a generator measurement (at most {MAX_FILE_BYTES:,})"
+            )
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read the generator measurement: {exc.strerror}") from None
-    except ValueError as exc:
+        why = exc.strerror or str(exc)
+        raise UsageError(f"{path}: cannot read the generator measurement: {why}") from None
+    except (ValueError, RecursionError) as exc:
         raise UsageError(
             f"{path}: not JSON ({exc}); `sirekap-loadtest calibrate` writes it"
         ) from exc
@@ -128,19 +143,19 @@ def read_capacity(path: Path) -> GeneratorCapacity:
         machine=Machine(
             host=fields.text(machine, "host", "machine.host"),
             cpu=fields.text(machine, "cpu", "machine.cpu"),
-            cores=int(fields.number(machine, "cores", "machine.cores")),
+            cores=fields.whole(machine, "cores", "machine.cores"),
             python=fields.text(machine, "python", "machine.python"),
             locust=fields.text(machine, "locust", "machine.locust"),
         ),
         scenario=fields.text(data, "scenario"),
-        photo_bytes=int(fields.number(data, "photo_bytes")),
+        photo_bytes=fields.whole(data, "photo_bytes"),
         requests_per_form=fields.number(data, "requests_per_form"),
         forms_per_s=fields.number(data, "forms_per_s"),
         requests_per_s=fields.number(data, "requests_per_s"),
         bytes_per_s=fields.number(data, "bytes_per_s"),
         cpu_s_per_request=fields.optional_number(data, "cpu_s_per_request"),
         limited_by=fields.text(data, "limited_by"),
-        stages=tuple(data.get("stages") or ()),
+        stages=fields.stages(),
         source=str(path),
     )
     if capacity.limited_by not in LIMITS:
@@ -169,17 +184,39 @@ class _Fields:
 
     def text(self, table: dict[str, Any], key: str, name: str | None = None) -> str:
         value = self._get(table, key, name or key)
-        if not isinstance(value, str):
-            raise UsageError(f"{self.path}: {name or key} must be text; got {value!r}")
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT:
+            shown = repr(value)[:40]
+            raise UsageError(
+                f"{self.path}: {name or key} must be text of 1 to {MAX_TEXT} characters; got "
+                f"{shown}"
+            )
         return value
+
+    def stages(self) -> tuple[dict[str, Any], ...]:
+        value = self.data.get("stages") or []
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise UsageError(f"{self.path}: stages must be a list of the stages measured")
+        return tuple(value)
 
     def number(self, table: dict[str, Any], key: str, name: str | None = None) -> float:
         value = self._get(table, key, name or key)
         valid = not isinstance(value, bool) and isinstance(value, int | float)
-        if not (valid and math.isfinite(value) and value > 0):
+        if not (valid and math.isfinite(value) and SMALLEST <= value <= LARGEST):
             shown = name or key
-            raise UsageError(f"{self.path}: {shown} must be a finite number > 0; got {value!r}")
+            raise UsageError(
+                f"{self.path}: {shown} must be a number from {SMALLEST:g} to {LARGEST:g}; got "
+                f"{value!r}"
+            )
         return float(value)
+
+    def whole(self, table: dict[str, Any], key: str, name: str | None = None) -> int:
+        value = self._get(table, key, name or key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= LARGEST:
+            shown = name or key
+            raise UsageError(
+                f"{self.path}: {shown} must be a whole number from 1 to {LARGEST:g}; got {value!r}"
+            )
+        return value
 
     def optional_number(self, table: dict[str, Any], key: str) -> float | None:
         """A number > 0, or null (the field is still required)."""

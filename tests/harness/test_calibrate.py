@@ -112,6 +112,8 @@ def test_validate_reads_the_default_measurement_and_refuses_a_bad_one(tmp_path: 
         (["--photo-size", "huge"], "--photo-size 'huge': "),
         (["--photo-size", "0B"], "--photo-size '0B': a photo has at least 1 byte"),
         (["--out", "/"], "--out / is a folder; it names the measurement file to write"),
+        (["--start-forms", "1e12"], "the last stage would send"),
+        (["--start-forms", "nan"], "--start-forms must be > 0; got nan"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path, extra: list[str], message: str) -> None:

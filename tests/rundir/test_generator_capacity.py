@@ -4,6 +4,7 @@ one line naming the file and what is wrong."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,15 +46,23 @@ def _written(tmp_path: Path, data: object) -> Path:
     ("change", "message"),
     [
         ({"format": "sirekap-sweep/1"}, "format 'sirekap-sweep/1' is not a generator measurement"),
-        ({"forms_per_s": 0}, "forms_per_s must be a finite number > 0; got 0"),
-        ({"bytes_per_s": float("inf")}, "bytes_per_s must be a finite number > 0; got inf"),
-        ({"photo_bytes": -5}, "photo_bytes must be a finite number > 0; got -5"),
-        ({"requests_per_s": "fast"}, "requests_per_s must be a finite number > 0; got 'fast'"),
-        ({"cpu_s_per_request": True}, "cpu_s_per_request must be a finite number > 0; got True"),
+        ({"forms_per_s": 0}, "forms_per_s must be a number from 1e-06 to 1e+12; got 0"),
+        (
+            {"bytes_per_s": float("inf")},
+            "bytes_per_s must be a number from 1e-06 to 1e+12; got inf",
+        ),
+        ({"forms_per_s": 1e-308}, "forms_per_s must be a number from 1e-06 to 1e+12; got 1e-308"),
+        ({"requests_per_s": 1e308}, "requests_per_s must be a number from 1e-06 to 1e+12; got"),
+        ({"photo_bytes": -5}, "photo_bytes must be a whole number from 1 to 1e+12; got -5"),
+        ({"photo_bytes": 0.3}, "photo_bytes must be a whole number from 1 to 1e+12; got 0.3"),
+        ({"requests_per_s": "fast"}, "requests_per_s must be a number from 1e-06 to 1e+12; got"),
+        ({"cpu_s_per_request": True}, "cpu_s_per_request must be a number from 1e-06 to 1e+12"),
+        ({"stages": 123}, "stages must be a list of the stages measured"),
+        ({"measured_utc": "x" * 10_000}, "measured_utc must be text of 1 to 200 characters; got"),
         ({"limited_by": "luck"}, "limited_by 'luck' is not one of generator, target, stages"),
         ({"machine": {"host": "x"}}, "the generator measurement has no field 'machine.cpu'"),
         ({"machine": "vm"}, "machine must be a table of the host's facts"),
-        ({"scenario": 7}, "scenario must be text; got 7"),
+        ({"scenario": 7}, "scenario must be text of 1 to 200 characters; got 7"),
     ],
 )
 def test_a_bad_file_is_one_line_naming_it(
@@ -83,3 +92,15 @@ def test_unreadable_and_not_json_files_say_so(tmp_path: Path) -> None:
         read_capacity(_written(tmp_path, "{half"))
     with pytest.raises(UsageError, match="format 'list' is not a generator measurement"):
         read_capacity(_written(tmp_path, [1, 2]))
+    with pytest.raises(UsageError, match="not JSON"):  # nested past the parser's depth
+        read_capacity(_written(tmp_path, "[" * 100_000 + "]" * 100_000))
+    with pytest.raises(UsageError, match=r"not a file; give the generator\.json calibrate wrote"):
+        read_capacity(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match=r"fifo: not a file"):  # refused, never read (no hang)
+        read_capacity(fifo)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 10_000_001)
+    with pytest.raises(UsageError, match="10,000,001 bytes is not a generator measurement"):
+        read_capacity(big)
