@@ -1,21 +1,24 @@
 """``sirekap-loadtest calibrate SCENARIO``: measure what one load-generator process sustains here.
 
 Runs the scenario's request mix (its forms, pages and photo size, or ``--photo-size``) in stages
-of rising offered forms per second, each a fresh sweep stage (harness/stage.py) on one Locust
-process against the embedded mock in raw mode, so the generator and not a capacity model is what
-is measured. Each stage is judged over its steady window: the process kept up when every form due
-started within 1 s of its moment (start slip p99) and its CPU stayed below
-``CPU_CEILING`` of one core; the target kept up when it answered without errors. The ramp
-multiplies the rate by ``--factor`` until the process falls behind, then bisects ``--refine``
-times between the last stage that kept up and the first that did not.
+of rising offered forms per second, in whole TPS, each a fresh sweep stage (harness/stage.py) on
+one Locust process against the embedded mock in raw mode, so the generator and not a capacity
+model is what is measured. Each stage is judged over its steady window (after ``--warmup``): the
+process kept up when every form due there started within 1 s of its moment and its CPU (sampled
+each second) stayed below ``CPU_CEILING`` of one core; the target kept up when it passed the
+sweep's stage checks (goodput at least 95% of the offered requests, at most 1% failed). The ramp
+multiplies the rate by ``--factor`` until a stage is not kept up with, then, when it was the
+process that fell behind, bisects ``--refine`` more stages between the last stage kept up with
+and the first that was not.
 
-Writes ``--out`` (runs/generator.json by default; rundir/generator_capacity.py), which
-``validate``, ``plan`` and ``run`` read to say how many generator processes a scenario needs, and
-keeps the stages' run folders under ``runs/<UTC time>-calibrate-<scenario>/``. Measure on the
-host (and with the Python) the workers will run on: a measurement is of one host.
+Writes ``--out`` (``generator.json`` in ``--runs`` by default; rundir/generator_capacity.py),
+which ``validate``, ``plan`` and ``run`` read to say how many generator processes a scenario
+needs, and keeps the stages' run folders under ``<runs>/<UTC time>-calibrate-<scenario>/``.
+Measure on the host (and with the Python) the workers will run on: a measurement is of one host.
 
-Exit codes: 0 measured and written; 2 usage or scenario error; 3 a part would not start; 4 no
-stage kept up, or interrupted before one did (nothing written).
+Exit codes: 0 measured and written (a lower bound when the ramp ended before the process, which
+it says); 2 usage or scenario error; 3 a part would not start; 4 no stage kept up with, or
+interrupted (nothing written).
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ KEPT_UP = "kept up"
 LATE = "the process fell behind (forms started late)"
 BUSY = f"the process used more than {CPU_CEILING:.0%} of a core"
 TARGET = "the target fell behind"
+EMPTY = "no form was due in the steady window (a higher rate is tried)"
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ class Measured:
 
     @property
     def verdict(self) -> str:
-        if self.forms_due == 0 or self.forms_on_time < self.forms_due:
+        if self.forms_due == 0:
+            return EMPTY
+        if self.forms_on_time < self.forms_due:
             return LATE
         if self.cpu_share >= CPU_CEILING:
             return BUSY
@@ -127,6 +133,10 @@ class Measured:
     @property
     def kept_up(self) -> bool:
         return self.verdict == KEPT_UP
+
+    @property
+    def target_fell_behind(self) -> bool:
+        return self.verdict.startswith(TARGET)
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "verdict": self.verdict}
@@ -289,7 +299,8 @@ class Calibration:
         try:
             rate = args.start_forms
             for _ in range(args.max_stages):
-                if not self._stage(runner, rate).kept_up:
+                stage = self._stage(runner, rate)
+                if not stage.kept_up and stage.verdict != EMPTY:
                     break
                 rate *= args.factor
             for _ in range(args.refine):
@@ -307,7 +318,7 @@ class Calibration:
         keep up with (None, None: nothing to bisect)."""
         kept = [s.offered_forms_per_s for s in self.stages if s.kept_up]
         behind = [s.offered_forms_per_s for s in self.stages if not s.generator_kept_up]
-        target_failed = any(not s.kept_up and s.generator_kept_up for s in self.stages)
+        target_failed = any(s.target_fell_behind for s in self.stages)
         if not kept or not behind or target_failed:
             return None, None  # nothing kept up, the process never fell behind, or the target did
         low = max(kept)
@@ -357,7 +368,7 @@ class Calibration:
         best = max(kept, key=lambda s: s.forms_per_s)
         if any(not s.generator_kept_up for s in self.stages):
             limited = "generator"
-        elif any(not s.kept_up for s in self.stages):
+        elif any(s.target_fell_behind for s in self.stages):
             limited = "target"
         else:
             limited = "stages"
@@ -381,9 +392,14 @@ class Calibration:
         where = f"nothing written; the stages are in {self.dir.path}"
         if self.interrupted:
             return f"{PROG}: interrupted after {len(self.stages)} stage(s): {where}"
-        first = self.stages[0].verdict if self.stages else "no stage ran"
-        hint = " (try a lower --start-forms)" if first in (LATE, BUSY) else ""
-        return f"{PROG}: the first stage was not kept up with: {first}{hint}; {where}"
+        judged = [s.verdict for s in self.stages if s.verdict != EMPTY]
+        if not judged:
+            return (
+                f"{PROG}: no stage had a form due in its steady window (raise --start-forms or "
+                f"--stage); {where}"
+            )
+        hint = " (try a lower --start-forms)" if judged[0] in (LATE, BUSY) else ""
+        return f"{PROG}: the first stage judged was not kept up with: {judged[0]}{hint}; {where}"
 
 
 def main(argv: list[str]) -> int:

@@ -3,6 +3,7 @@ real Locust, its file read back by ``validate``; usage errors are one line and e
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.calibrate import Calibration, Measured
 from rundir.generator_capacity import read_capacity
 from scenarios import arrival_schedule, build_population, load_scenario
 from scenarios.workload.generator_need import generator_demand, generator_need
@@ -128,3 +130,39 @@ def test_a_scenario_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
     done = _cli("calibrate", str(tmp_path / "absent.toml"))
     assert done.returncode == 2
     assert "absent.toml" in done.stderr and done.stderr.startswith("sirekap-loadtest calibrate: ")
+
+
+def _stage(
+    offered: float, due: int, on_time: int, cpu: float, failed: tuple[str, ...] = ()
+) -> Measured:
+    return Measured(
+        offered_forms_per_s=offered, forms_due=due, forms_on_time=on_time,
+        forms_per_s=on_time / 5, requests_per_s=on_time, bytes_per_s=on_time * 1e6,
+        slip_p99_s=0.01, cpu_share=cpu, cpu_s_per_request=0.004, target_failed=failed, folder="",
+    )  # fmt: skip
+
+
+def test_each_verdict_and_what_the_measurement_takes_from_the_stages(tmp_path: Path) -> None:
+    assert _stage(1, 5, 5, 0.2).verdict == "kept up"
+    assert _stage(1, 5, 4, 0.2).verdict == "the process fell behind (forms started late)"
+    assert _stage(1, 5, 5, 0.95).verdict == "the process used more than 90% of a core"
+    assert _stage(1, 5, 5, 0.2, ("goodput >= 95% of offered",)).verdict == (
+        "the target fell behind (goodput >= 95% of offered)"
+    )
+    assert _stage(1, 0, 0, 0.0).verdict.startswith("no form was due in the steady window")
+    args = argparse.Namespace(runs=tmp_path)
+    calibration = Calibration(args, load_scenario(SMOKE))
+    calibration.stages = [_stage(1, 0, 0, 0.0), _stage(2, 10, 10, 0.3), _stage(4, 20, 19, 0.9)]
+    capacity = calibration.result()
+    assert capacity is not None and capacity.limited_by == "generator"
+    assert capacity.forms_per_s == 2.0  # the stage kept up with, not the one after it
+    calibration.stages = [_stage(2, 10, 10, 0.3), _stage(4, 20, 20, 0.5, ("x",))]
+    capacity = calibration.result()
+    assert capacity is not None and capacity.limited_by == "target" and capacity.lower_bound
+    calibration.stages = [_stage(1, 0, 0, 0.0)]
+    assert calibration.result() is None
+    assert "no stage had a form due in its steady window" in calibration.nothing_line()
+    calibration.stages = [_stage(2, 10, 10, 0.3)]
+    calibration.interrupted = True
+    assert calibration.result() is None  # interrupted: nothing written
+    assert "interrupted after 1 stage(s): nothing written" in calibration.nothing_line()
