@@ -51,8 +51,9 @@ from scenarios import (
     ScenarioError,
     check_target,
     format_duration,
-    load_scenario,
+    loads_scenario,
     lognormal_sigma,
+    read_scenario_text,
     requests_per_tps,
 )
 from scenarios.workload.generator_need import generator_need, stage_demand
@@ -326,11 +327,8 @@ class Planner:
 
 def prepare(args: argparse.Namespace) -> tuple[Scenario, str]:
     try:
-        text = args.scenario.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"{args.scenario}: cannot read: {error.strerror}") from None
-    try:
-        scenario = load_scenario(args.scenario)
+        text = read_scenario_text(args.scenario)
+        scenario = loads_scenario(text, str(args.scenario))
     except ScenarioError as error:
         raise UsageError(str(error)) from None
     if args.target and args.verify:

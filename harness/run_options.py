@@ -39,7 +39,13 @@ from harness.generator_sizing import (
 )
 from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
 from rundir.exits import UsageError
-from scenarios import Scenario, ScenarioError, check_target, scenario_from_dict
+from scenarios import (
+    Scenario,
+    ScenarioError,
+    check_target,
+    read_scenario_text,
+    scenario_from_dict,
+)
 
 ADMIN_TOKEN_VARIABLE = "SIREKAP_ADMIN_TOKEN"
 UI_PORT = 8089  # Locust's own default
@@ -113,10 +119,9 @@ class Prepared:
 def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
     """The scenario, with --speedup set on the parsed data; the text the run directory keeps."""
     try:
-        text = args.scenario.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise UsageError(f"{args.scenario}: cannot read: {why}") from None
+        text = read_scenario_text(args.scenario)
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

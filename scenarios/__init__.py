@@ -50,6 +50,7 @@ from scenarios.schema.geography import (
 from scenarios.schema.loader import (
     load_scenario,
     loads_scenario,
+    read_scenario_text,
     scenario_from_dict,
 )
 from scenarios.schema.population import (
@@ -175,6 +176,7 @@ __all__ = [
     "plan_args",
     "read_operators",
     "read_registry",
+    "read_scenario_text",
     "requests_per_form",
     "requests_per_tps",
     "result_body",

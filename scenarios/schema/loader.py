@@ -31,18 +31,31 @@ from scenarios.schema.errors import (
 from scenarios.schema.fields import type_help
 from scenarios.schema.scenario import Scenario
 
+MAX_SCENARIO_BYTES = 5_000_000  # a scenario is a page of TOML; region lists stay far below
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate the scenario file at ``path``; raises ScenarioError listing problems."""
-    label = str(path)
+
+def read_scenario_text(path: str | Path) -> str:
+    """The text of the scenario file at ``path``; ScenarioError when it is not a readable text
+    file (a folder, a FIFO, which would block the read, or a file far too big)."""
+    label, file = str(path), Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if file.exists() and not file.is_file():
+            raise ScenarioError([Issue(label, "", "cannot read: not a file")])
+        if file.exists() and file.stat().st_size > MAX_SCENARIO_BYTES:
+            size = file.stat().st_size
+            why = f"cannot read: {size:,} bytes, more than a scenario's {MAX_SCENARIO_BYTES:,}"
+            raise ScenarioError([Issue(label, "", why)])
+        return file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ScenarioError([Issue(label, "", "cannot read: not UTF-8 text")]) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ScenarioError([Issue(label, "", f"cannot read: {reason}")]) from None
-    return loads_scenario(text, label)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate the scenario file at ``path``; raises ScenarioError listing problems."""
+    return loads_scenario(read_scenario_text(path), str(path))
 
 
 def loads_scenario(text: str, source: str = "<scenario>") -> Scenario:

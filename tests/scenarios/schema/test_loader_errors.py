@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -426,6 +427,19 @@ def test_a_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert str(caught.value) == f"{path}: cannot read: No such file or directory"
+
+
+def test_a_folder_a_fifo_or_a_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # reading it would block for ever
+    for path in (tmp_path, fifo):
+        with pytest.raises(ScenarioError) as caught:
+            load_scenario(path)
+        assert str(caught.value) == f"{path}: cannot read: not a file"
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"#" * 5_000_001)
+    with pytest.raises(ScenarioError, match=r"cannot read: 5,000,001 bytes, more than a scenario"):
+        load_scenario(huge)
 
 
 def test_a_file_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
