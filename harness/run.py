@@ -35,7 +35,7 @@ from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, start_toxiproxy
 from harness.abort import AbortRun, AbortWatch, EndedEarly
 from harness.children import AdoptedServer, Child, Children, StartError, one_line
-from harness.command_faults import check_reverts, command_layer, command_plan
+from harness.command_faults import check_reverts, command_layer
 from harness.dependency_proxies import attach as attach_dependencies
 from harness.dependency_proxies import left_behind
 from harness.distributed import await_go, free_port
@@ -47,7 +47,7 @@ from harness.preflight import EMBEDDED, before_run
 from harness.progress import ProgressView, Snapshot, final_snapshot, live_snapshot
 from harness.readback import audit_input
 from harness.reaper import Reaper
-from harness.run_options import Prepared, parser, prepare, recorded_options, unmeasurable
+from harness.run_options import Prepared, before_start, parser, prepare, recorded_options
 from harness.scrape import MetricsScraper
 from harness.target import check_admin_token, check_remote
 from reports.build import build_report
@@ -56,7 +56,7 @@ from rundir import exits, timing
 from rundir.files import read_json
 from rundir.layout import RunDir
 from rundir.progress import read_progress
-from rundir.record import GENERATOR_SHORTFALL, RunRecord, utc_iso
+from rundir.record import RunRecord, utc_iso
 
 PROXY_PREFIX = "sirekap-"  # + the run id: a shared Toxiproxy holds each run's own proxy
 
@@ -490,13 +490,8 @@ def main(argv: list[str]) -> int:
         print(f"sirekap-loadtest run: {line}", flush=True)
     run = Run(args, prepared)
     print(f"run directory: {run.dir.path}", flush=True)
-    for line in unmeasurable(prepared, bool(args.target), args.no_faults, args.audit_rate == 0):
+    for line in before_start(args, prepared):
         print(line, flush=True)
-    for line in command_plan(prepared.scenario, prepared.timeline):
-        print(line, flush=True)
-    shortfall = run.record.generator.get(GENERATOR_SHORTFALL)
-    if shortfall:
-        print(f"sirekap-loadtest run: {shortfall}", flush=True)
     if run.abort.at_end_only:
         shown = ", ".join(slo.expression for slo in run.abort.at_end_only)
         print(f"abort_on_fail can be checked only at the end for: {shown}", flush=True)

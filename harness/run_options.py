@@ -25,7 +25,7 @@ import tomli_w
 
 from faults.timeline import FaultTimeline
 from faults.toxiproxy.launcher import URL_VARIABLE
-from harness.command_faults import check_programs
+from harness.command_faults import check_programs, command_plan
 from harness.dependency_proxies import check_toxiproxy
 from harness.distributed import MasterBind, master_bind
 from harness.distributed import add_options as add_distributed_options
@@ -296,6 +296,17 @@ def unmeasurable(
             if slo.scope == "recovery" and slo.args and slo.args[0] in names
         ]
     return found
+
+
+def before_start(args: argparse.Namespace, prepared: Prepared) -> list[str]:
+    """What a run says before it starts: the SLOs it cannot measure, every command its command
+    faults will run, and too few generator processes for the scenario's peak."""
+    lines = unmeasurable(prepared, bool(args.target), args.no_faults, args.audit_rate == 0)
+    lines += command_plan(prepared.scenario, prepared.timeline)
+    shortfall = prepared.sizing.shortfall(prepared.processes)
+    if shortfall is not None:
+        lines.append(f"sirekap-loadtest run: {shortfall}")
+    return lines
 
 
 SECRET_OPTIONS = ("admin_token",)  # never written to the run record
