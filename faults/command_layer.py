@@ -1,7 +1,8 @@
 """The command layer: infrastructure faults by the user's own commands (apply, probe, revert).
 
 A window runs its ``apply`` argv at its start and its ``revert`` argv at its end; an optional
-``probe`` runs right after a successful apply and says, by exiting 0, that the fault is in effect.
+``probe`` runs right after a successful apply and says, by exiting 0, that the fault is in effect;
+one that exits non-zero is tried again every ``PROBE_INTERVAL_S`` until ``timeout_s`` has passed.
 Each runs directly (no shell) with the harness's environment (but its own ``SIREKAP_*`` names) plus
 ``SIREKAP_*`` variables naming the run, the window, the phase and the target
 (:meth:`CommandFaults.environment`), for at most the window's ``timeout_s`` real seconds; past it
@@ -27,7 +28,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from faults.kinds import CommandParams
 from faults.timeline import FaultWindow, SimClock
 
 Outcomes = list[dict[str, Any]]
+PROBE_INTERVAL_S = 0.25  # between tries of a probe that exited non-zero
 
 
 class CommandFaultError(RuntimeError):
@@ -115,13 +117,14 @@ class CommandFaults:
                 outcomes,
             )
         if params.probe is not None:
-            probe = self._run("probe", params.probe, key, env, params.timeout_s)
-            outcomes.append(probe.to_dict())
+            probe, tries = self._probe(params.probe, key, env, params.timeout_s)
+            outcomes.append({**probe.to_dict(), "tries": tries})
             if not probe.ok:
                 raise CommandFaultError(
                     f"{name}: probe `{shown(params.probe)}` {probe.why()}: the fault is not known "
-                    "to be in effect, so the window counts as not applied (its revert still runs "
-                    "at its end)",
+                    f"to be in effect ({_tries(tries)} within its timeout_s of "
+                    f"{params.timeout_s:g} s), so the window counts as not applied (its revert "
+                    "still runs at its end)",
                     outcomes,
                 )
         return outcomes
@@ -193,6 +196,29 @@ class CommandFaults:
             title=env.get("SIREKAP_FAULT_WINDOW", ""), **self._hooks,
         )  # fmt: skip
 
+    def _probe(
+        self, argv: tuple[str, ...], key: str, env: dict[str, str], timeout_s: float
+    ) -> tuple[CommandResult, int]:
+        """Run the probe until it exits 0, every PROBE_INTERVAL_S, for at most ``timeout_s`` in
+        all: a fault often takes a moment to be in effect (a signal delivered, a pod gone). A
+        probe that cannot start or outlives what is left of the time is not tried again."""
+        deadline = time.monotonic() + timeout_s
+        tries = 0
+        said: CommandResult | None = None  # the last try that exited non-zero
+        while True:
+            tries += 1
+            left = max(deadline - time.monotonic(), 0.001)
+            done = _with_timeout(self._run("probe", argv, key, env, left), timeout_s)
+            if done.timed_out and said is not None:  # cut short by the time left: say the exit
+                return said, tries
+            if done.ok or done.error is not None or done.timed_out:
+                return done, tries
+            said = done
+            # another try only when one as long as this one still fits
+            if deadline - time.monotonic() <= PROBE_INTERVAL_S + done.duration_s:
+                return done, tries
+            time.sleep(PROBE_INTERVAL_S)
+
     def _revert(self, key: str, pending: PendingRevert) -> CommandResult:
         done = self._run("revert", pending.argv, key, pending.env, pending.timeout_s)
         if done.ok:
@@ -221,6 +247,15 @@ def _params(window: FaultWindow) -> CommandParams:
     if not isinstance(window.params, CommandParams):
         raise TypeError(f"not a command fault: {window.describe()}")
     return window.params
+
+
+def _tries(count: int) -> str:
+    return "tried once" if count == 1 else f"tried {count} times"
+
+
+def _with_timeout(done: CommandResult, timeout_s: float) -> CommandResult:
+    """A probe run with what was left of the time still reports the window's ``timeout_s``."""
+    return replace(done, timeout_s=timeout_s)
 
 
 def _utc(moment: float) -> str:

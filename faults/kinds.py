@@ -256,7 +256,9 @@ class CommandParams(Params):
     KIND: ClassVar[str] = "run"
     apply: Argv = Field(description="argv run at the window's start")
     revert: Argv = Field(description="argv run at its end, or when the run ends first")
-    probe: Argv | None = Field(None, description="argv run after apply; exit 0: in effect")
+    probe: Argv | None = Field(
+        None, description="argv run after apply until it exits 0 (in effect), within timeout_s"
+    )
     timeout_s: TimeoutS = Field(30.0, description="real seconds each command may take")
     env: EnvList = Field((), description="extra NAME=value variables for each command")
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from faults.applier import FaultApplier, FaultCleanupError
-from faults.command_layer import CommandFaults, inherited
+from faults.command_layer import PROBE_INTERVAL_S, CommandFaults, inherited
 from faults.timeline import FaultTimeline, FaultWindow, SimClock
 from tests.conftest import processes_mentioning
 
@@ -153,14 +153,52 @@ def test_a_failed_apply_counts_as_not_applied_with_its_stderr_line_and_still_rev
 
 
 def test_a_failed_probe_marks_the_window_not_applied(tmp_path: Path) -> None:
-    w = window(0, 20, apply=["true"], probe=say("replicas: 3/3 ready", 1), revert=["true"])
+    w = window(
+        0, 20, apply=["true"], probe=say("replicas: 3/3 ready", 1), revert=["true"], timeout_s=1.0
+    )
     applier, _ = run_timeline(tmp_path, w)
+    started = time.monotonic()
     applier.run()
     apply = applier.events[0].to_dict()
     assert apply["ok"] is False
     assert "probe `" in apply["error"] and "exited 1" in apply["error"]
-    assert "replicas: 3/3 ready: the fault is not known to be in effect" in apply["error"]
+    assert "replicas: 3/3 ready: the fault is not known to be in effect (tried " in apply["error"]
+    assert "times within its timeout_s of 1 s), so the window counts as not applied" in apply[
+        "error"
+    ]
     assert [c["phase"] for c in apply["commands"]] == ["apply", "probe"]
+    tries = apply["commands"][1]["tries"]
+    assert tries >= 2 and f"tried {tries} times" in apply["error"]
+    # it kept trying while another try as long as the last one still fitted in its time
+    last = apply["commands"][1]["duration_s"]
+    assert time.monotonic() - started >= 1.0 - PROBE_INTERVAL_S - last - 0.01
+    assert Path(apply["commands"][1]["log"]).read_text().count(" probe ") == tries
+
+
+def test_a_probe_is_tried_again_until_the_fault_is_in_effect(tmp_path: Path) -> None:
+    """A fault that takes a moment to be in place (here: the third look sees it) is applied."""
+    count = tmp_path / "looks"
+    look = [PY, "-c", f"import pathlib, sys; p = pathlib.Path({str(count)!r}); "
+            "n = len(p.read_text()) + 1 if p.exists() else 1; p.write_text('x' * n); "
+            "sys.exit(0 if n >= 3 else 1)"]  # fmt: skip
+    w = window(0, 20, apply=["true"], probe=look, revert=["true"], timeout_s=30.0)
+    applier, _ = run_timeline(tmp_path, w)
+    applier.run()
+    apply = applier.events[0].to_dict()
+    assert apply["ok"] is True, apply
+    assert apply["commands"][1]["tries"] == 3 and apply["commands"][1]["exit_code"] == 0
+    assert count.read_text() == "xxx"
+
+
+def test_a_probe_that_cannot_start_is_not_tried_again(tmp_path: Path) -> None:
+    w = window(0, 20, apply=["true"], probe=["/no/such/probe"], revert=["true"], timeout_s=30.0)
+    applier, _ = run_timeline(tmp_path, w)
+    started = time.monotonic()
+    applier.run()
+    apply = applier.events[0].to_dict()
+    assert apply["ok"] is False and apply["commands"][1]["tries"] == 1
+    assert "could not start" in apply["error"] and "(tried once within" in apply["error"]
+    assert time.monotonic() - started < 20  # not the whole 30 s of tries
 
 
 def test_a_command_past_its_timeout_is_killed_with_its_whole_process_group(
