@@ -163,9 +163,9 @@ def test_a_failed_probe_marks_the_window_not_applied(tmp_path: Path) -> None:
     assert apply["ok"] is False
     assert "probe `" in apply["error"] and "exited 1" in apply["error"]
     assert "replicas: 3/3 ready: the fault is not known to be in effect (tried " in apply["error"]
-    assert "times within its timeout_s of 1 s), so the window counts as not applied" in apply[
-        "error"
-    ]
+    assert (
+        "times within its timeout_s of 1 s), so the window counts as not applied" in apply["error"]
+    )
     assert [c["phase"] for c in apply["commands"]] == ["apply", "probe"]
     tries = apply["commands"][1]["tries"]
     assert tries >= 2 and f"tried {tries} times" in apply["error"]
