@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.analyse import Facts, endpoint_stats, measure
+from reports.figures import figures_json, run_figures
 from reports.html import render_html
 from reports.inputs import RunInputs, read_run
 from reports.instances import deployment_instances
@@ -54,7 +55,7 @@ def run_facts(inputs: RunInputs, facts: Facts) -> RunFacts:
     )
 
 
-def _inconclusive(inputs: RunInputs) -> str | None:
+def untrusted_reasons(inputs: RunInputs) -> str | None:
     reasons = []
     status = inputs.record.get("status")
     if status == "interrupted":
@@ -107,7 +108,7 @@ def build_report(run_dir: Path) -> Analysis:
     aborted = inputs.record.get("aborted")
     outcome = verdict(
         results,
-        _inconclusive(inputs),
+        untrusted_reasons(inputs),
         str(error) if error else None,
         str(aborted) if aborted else None,
     )
@@ -133,6 +134,7 @@ def build_report(run_dir: Path) -> Analysis:
     data["unacknowledged"] = unacknowledged_json(facts.unacked)  # forms never acknowledged
     data["span"] = None if facts.span is None else facts.span.as_dict()  # the time covered
     data["instances"] = [i.as_dict() for i in analysis.instances]  # a deployment's, else []
+    data["figures"] = figures_json(run_figures(facts, inputs, slos))  # compare's and history's
     document = json.dumps(data, indent=2, allow_nan=False)  # strict JSON
     (folder / "summary.json").write_text(document + "\n")
     (folder / "summary.md").write_text(summary_md(analysis))

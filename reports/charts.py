@@ -60,7 +60,7 @@ class ChartClock:
         return [origin + s / 86_400 for s in seconds]
 
 
-def _figure(title: str, clock: ChartClock, ylabel: str) -> tuple[Figure, Axes]:
+def time_figure(title: str, clock: ChartClock, ylabel: str) -> tuple[Figure, Axes]:
     figure, axes = plt.subplots(figsize=SIZE, layout="constrained")
     axes.set_title(title, loc="left", fontsize=12, fontweight="bold")
     axes.set_ylabel(ylabel)
@@ -119,7 +119,7 @@ def hold(times: Sequence[float], values: Values, end: float) -> tuple[list[float
     return xs, ys
 
 
-def _finish(figure: Figure, axes: Axes) -> Figure:
+def finish(figure: Figure, axes: Axes) -> Figure:
     handles, _ = axes.get_legend_handles_labels()
     if handles:  # outside on the right: a legend never covers data
         axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -135,13 +135,13 @@ def save(figure: Figure, path: Path) -> Path:
 def draw_throughput(
     clock: ChartClock, t: Sequence[float], ok: Values, failed: Values, windows: Sequence[Window]
 ) -> Figure:
-    figure, axes = _figure("Throughput", clock, "requests per real second")
+    figure, axes = time_figure("Throughput", clock, "requests per real second")
     x = clock.at(t)
     width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
     axes.plot(*stairs(x, width, ok), color="#2ca02c", linewidth=1.2, label="succeeded")
     axes.plot(*stairs(x, width, failed), color="#d62728", linewidth=1.2, label="failed")
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def draw_latency(
@@ -149,7 +149,8 @@ def draw_latency(
     windows: Sequence[Window],
 ) -> Figure:  # fmt: skip
     """``percentiles[endpoint][p50|p95|p99]``: real seconds per second (None: no data)."""
-    figure, axes = _figure("Latency per endpoint (successful requests)", clock, "seconds (real)")
+    title = "Latency per endpoint (successful requests)"
+    figure, axes = time_figure(title, clock, "seconds (real)")
     x = clock.at(t)
     width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
     styles = {"p50": ":", "p95": "-", "p99": "--"}
@@ -160,14 +161,14 @@ def draw_latency(
                           linewidth=1, label=f"{endpoint} {name}")  # fmt: skip
     axes.set_yscale("log")
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def draw_errors(
     clock: ChartClock, t: Sequence[float], by_kind: Mapping[str, Sequence[float]],
     windows: Sequence[Window],
 ) -> Figure:  # fmt: skip
-    figure, axes = _figure("Failures by kind (stacked)", clock, "failures per real second")
+    figure, axes = time_figure("Failures by kind (stacked)", clock, "failures per real second")
     kinds = [kind for kind, values in sorted(by_kind.items()) if any(values)]
     x = clock.at(t)
     width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
@@ -181,7 +182,7 @@ def draw_errors(
     if not kinds:
         axes.text(0.5, 0.5, "no failures", transform=axes.transAxes, ha="center", color="grey")
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def draw_completion(
@@ -190,7 +191,7 @@ def draw_completion(
     note: str = "",
 ) -> Figure:  # fmt: skip
     """``t``: the moments a count changes; ``manual``: label -> (times, TPS) of a baseline."""
-    figure, axes = _figure("Completion: TPS fully uploaded", clock, "TPS")
+    figure, axes = time_figure("Completion: TPS fully uploaded", clock, "TPS")
     end = clock.span[1] if clock.span else (t[-1] if t else 0.0)
     for values, style in ((ready, {"color": "grey", "linewidth": 1.5}),
                           (acked, {"color": "#1f77b4", "linewidth": 2})):  # fmt: skip
@@ -200,7 +201,7 @@ def draw_completion(
     for name, (times, values) in manual.items():
         axes.plot(clock.at(times), values, ":", linewidth=1.5, label=f"manual recap, {name}")
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def draw_backlog(
@@ -208,7 +209,7 @@ def draw_backlog(
     windows: Sequence[Window],
 ) -> Figure:  # fmt: skip
     """``t``: the moments the backlog changes; ``waiting`` and ``given_up`` from each on."""
-    figure, axes = _figure("Backlog: TPS forms ready but not acknowledged", clock, "TPS forms")
+    figure, axes = time_figure("Backlog: TPS forms ready but not acknowledged", clock, "TPS forms")
     end = clock.span[1] if clock.span else (t[-1] if t else 0.0)
     xs, low = hold(t, waiting, end)
     _, high = hold(t, [w + g for w, g in zip(waiting, given_up, strict=True)], end)
@@ -220,7 +221,7 @@ def draw_backlog(
                           label="given up: devices stopped, never acknowledged")  # fmt: skip
     axes.plot(x, high, color="black", linewidth=0.8, label="all unacknowledged")
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def _scrape_steps(t: Sequence[float], values: Values) -> tuple[list[float], list[float]]:
@@ -242,12 +243,12 @@ def draw_server(
     clock: ChartClock, t: Sequence[float], series: Mapping[str, Values], windows: Sequence[Window]
 ) -> Figure:
     """Scraped server metrics: e.g. in-flight, queue depth, 503s per second."""
-    figure, axes = _figure("Server (scraped /metrics)", clock, "requests")
+    figure, axes = time_figure("Server (scraped /metrics)", clock, "requests")
     for name, values in series.items():
         if any(v is not None for v in values):
             axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def draw_instances(
@@ -255,11 +256,11 @@ def draw_instances(
     windows: Sequence[Window],
 ) -> Figure:  # fmt: skip
     """Requests each instance of a deployment served per real second (its scraped counters)."""
-    figure, axes = _figure("Instances: requests served", clock, "requests per real second")
+    figure, axes = time_figure("Instances: requests served", clock, "requests per real second")
     for name, (t, values) in sorted(series.items()):
         axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)
 
 
 def draw_balancer(
@@ -267,7 +268,7 @@ def draw_balancer(
     windows: Sequence[Window],
 ) -> Figure:  # fmt: skip
     """HAProxy's view: each instance in (up) or out (down) of the balancer, one row each."""
-    figure, axes = _figure("Load balancer: instances in service", clock, "instance")
+    figure, axes = time_figure("Load balancer: instances in service", clock, "instance")
     names = sorted(states)
     for row, name in enumerate(names):
         t, up = states[name]
@@ -275,4 +276,4 @@ def draw_balancer(
         axes.plot(*_scrape_steps(clock.at(t), shown), linewidth=1.6, label=f"{name} (high: up)")
     axes.set_yticks([row + 0.4 for row in range(len(names))], names)
     _shade(axes, clock, windows)
-    return _finish(figure, axes)
+    return finish(figure, axes)

@@ -87,13 +87,18 @@ class SloResult:
 
 
 def show(slo: Slo, value: float) -> str:
+    return show_kind(slo.kind, value)
+
+
+def show_kind(kind: str, value: float) -> str:
+    """A value of a metric of ``kind`` (scenarios/schema/slo.py) as a person reads it."""
     if math.isinf(value):
-        return "never" if slo.kind == "duration" else "unbounded"
-    if slo.kind == "duration":
+        return "never" if kind == "duration" else "unbounded"
+    if kind == "duration":
         return format_duration(value)
-    if slo.kind == "ratio":
+    if kind == "ratio":
         return f"{100 * value:.3g}%"
-    if slo.kind == "count":
+    if kind == "count":
         return f"{value:.0f}"
     return f"{value:.4g}"
 

@@ -1,7 +1,8 @@
 """The whole scenario: a frozen model of one file, with its cross-section checks.
 
 Sections: ``name``, ``description``, ``[clock]``, ``[population]``, ``[arrival]``, ``[client]``,
-``[quality]``, ``[plenary]``, ``[target]``, ``[[proxies]]``, ``[[faults]]`` and ``[slo]``. Only
+``[quality]``, ``[plenary]``, ``[target]``, ``[[proxies]]``, ``[[faults]]``, ``[slo]`` and
+``[compare]`` (the tolerances of a comparison with a baseline, scenarios/schema/compare.py). Only
 ``name``, ``clock`` and ``population`` are required; the other sections have documented defaults
 (no misreads and no plenary when ``[quality]`` and ``[plenary]`` are left out).
 """
@@ -16,6 +17,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from scenarios.schema.arrival import ArrivalSpec
 from scenarios.schema.client import ClientSpec
 from scenarios.schema.clock import Clock
+from scenarios.schema.compare import check_tolerance
 from scenarios.schema.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.schema.faults import Fault, FaultWindowSpec, resolve_faults
 from scenarios.schema.fields import Section
@@ -87,6 +89,7 @@ class Scenario(Section):
     proxies: Annotated[tuple[ProxySpec, ...], Field(strict=False)] = ()
     faults: Annotated[tuple[FaultWindowSpec, ...], Field(strict=False)] = ()
     slo: SloSpec = SloSpec()
+    compare: Annotated[dict[str, str], Field(strict=False, default_factory=dict)]
 
     _timeline: tuple[Fault, ...] = PrivateAttr(default=())
     _source: str = PrivateAttr(default="")
@@ -99,6 +102,18 @@ class Scenario(Section):
                 "must be lower-case letters, digits, '_', '-' or '.', starting with a letter "
                 "or digit, like 'kuta_selatan_2024'"
             )
+        return value
+
+    @field_validator("compare")
+    @classmethod
+    def _tolerances(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for key, text in value.items():
+            try:
+                check_tolerance(key, text)
+            except ValueError as error:
+                problems.append(FieldError(str(error), given=text, path=(key,)))
+        raise_if_any(problems)
         return value
 
     @model_validator(mode="after")

@@ -162,6 +162,24 @@ def parse_slo(expression: str, *, abort_on_fail: bool = False) -> Slo:
     return Slo(expression.strip(), scope, metric, args, match["op"], threshold, kind, abort_on_fail)
 
 
+_METRIC = re.compile(r"^\s*(?P<scope>[a-z_]+)\.(?P<metric>[a-z0-9_]+)(?:\((?P<args>[^()]*)\))?\s*$")
+METRIC_HELP: Final = (
+    "write <scope>.<metric>, e.g. page.p95, completion.final, "
+    "recovery.time_to_recover('short outage')"
+)
+
+
+def parse_metric(text: str) -> Slo:
+    """A metric named without a comparison (``page.p95``, ``recovery.time_to_recover('x')``),
+    as an Slo that compares nothing (``==`` NaN): how a comparison of runs names its figures."""
+    match = _METRIC.match(text)
+    if match is None:
+        raise SloSyntaxError(text, f"not a metric; {METRIC_HELP}")
+    args = _parse_args(text, match["args"])
+    kind = _metric_kind(text, match["scope"], match["metric"], args)
+    return Slo(text.strip(), match["scope"], match["metric"], args, "==", math.nan, kind)
+
+
 def _parse_args(expression: str, text: str | None) -> tuple[str, ...]:
     if text is None or not text.strip():
         return ()

@@ -12,6 +12,7 @@ import pytest
 
 from harness.children import Children
 from harness.target import MockTarget
+from rundir import exits
 from scenarios import load_scenario, write_capacity
 from tests.conftest import pick_free_port, wait_until_http_ok
 
@@ -50,3 +51,54 @@ def mock_with_registry(folder: Path) -> Iterator[MockTarget]:
         yield mock
     finally:
         children.stop_all()
+
+
+# a mild, constant network latency on most of the run, away from the outage (18:00-18:20) and
+# its recovery: 80 ms on each chunk of the load path from 17:01 to 17:58 and 18:35 to 21:00 WITA
+LATENCY_FAULT = """
+[[faults]]
+name = "slow link"
+layer = "network"
+kind = "latency"
+start = "17:01"
+end = "17:58"
+params = { latency_ms = 80, jitter_ms = 0 }
+
+[[faults]]
+name = "slow link again"
+layer = "network"
+kind = "latency"
+start = "18:35"
+end = "20:59"
+params = { latency_ms = 80, jitter_ms = 0 }
+"""
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``sirekap-loadtest ARGS`` as a user runs it, from the repository."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _run(scenario: Path, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    done = cli("run", str(scenario), "--plain", "--out", str(out), *extra)
+    (folder,) = [p for p in out.iterdir() if (p / "run.json").exists()]
+    return done, folder
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Three real runs: a base, the same again with --baseline, and one with a latency fault
+    added, also with --baseline."""
+    root = tmp_path_factory.mktemp("smoke-runs")
+    slow = root / "slow.toml"
+    slow.write_text(SMOKE.read_text() + LATENCY_FAULT)
+    done, base = _run(SMOKE, root / "base")
+    assert done.returncode == exits.OK, done.stdout + done.stderr
+    same_done, same = _run(SMOKE, root / "same", "--baseline", str(base))
+    slow_done, slower = _run(slow, root / "slow", "--baseline", str(base))
+    yield {"root": root, "base": base, "same": same, "slow": slower}
+    for done in (same_done, slow_done):  # printed on failure only
+        print(done.stdout[-3000:], done.stderr[-2000:])
