@@ -96,16 +96,23 @@ def split_address(text: str, flag: str) -> tuple[str, int]:
         port_text and not (port_text.isascii() and port_text.isdigit())
     ):
         raise UsageError(f"{valid}; got {text!r}")
-    try:
-        address = ipaddress.ip_address(host)
-        port = int(port_text) if port_text else LOCUST_MASTER_PORT
-    except ValueError:
-        raise UsageError(f"{valid}; got {text!r}") from None
-    if address.is_multicast or address.is_unspecified or str(address) == "255.255.255.255":
-        raise UsageError(f"{valid}: one host's own address, not {host}")
+    named_address(host, valid, text)
+    port = int(port_text) if port_text else LOCUST_MASTER_PORT
     if not 0 < port < 65536:
         raise UsageError(f"{valid}; got port {port}")
     return host, port
+
+
+def named_address(host: str, valid: str, given: str) -> None:
+    """The rule for where the harness listens (the master, its live /metrics): one IP address
+    of a host, named (never a name, a wildcard, multicast or broadcast); naming one beyond
+    loopback is the permission. UsageError: ``valid``, then what was ``given``."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"{valid}; got {given!r}") from None
+    if address.is_multicast or address.is_unspecified or str(address) == "255.255.255.255":
+        raise UsageError(f"{valid}: one host's own address, not {host}")
 
 
 def master_bind(args: argparse.Namespace) -> MasterBind | None:

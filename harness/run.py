@@ -34,6 +34,7 @@ from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, start_toxiproxy
 from harness.abort import AbortRun, AbortWatch, EndedEarly
+from harness.baseline import against_baseline
 from harness.children import AdoptedServer, Child, Children, StartError, one_line
 from harness.command_faults import check_reverts, command_layer
 from harness.dependency_proxies import attach as attach_dependencies
@@ -43,6 +44,7 @@ from harness.embedded import EmbeddedTarget
 from harness.faultplan import check_layers
 from harness.leftovers import sweep_dead_runs
 from harness.locust import locust_args
+from harness.metrics_endpoint import LiveMetrics
 from harness.preflight import EMBEDDED, before_run
 from harness.progress import ProgressView, Snapshot, final_snapshot, live_snapshot
 from harness.readback import audit_input
@@ -300,27 +302,22 @@ class Run:
             raise EndedEarly(str(run["ended_early"]))
 
     def _check_abort(self, progress: dict[str, Any]) -> None:
-        if not self.abort.watched:
-            return
-        breach = self.abort.check(progress)
-        if breach is not None:
+        if self.abort.watched and (breach := self.abort.check(progress)) is not None:
             raise AbortRun(str(breach))
 
     def _check_mocks(self) -> None:
         """A mock process dead outside a process fault ends the run (StartError)."""
-        if self.target is None:
-            return
-        dead = self.target.died(self.applier.active if self.applier else [])
-        if dead is not None:
+        active = self.applier.active if self.applier else []
+        if self.target is not None and (dead := self.target.died(active)) is not None:
             raise StartError(f"{dead.name} died: {dead.tail()}")
 
     def execute(self) -> int:
         self.save()
         try:
-            code = self._execute()
+            with LiveMetrics(self, self.prepared.metrics):  # served until the report is written
+                return self._execute()
         finally:
             self.reaper.done()
-        return code
 
     def _execute(self) -> int:
         scraper: MetricsScraper | None = None
@@ -388,8 +385,7 @@ class Run:
             self._remove_proxies()
         finally:
             self.children.stop_all()
-            workers = (self.load_summary().get("generator") or {}).get("workers")
-            if workers:
+            if workers := (self.load_summary().get("generator") or {}).get("workers"):
                 self.record.generator["workers"] = workers
             self.record.ended_utc = utc_iso()
             self.save()
@@ -461,7 +457,7 @@ class Run:
         try:
             analysis = build_report(self.dir.path)
             print_verdict(analysis, self.dir.report)
-            code = analysis.verdict.exit_code
+            code = against_baseline(self.args, self.dir.path, analysis.verdict.exit_code)
         except KeyboardInterrupt:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the record is saved whole
             self.record.status = "interrupted"

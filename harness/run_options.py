@@ -3,8 +3,8 @@
 Everything here happens before a connection, a child process or a run directory: the scenario is
 read and checked (with ``--speedup`` applied to the parsed value, never to the text), the target
 is checked against the loopback rule (scenarios.schema.safety), the admin token is found (flag,
-file or environment variable: never handed to a child on a command line), the web UI's port is
-checked,
+file or environment variable: never handed to a child on a command line), the web UI's and
+the live /metrics' ports are checked,
 and the SLOs the run will not be able to measure are listed so the user hears it at the start.
 """
 
@@ -25,6 +25,8 @@ import tomli_w
 
 from faults.timeline import FaultTimeline
 from faults.toxiproxy.launcher import URL_VARIABLE
+from harness.baseline import add_options as add_baseline_options
+from harness.baseline import baseline_lines, check_baseline
 from harness.command_faults import check_programs, command_plan
 from harness.dependency_proxies import check_toxiproxy
 from harness.distributed import MasterBind, master_bind
@@ -37,6 +39,7 @@ from harness.generator_sizing import (
     load_generator,
     sizing,
 )
+from harness.metrics_endpoint import DEFAULT_LINGER_S, MetricsListen, metrics_listen
 from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
 from rundir.exits import UsageError
 from scenarios import (
@@ -96,6 +99,20 @@ def parser() -> argparse.ArgumentParser:
     add("--ui", action="store_true", help="also serve Locust's web UI on 127.0.0.1")
     add("--ui-port", type=int, default=UI_PORT, metavar="PORT", help=f"its port ({UI_PORT})")
     add("--plain", action="store_true", help="plain progress lines, no panel")
+    add(
+        "--metrics-port", default="0", metavar="PORT",
+        help="the run's own Prometheus /metrics (0: a free port, printed at the start; off: none)",
+    )  # fmt: skip
+    add(
+        "--metrics-bind", metavar="ADDR",
+        help="where /metrics listens (127.0.0.1); an address beyond loopback is the permission",
+    )  # fmt: skip
+    add(
+        "--metrics-linger", type=float, default=DEFAULT_LINGER_S, metavar="SECONDS",
+        help="after the report, wait at most this long for a scraper of the run to see its "
+        f"final figures ({DEFAULT_LINGER_S:g}; 0: none)",
+    )  # fmt: skip
+    add_baseline_options(add)
     add_generator_option(parser)
     return parser
 
@@ -109,6 +126,7 @@ class Prepared:
     bind: MasterBind | None = None  # the master of remote workers (harness.distributed)
     sizing: Sizing = NOT_SIZED  # the generator processes it needs, from a calibrate file
     workers: int = 1  # local generator processes (--workers)
+    metrics: MetricsListen | None = None  # the run's own /metrics (harness.metrics_endpoint)
 
     @property
     def processes(self) -> int:
@@ -240,6 +258,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1; got {args.workers}")
     bind = master_bind(args)
+    metrics = metrics_listen(args)  # a taken --metrics-port: exit 2 before anything starts
     if not (args.audit_rate >= 0 and math.isfinite(args.audit_rate)) or args.audit_sample < 0:
         raise UsageError(
             f"--audit-rate must be reads/s >= 0 (0: no read-back) and --audit-sample a count "
@@ -261,6 +280,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     if args.api_class:
         check_api_class(args.api_class, scenario.plenary.enabled)
     check_programs(timeline)  # a command fault that could not be reverted would outlive the run
+    check_baseline(args)
     token = admin_token(args)
     if args.target and "server" in timeline.layers and not token:
         raise UsageError(
@@ -268,7 +288,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
             f"with --admin-token-file FILE or ${ADMIN_TOKEN_VARIABLE} (or --no-faults)"
         )
     need = sizing(scenario, load_generator(args.generator, args.out), read_back=args.read_back)
-    return Prepared(scenario, text, timeline, token, bind, need, args.workers)
+    return Prepared(scenario, text, timeline, token, bind, need, args.workers, metrics)
 
 
 def unmeasurable(
@@ -303,6 +323,7 @@ def before_start(args: argparse.Namespace, prepared: Prepared) -> list[str]:
     faults will run, and too few generator processes for the scenario's peak."""
     lines = unmeasurable(prepared, bool(args.target), args.no_faults, args.audit_rate == 0)
     lines += command_plan(prepared.scenario, prepared.timeline)
+    lines += baseline_lines(args, prepared.scenario)
     shortfall = prepared.sizing.shortfall(prepared.processes)
     if shortfall is not None:
         lines.append(f"sirekap-loadtest run: {shortfall}")

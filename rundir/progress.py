@@ -4,8 +4,14 @@ For live displays (the harness's progress panel); the final figures are in the r
 
     {"at": unix time, "second": s, "sim_s": simulated offset, "started": n, "acked": n,
      "abandoned": n, "rejected": n, "rate": requests in the last whole second,
-     "failures": {kind: n, ...}, "endpoints": {endpoint: {"count": n, "ok": n}, ...},
-     "tps_ready": TPS with a form ready by now, "tps_total": TPS in the run}
+     "failures": {kind: n, ...}, "endpoints": {endpoint: {"count": n, "ok": n,
+     "failures": {kind: n}, "latency_ok": <histogram>, "latency_failed": <histogram>}, ...},
+     "slip": <histogram of start slip>, "tps_ready": TPS with a form ready by now,
+     "tps_total": TPS in the run}
+
+Each ``endpoints`` entry is a :class:`rundir.timeline.RequestCell` of every second so far (its
+JSON), ``slip`` the start slip of every form started so far: the timeline's running totals, so
+a live reader (the harness's own /metrics) gets the histograms without the timeline.
 """
 
 from __future__ import annotations
@@ -23,31 +29,25 @@ from rundir.timeline import Timeline
 
 def totals(timeline: Timeline, clock_start: float, speedup: float, now: float) -> dict[str, Any]:
     second = int(now - clock_start)
-    forms: Counter[str] = Counter()
-    for form_cell in timeline.forms.values():
-        forms["started"] += form_cell.started
-        forms.update(form_cell.outcomes)
+    forms = timeline.form_totals
     failures: Counter[str] = Counter()
-    endpoints: dict[str, dict[str, int]] = {}
-    last_second = 0
-    for (at, endpoint), cell in timeline.requests.items():
+    endpoints = timeline.endpoint_totals()
+    for cell in endpoints.values():
         failures.update(cell.failures)
-        figures = endpoints.setdefault(endpoint, {"count": 0, "ok": 0})
-        figures["count"] += cell.count
-        figures["ok"] += cell.ok
-        if at == second - 1:
-            last_second += cell.count
+    previous = (timeline.requests.get((second - 1, endpoint)) for endpoint in endpoints)
+    last_second = sum(found.count for found in previous if found is not None)
     return {
         "at": round(now, 3),
         "second": second,
         "sim_s": round((now - clock_start) * speedup, 1),
-        "started": forms["started"],
-        "acked": forms["acked"],
-        "abandoned": forms["abandoned"],
-        "rejected": forms["rejected"],
+        "started": forms.started,
+        "acked": forms.outcomes["acked"],
+        "abandoned": forms.outcomes["abandoned"],
+        "rejected": forms.outcomes["rejected"],
         "rate": last_second,
         "failures": dict(sorted(failures.items())),
-        "endpoints": endpoints,
+        "endpoints": {endpoint: cell.to_json() for endpoint, cell in endpoints.items()},
+        "slip": forms.slip.to_json(),
     }
 
 

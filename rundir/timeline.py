@@ -106,11 +106,20 @@ class FormCell:
 
 
 class Timeline:
-    """Request and form cells by second."""
+    """Request and form cells by second, and their running totals (every second added up, kept
+    as cells are recorded or merged: live figures cost nothing however long the run)."""
 
     def __init__(self) -> None:
         self.requests: dict[tuple[int, str], RequestCell] = {}
         self.forms: dict[int, FormCell] = {}
+        self._endpoint_totals: dict[str, RequestCell] = {}
+        self.form_totals = FormCell()  # every second's forms added up (read, never change it)
+
+    def _total(self, endpoint: str) -> RequestCell:
+        total = self._endpoint_totals.get(endpoint)
+        if total is None:
+            total = self._endpoint_totals[endpoint] = RequestCell()
+        return total
 
     def record_request(
         self, second: int, endpoint: str, latency_ms: float, failure: str | None
@@ -120,6 +129,7 @@ class Timeline:
         if cell is None:
             cell = self.requests[key] = RequestCell()
         cell.record(latency_ms, failure)
+        self._total(endpoint).record(latency_ms, failure)
 
     def _form(self, second: int) -> FormCell:
         cell = self.forms.get(second)
@@ -128,13 +138,14 @@ class Timeline:
         return cell
 
     def record_start(self, second: int, slip_ms: float) -> None:
-        cell = self._form(second)
-        cell.started += 1
-        cell.slip.record(max(0.0, slip_ms))
+        for cell in (self._form(second), self.form_totals):
+            cell.started += 1
+            cell.slip.record(max(0.0, slip_ms))
 
     def record_outcome(self, second: int, outcome: str) -> None:
         if outcome in OUTCOMES:
             self._form(second).outcomes[outcome] += 1
+            self.form_totals.outcomes[outcome] += 1
 
     def to_json(self) -> dict[str, Any]:
         """A message-safe payload (string keys only) that :meth:`merge_json` adds back."""
@@ -149,13 +160,16 @@ class Timeline:
     def merge_json(self, payload: Mapping[str, Any]) -> None:
         for second, endpoint, data in payload["requests"]:
             incoming = RequestCell.from_json(data)
+            self._total(str(endpoint)).merge(incoming)
             existing = self.requests.get((int(second), str(endpoint)))
             if existing is None:
                 self.requests[(int(second), str(endpoint))] = incoming
             else:
                 existing.merge(incoming)
         for second, data in payload["forms"]:
-            self._form(int(second)).merge(FormCell.from_json(data))
+            incoming_forms = FormCell.from_json(data)
+            self._form(int(second)).merge(incoming_forms)
+            self.form_totals.merge(incoming_forms)
 
     def lines(self, clock_start: float, speedup: float) -> Iterator[dict[str, Any]]:
         """The ``timeline.jsonl`` lines, sorted by second."""
@@ -173,9 +187,10 @@ class Timeline:
                 yield {"kind": "forms", **stamp, **self.forms[second].to_json()}
 
     def endpoint_totals(self) -> dict[str, RequestCell]:
-        """Every second added up, per endpoint (API order)."""
-        totals: dict[str, RequestCell] = {}
-        for (_, endpoint), cell in self.requests.items():
-            totals.setdefault(endpoint, RequestCell()).merge(cell)
+        """Every second added up, per endpoint (API order): copies of the running totals."""
         order = {endpoint: position for position, endpoint in enumerate(ENDPOINTS)}
-        return dict(sorted(totals.items(), key=lambda item: order.get(item[0], 99)))
+        totals: dict[str, RequestCell] = {}
+        for endpoint in sorted(self._endpoint_totals, key=lambda name: order.get(name, 99)):
+            totals[endpoint] = RequestCell()
+            totals[endpoint].merge(self._endpoint_totals[endpoint])
+        return totals
