@@ -195,8 +195,10 @@ def test_stop_in_the_web_ui_ends_the_run_early_and_inconclusive(tmp_path: Path) 
     out = tmp_path / "runs"
     process = _harness(str(SMOKE), "--ui", "--ui-port", str(port), "--out", str(out))
     assert process.stdout is not None
-    shown = [process.stdout.readline() for _ in range(2)]
-    assert f"Locust web UI: http://127.0.0.1:{port}\n" in shown, shown
+    want, shown = f"Locust web UI: http://127.0.0.1:{port}\n", []
+    while want not in shown and len(shown) < 10:  # after the run directory and the live /metrics
+        shown.append(process.stdout.readline())
+    assert want in shown, shown
     wait_until_http_ok(f"http://127.0.0.1:{port}/", timeout=60)
     time.sleep(8)  # the clock has started (5 s lead): some uploads are under way
     assert httpx.post(f"http://127.0.0.1:{port}/stop", timeout=10).is_success
