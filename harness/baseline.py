@@ -19,6 +19,7 @@ from typing import Any
 
 from reports.compare import Side, compare, settings
 from reports.compare_cli import comparison_json, side, tolerances, write_outputs
+from reports.compare_html import render
 from reports.compare_view import markdown, text_table
 from reports.figures import measure_run
 from rundir import exits, names
@@ -80,7 +81,7 @@ def against_baseline(args: argparse.Namespace, run_dir: Path, code: int) -> int:
         return exits.INCONCLUSIVE if code == exits.OK else code
     print()
     print(text_table(comparison))
-    write_outputs(comparison, report, f"against the baseline {base.label}")
+    write_outputs(comparison, report, f"against the baseline {base.label}", render(comparison))
     final = code
     if comparison.verdict == "regressed" and code in {exits.OK, exits.INCONCLUSIVE}:
         final = exits.BREACHED

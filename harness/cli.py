@@ -22,7 +22,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.run", "replay a scenario through its faults; report and SLO exit code"),
     "plan": ("harness.plan", "find the target's knee and size election night (instances)"),
     "report": ("reports.cli", "build the report of a saved run directory"),
-    "compare": ("reports.compare_cli", "compare two saved runs: improved, unchanged or regressed"),
+    "compare": (
+        "reports.compare_cli",
+        "compare two saved runs (or plans): improved, unchanged or regressed",
+    ),
     "history": ("reports.history_cli", "list a scenario's saved runs and draw their trends"),
     "mock": ("mock_sirekap.cli", "start the mock Sirekap upload server"),
     "toxiproxy": ("faults.toxiproxy.__main__", "start the built-in Toxiproxy-compatible server"),

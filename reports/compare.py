@@ -18,6 +18,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from reports.build import untrusted_reasons
 from reports.figures import Figure, MeasuredRun
@@ -40,6 +41,8 @@ COMPLETION = Tolerance(absolute=0.01, text="1pt")
 PER_DAY = Tolerance(relative=0.05, text="5%")
 COUNT = Tolerance(relative=0.05, absolute=1, text="5% or 1")
 SLIP = Tolerance(relative=0.50, absolute=0.25, text="50% or 250ms")
+KNEE = Tolerance(relative=0.10, text="10%")  # a plan's knee: bisection steps of 5% by default
+INSTANCES = Tolerance(relative=0.10, text="10%")  # a plan's instance counts follow its knee
 EXACT = Tolerance(text="exact")  # what must not move at all: integrity, misreads undetected
 NOISE_Z = 3.0  # standard errors of a difference that sampling alone can make
 
@@ -48,6 +51,8 @@ def default_tolerance(figure: Figure) -> Tolerance:
     scope, metric = figure.scope, figure.metric
     if scope in {"integrity", "quality"} and metric != "acknowledged":
         return EXACT
+    if scope == "plan" and figure.kind != "ratio":
+        return KNEE if metric == "knee_rps" else INSTANCES
     if metric in {"p50", "p90", "p95", "p99", "p999"}:
         return LATENCY
     if metric in {"max", "mean"}:
@@ -71,11 +76,45 @@ def default_tolerance(figure: Figure) -> Tolerance:
     return COUNT
 
 
+class Sided(Protocol):
+    """What a comparison reads of one side: runs (:class:`Side`) or plans."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def paths(self) -> list[Path]: ...
+    @property
+    def scenario_name(self) -> str: ...
+    @property
+    def speedup(self) -> float: ...
+    @property
+    def repeats(self) -> str: ...  # what its spread is over: "repeated runs", "sweeps"
+    def value(self, key: str) -> float | None: ...
+    def spread(self, key: str) -> float: ...
+    def requests(self, key: str) -> int | None: ...
+    def why_not(self, key: str) -> str: ...
+
+
+S = TypeVar("S", bound=Sided)
+
+
 @dataclass(frozen=True)
 class Side:
     """One side of a comparison: one run, or repeated runs of the same settings."""
 
     runs: tuple[MeasuredRun, ...]
+
+    @property
+    def paths(self) -> list[Path]:
+        return [run.path for run in self.runs]
+
+    @property
+    def scenario_name(self) -> str:
+        return self.first.inputs.scenario.name
+
+    @property
+    def repeats(self) -> str:
+        return "repeated runs"
 
     @property
     def first(self) -> MeasuredRun:
@@ -188,9 +227,9 @@ def judge(figure: Figure, base: float | None, new: float | None, allowed: float)
 
 
 @dataclass(frozen=True)
-class Comparison:
-    base: Side
-    new: Side
+class Comparison(Generic[S]):
+    base: S
+    new: S
     figures: list[Compared]
     unfair: list[str] = field(default_factory=list)  # why the two cannot be compared
     differences: list[str] = field(default_factory=list)  # what differs, compared anyway
@@ -314,7 +353,7 @@ def differences(base: MeasuredRun, new: MeasuredRun) -> list[str]:
 
 def compare(
     base: Side, new: Side, given: Mapping[str, str] = {}, *, command_line: Mapping[str, str] = {}
-) -> Comparison:
+) -> Comparison[Side]:
     """Compare ``new`` with ``base``. Tolerances: the defaults, then ``given`` (the new run's
     ``[compare]``), then ``command_line`` (``--tolerance``); a later source wins."""
     labelled = [("the base", run) for run in base.runs] + [("the new run", r) for r in new.runs]
@@ -326,7 +365,7 @@ def compare(
     figures = []
     for key in keys:
         figure = new.first.figures.get(key) or base.first.figures[key]
-        figures.append(_compared(figure, base, new, given, command_line, key in slo_keys))
+        figures.append(judged(figure, base, new, given, command_line, key in slo_keys))
     notes = []
     base_given = base.first.inputs.scenario.compare
     if base_given != dict(given):
@@ -334,14 +373,16 @@ def compare(
     return Comparison(base, new, figures, reasons, differences(base.first, new.first), notes)
 
 
-def _compared(
+def judged(
     figure: Figure,
-    base: Side,
-    new: Side,
+    base: Sided,
+    new: Sided,
     given: Mapping[str, str],
     command_line: Mapping[str, str],
     slo: bool,
 ) -> Compared:
+    """``figure`` compared between the sides: its tolerance (the default, the scenario's, the
+    command line's), widened by the sides' spread and by sampling noise, and the verdict."""
     key = figure.key
     tolerance, source = default_tolerance(figure), "default"
     for origin, table in (("scenario", given), ("--tolerance", command_line)):
@@ -353,7 +394,7 @@ def _compared(
     spread = max(base.spread(key), new.spread(key))
     shown = f"{tolerance.text} ({source})"
     if spread > allowed:
-        allowed, shown = spread, f"{shown}; the repeated runs' spread is wider"
+        allowed, shown = spread, f"{shown}; the {new.repeats}' spread is wider"
     n_a, n_b = base.requests(key), new.requests(key)
     if a is not None and b is not None and n_a and n_b and math.isfinite(a + b):
         noise = sampling_noise(figure.metric, a, b, n_a, n_b)

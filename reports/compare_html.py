@@ -11,13 +11,14 @@ import base64
 import io
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from reports import charts
-from reports.compare import IMPROVED, NOT_MEASURED, REGRESSED, Comparison
+from reports.compare import IMPROVED, NOT_MEASURED, REGRESSED, Comparison, Side
 from reports.compare_view import HEADER, headline, ordered, table_rows
 from reports.figures import MeasuredRun
 from reports.markup import STYLE, html_table
@@ -28,7 +29,7 @@ BUCKETS = 80  # points per latency line: a per-second p95 of a few requests is o
 COLOURS = {"base": "#7f7f7f", "new": "#1f77b4"}
 
 
-def _clock(comparison: Comparison) -> charts.ChartClock:
+def _clock(comparison: Comparison[Side]) -> charts.ChartClock:
     scenario = comparison.new.first.inputs.scenario
     end = max(
         (r.facts.span.chart_end_s if r.facts.span else scenario.clock.duration)
@@ -68,14 +69,14 @@ def _shade(axes: Axes, clock: charts.ChartClock, run: MeasuredRun, side: str) ->
         )  # fmt: skip
 
 
-def _png(figure: Figure) -> str:
+def png(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _chart(comparison: Comparison, title: str, ylabel: str, what: str) -> str:
+def _chart(comparison: Comparison[Side], title: str, ylabel: str, what: str) -> str:
     clock = _clock(comparison)
     figure, axes = charts.time_figure(title, clock, ylabel)
     end = clock.span[1] if clock.span else 0.0
@@ -101,11 +102,25 @@ def _chart(comparison: Comparison, title: str, ylabel: str, what: str) -> str:
                 xs, ys = charts.hold(times, values, end)
             axes.plot(clock.at(xs), ys, **style)  # type: ignore[arg-type]
         _shade(axes, clock, chosen.first, side)
-    return _png(charts.finish(figure, axes))
+    return png(charts.finish(figure, axes))
 
 
-def render(comparison: Comparison) -> str:
-    """The whole page."""
+def render(comparison: Comparison[Side]) -> str:
+    """The whole page of two runs (or folders of repeated runs)."""
+    images = []
+    if not comparison.unfair:
+        for title, ylabel, what in (
+            ("Uploads' p95 latency (real seconds)", "seconds", "latency"),
+            ("Completion: TPS acknowledged", "% of TPS ready in the run", "completion"),
+            ("Backlog: TPS ready, not acknowledged", "TPS forms", "backlog"),
+        ):
+            images.append((title, _chart(comparison, title, ylabel, what)))
+    return page(comparison, "Both runs on shared axes", images)
+
+
+def page(comparison: Comparison[Any], heading: str, images: Sequence[tuple[str, str]]) -> str:
+    """The page: the verdict, what differs, ``images`` (title, data URL) under ``heading``,
+    the table of figures and the ones not measured in both."""
     css = {"regressed": "breached", "no regression": "passed"}.get(
         comparison.verdict, "inconclusive"
     )
@@ -121,8 +136,9 @@ def render(comparison: Comparison) -> str:
         if c.verdict != NOT_MEASURED
     ]
     missing = [c for c in comparison.figures if c.verdict == NOT_MEASURED]
+    name = escape(comparison.new.scenario_name)
     parts = [
-        f"<h1>Comparison: {escape(comparison.new.first.inputs.scenario.name)}</h1>",
+        f"<h1>Comparison: {name}</h1>",
         f'<div class="verdict {css}">{escape(headline(comparison))}</div>',
         f"<p>Base <code>{escape(comparison.base.label)}</code>, new "
         f"<code>{escape(comparison.new.label)}</code>.</p>",
@@ -130,26 +146,20 @@ def render(comparison: Comparison) -> str:
     notes = [*comparison.differences, *comparison.notes]
     if notes:
         parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
-    if not comparison.unfair:
-        parts.append("<h2>Both runs on shared axes</h2>")
-        for title, ylabel, what in (
-            ("Uploads' p95 latency (real seconds)", "seconds", "latency"),
-            ("Completion: TPS acknowledged", "% of TPS ready in the run", "completion"),
-            ("Backlog: TPS ready, not acknowledged", "TPS forms", "backlog"),
-        ):
-            source = _chart(comparison, title, ylabel, what)
-            parts.append(f'<img alt="{escape(title)}" src="{source}">')
+    if images:
+        parts.append(f"<h2>{escape(heading)}</h2>")
+        parts += [f'<img alt="{escape(title)}" src="{source}">' for title, source in images]
     parts.append("<h2>Figures</h2>")
     parts.append(html_table(list(HEADER), shown_rows, classes))
     if missing:
         items = "".join(f"<li><code>{escape(c.key)}</code>: {escape(c.why)}</li>" for c in missing)
         parts.append(
-            f"<details><summary>{len(missing)} figures not measured in both runs</summary>"
+            f"<details><summary>{len(missing)} figures not measured in both</summary>"
             f"<ul>{items}</ul></details>"
         )
     body = "\n".join(parts)
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>compare {escape(comparison.new.first.inputs.scenario.name)}</title>"
+        f"<title>compare {name}</title>"
         f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
     )

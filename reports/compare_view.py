@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from reports.compare import IMPROVED, NOT_MEASURED, REGRESSED, Compared, Comparison
 from reports.figures import show_value
@@ -44,19 +45,19 @@ def shown_delta(c: Compared) -> str:
     return text
 
 
-def ordered(comparison: Comparison) -> list[Compared]:
+def ordered(comparison: Comparison[Any]) -> list[Compared]:
     """SLO figures first, then the rest in the order the analysis gives them."""
     return [c for c in comparison.figures if c.slo] + [c for c in comparison.figures if not c.slo]
 
 
-def headline(comparison: Comparison) -> str:
+def headline(comparison: Comparison[Any]) -> str:
     word = {"regressed": "REGRESSED", "no regression": "NO REGRESSION"}.get(
         comparison.verdict, "NOT COMPARABLE"
     )
     return f"{word} (exit code {comparison.exit_code}): {comparison.reason}"
 
 
-def table_rows(comparison: Comparison) -> list[tuple[str, ...]]:
+def table_rows(comparison: Comparison[Any]) -> list[tuple[str, ...]]:
     return [
         (
             ("SLO " if c.slo else "") + c.key,
@@ -73,7 +74,7 @@ def table_rows(comparison: Comparison) -> list[tuple[str, ...]]:
 HEADER = ("figure", "base", "new", "delta", "verdict", "tolerance / why")
 
 
-def text_table(comparison: Comparison, everything: bool = False) -> str:
+def text_table(comparison: Comparison[Any], everything: bool = False) -> str:
     """The terminal table: every figure measured in both runs (and, with ``everything``, the
     ones that were not), then the verdict."""
     lines = [f"base: {comparison.base.label}", f"new:  {comparison.new.label}"]
@@ -101,7 +102,7 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def markdown(comparison: Comparison, title: str = "Comparison with the baseline") -> str:
+def markdown(comparison: Comparison[Any], title: str = "Comparison with the baseline") -> str:
     icon = {"regressed": "FAIL", "no regression": "PASS"}.get(comparison.verdict, "INCONCLUSIVE")
     lines = [
         f"## {icon}: {title}",
@@ -138,7 +139,7 @@ def markdown(comparison: Comparison, title: str = "Comparison with the baseline"
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 
 
-def write_junit(path: Path, comparison: Comparison, suite: str) -> None:
+def write_junit(path: Path, comparison: Comparison[Any], suite: str) -> None:
     root = ET.Element("testsuites", name="sirekap-loadtest compare")
     element = ET.SubElement(root, "testsuite", name=f"compare.{suite}")
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

@@ -162,5 +162,7 @@ def show_value(figure: Figure, value: float | None) -> str:
         return "-"
     if figure.metric == "rate":
         return f"{value:.3g}/s"
+    if figure.metric == "knee_rps":
+        return f"{value:.4g} req/s"
     text = show_kind(figure.kind, value)
     return f"{text} sim" if figure.simulated and math.isfinite(value) else text

@@ -161,8 +161,7 @@ def plan(
     """The whole plan; ``asked`` are (share, deadline) pairs, e.g. ("99%", "D0 24:00")."""
     work = workload(scenario, requests_per_tps)
     demand = demand_of(scenario, work)
-    windows = fault_windows(scenario)
-    with_faults = fault_factor(windows)
+    with_faults = fault_factor(fault_windows(scenario))
     described = [f"{f.name}: {f.layer} {f.kind} {dict(f.params)}" for f in scenario.timeline]
     notes = list(knee.notes)
     factor = load_factor(scenario).factor
@@ -196,15 +195,7 @@ def plan(
     if rate is None or rate <= 0:
         notes.append("no knee: no instance count can be computed")
         return result
-    for share_text, when in asked:
-        due = deadline(scenario, share_text, when, list(work.zones))
-        plain = instances_for(demand, rate, due.share, list(due.seconds.values()))
-        faulty = (
-            instances_for(demand, rate, due.share, list(due.seconds.values()), with_faults)
-            if windows
-            else plain
-        )
-        result.answers.append(Answer(due, plain, faulty))
+    result.answers = answers_at(scenario, work, demand, rate, asked)
     needed = [n for a in result.answers for n in (a.instances, a.instances_with_faults) if n]
     result.recommended = max(needed) if needed else None
     top = max(10, 2 * (result.recommended or 10))
@@ -221,6 +212,25 @@ def plan(
     if any(a.instances is None or a.instances_with_faults is None for a in result.answers):
         notes.append("a deadline cannot be met by any instance count (an outage past it?)")
     return result
+
+
+def answers_at(
+    scenario: Scenario, work: Workload, demand: Demand, rate: float, asked: list[tuple[str, str]]
+) -> list[Answer]:
+    """The instances each (share, deadline) of ``asked`` needs at a knee of ``rate`` req/s."""
+    windows = fault_windows(scenario)
+    found = []
+    for share_text, when in asked:
+        due = deadline(scenario, share_text, when, list(work.zones))
+        zones = list(due.seconds.values())
+        plain = instances_for(demand, rate, due.share, zones)
+        faulty = (
+            instances_for(demand, rate, due.share, zones, fault_factor(windows))
+            if windows
+            else plain
+        )
+        found.append(Answer(due, plain, faulty))
+    return found
 
 
 def _log_counts(top: int) -> list[int]:
