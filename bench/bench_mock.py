@@ -4,7 +4,10 @@ Both servers run in raw mode (no capacity model), one uvicorn process each, on 1
 the same request bytes from the same client in alternating rounds. Targets (issue: foundation):
   durable result submissions/s >= 35% of the bare endpoint's requests/s
   1 MiB photo ingest MB/s (hashing, verifying, committing) >= 60% of the bare endpoint's MB/s
-Prints each round and the median ratio. Usage: python bench/bench_mock.py [--rounds N] [--seconds S]
+  memory: 16 concurrent 8 MiB photo uploads lift the mock's peak RSS by < 48 MiB (it streams
+  them; held whole they would need 128 MiB and more)
+Prints each round and the median ratio.
+Usage: python bench/bench_mock.py [--rounds N] [--seconds S] [--only results|photos|memory]
 """
 
 from __future__ import annotations
@@ -161,6 +164,47 @@ class Fixture:
         return [cycle(factory_for(i)) for i in range(PAGE_CONNECTIONS)]
 
 
+MEMORY_UPLOADS = 16
+MEMORY_PHOTO = 8 * MIB
+
+
+def peak_rss(pid: int) -> int:
+    """The process's peak resident set so far (the kernel's VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit("no VmHWM in /proc/PID/status: the memory figure needs Linux")
+
+
+def memory_growth(url: str, fixture: Fixture, server: psutil.Process) -> float:
+    """MiB the mock's peak RSS rises over its RSS before, while 16 distinct 8 MiB photos are
+    uploaded at once (each to its own TPS)."""
+    photos = []
+    for i in range(MEMORY_UPLOADS):
+        body = hashlib.sha256(f"memory-{i}".encode()).digest() * (MEMORY_PHOTO // 32)
+        photos.append((body, hashlib.sha256(body).hexdigest()))
+    before = server.memory_info().rss
+
+    async def upload() -> list[int]:
+        async with httpx.AsyncClient(timeout=120) as client:
+
+            async def one(index: int) -> int:
+                code = fixture.codes[index]
+                body, sha = photos[index]
+                answer = await client.put(
+                    f"{url}/api/v1/tps/{code}/ppwp/pages/3", content=body,
+                    headers={"Authorization": fixture.tokens[code], "X-Content-SHA256": sha},
+                )  # fmt: skip
+                return answer.status_code
+
+            return list(await asyncio.gather(*(one(i) for i in range(MEMORY_UPLOADS))))
+
+    statuses = asyncio.run(upload())
+    if any(status not in {200, 201} for status in statuses):
+        raise SystemExit(f"memory round: uploads answered {statuses}")
+    return (peak_rss(server.pid) - before) / MIB
+
+
 def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as handle:
         return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -206,7 +250,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--only", choices=["results", "photos"], help="run one of the two")
+    parser.add_argument("--only", choices=["results", "photos", "memory"], help="run one part")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-mock-") as folder:
         tmp = Path(folder)
@@ -227,8 +271,14 @@ def main() -> int:
             for i in range(16):
                 body = hashlib.sha256(f"photo-{i}".encode()).digest() * (MIB // 32)
                 photos.append((body, hashlib.sha256(body).hexdigest()))
-            result_ratio = page_ratio = float("nan")
-            if opts.only != "photos":
+            result_ratio = page_ratio = memory = float("nan")
+            if opts.only in {None, "memory"}:  # first: the peak RSS is the whole life's
+                memory = memory_growth(f"http://127.0.0.1:{mock_port}", fixture, servers[1])
+                print(
+                    f"memory: {MEMORY_UPLOADS} concurrent {MEMORY_PHOTO // MIB} MiB photos lifted "
+                    f"the mock's peak RSS by {memory:.1f} MiB"
+                )
+            if opts.only in {None, "results"}:
                 print(f"durable result submissions ({RESULT_CONNECTIONS} connections, req/s):")
                 sent: dict[str, int] = {}  # revisions the mock has seen: each is the next one
                 result_ratio = rounds(
@@ -236,7 +286,7 @@ def main() -> int:
                     lambda to_mock: fixture.result_streams(sent if to_mock else {}),
                     opts.seconds, opts.rounds, "rate",
                 )  # fmt: skip
-            if opts.only != "results":
+            if opts.only in {None, "photos"}:
                 print(f"1 MiB photo ingest ({PAGE_CONNECTIONS} connections, MB/s):")
                 page_ratio = rounds(
                     "photos", (bare_port, mock_port), servers,
@@ -246,16 +296,21 @@ def main() -> int:
             for process in (bare, mock):
                 process.terminate()
                 process.wait(timeout=15)
-    verdicts = [
-        ("durable result submissions / bare requests", result_ratio, 0.35),
-        ("1 MiB photo ingest / bare MB/s", page_ratio, 0.60),
+    verdicts = [  # (target, value, bound, True: at least the bound; False: below it)
+        ("durable result submissions / bare requests", result_ratio, 0.35, True),
+        ("1 MiB photo ingest / bare MB/s", page_ratio, 0.60, True),
+        ("peak RSS rise, 16 x 8 MiB uploads (MiB)", memory, 48.0, False),
     ]
-    print(f"\n{'target':<45} {'median':>7} {'needs':>6}  verdict")
-    for name, ratio, need in verdicts:
-        if math.isnan(ratio):  # not measured (--only)
+    print(f"\n{'target':<45} {'median':>7} {'needs':>8}  verdict")
+    passed = True
+    for name, value, bound, at_least in verdicts:
+        if math.isnan(value):  # not measured (--only)
             continue
-        print(f"{name:<45} {ratio:7.2f} {need:6.2f}  {'PASS' if ratio >= need else 'FAIL'}")
-    return 0 if all(ratio >= need for _, ratio, need in verdicts if not math.isnan(ratio)) else 1
+        held = value >= bound if at_least else value < bound
+        passed = passed and held
+        need = f"{'>=' if at_least else '<'} {bound:g}"
+        print(f"{name:<45} {value:7.2f} {need:>8}  {'PASS' if held else 'FAIL'}")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
