@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _streams import Request, cycle, http_request, replay, run
+from _targets import Target, report
 from bench_mock import N_TPS, Fixture, free_port, start, wait_ready
 
 from harness.children import Children
@@ -137,14 +138,10 @@ def main() -> int:
         storage = storage_ratio(tmp, opts.rounds, opts.seconds)
         print("modelled reads through HAProxy (req/s):")
         scaling = scaling_ratio(tmp, opts.rounds, opts.seconds)
-    verdicts = [
-        ("postgres / sqlite durable results", storage, 0.50),
-        ("3 instances / 1 instance, model mode", scaling, 2.70),
-    ]
-    print(f"\n{'target':<45} {'median':>7} {'needs':>6}  verdict")
-    for name, ratio, need in verdicts:
-        print(f"{name:<45} {ratio:7.2f} {need:6.2f}  {'PASS' if ratio >= need else 'FAIL'}")
-    return 0 if all(ratio >= need for _, ratio, need in verdicts) else 1
+    return report([
+        Target("postgres / sqlite durable results", storage, ">=", 0.50),
+        Target("3 instances / 1 instance, model mode", scaling, ">=", 2.70),
+    ])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _loadgen as loadgen
+from _targets import Target, report
 
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyServer, free_loopback_port, start_toxiproxy
@@ -67,7 +68,7 @@ def serve(port: int) -> None:
 
 
 @dataclass
-class Target:
+class Route:
     name: str
     port: int
 
@@ -95,22 +96,18 @@ def start_upstream(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the upstream server did not answer within 30 s")
 
 
-def measure(run: Callable[[int], Awaitable[loadgen.Result]], targets: list[Target], rounds: int,
+def measure(run: Callable[[int], Awaitable[loadgen.Result]], routes: list[Route], rounds: int,
             metric: Callable[[loadgen.Result], float]) -> dict[str, list[float]]:  # fmt: skip
-    """``rounds`` runs per target, alternating which goes first."""
-    values: dict[str, list[float]] = {target.name: [] for target in targets}
+    """``rounds`` runs per route, alternating which goes first."""
+    values: dict[str, list[float]] = {route.name: [] for route in routes}
     for index in range(rounds):
-        order = targets if index % 2 == 0 else list(reversed(targets))
-        for target in order:
-            result = uvloop.run(run(target.port))
+        order = routes if index % 2 == 0 else list(reversed(routes))
+        for route in order:
+            result = uvloop.run(run(route.port))
             if result.errors:
-                raise SystemExit(f"{target.name}: {result.errors} connection errors")
-            values[target.name].append(metric(result))
+                raise SystemExit(f"{route.name}: {result.errors} connection errors")
+            values[route.name].append(metric(result))
     return values
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,23 +142,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(rounds: int, seconds: float, direct_port: int, proxy_port: int, limit: int) -> int:
-    targets = [Target("direct", direct_port), Target("proxy", proxy_port)]
+    routes = [Route("direct", direct_port), Route("proxy", proxy_port)]
     print(
         f"built-in Toxiproxy vs direct: {rounds} rounds of {seconds:g} s, open-file limit {limit}"
     )
-    for target in targets:  # warm up both paths
-        uvloop.run(loadgen.closed_loop(HOST, target.port, "/", 4, 0.2))
+    for route in routes:  # warm up both paths
+        uvloop.run(loadgen.closed_loop(HOST, route.port, "/", 4, 0.2))
     small = measure(
         lambda port: loadgen.closed_loop(HOST, port, "/", SMALL_CONNECTIONS, seconds),
-        targets, rounds, lambda r: r.rate,
+        routes, rounds, lambda r: r.rate,
     )  # fmt: skip
     mib = measure(
         lambda port: loadgen.closed_loop(HOST, port, "/mib", MIB_CONNECTIONS, seconds),
-        targets, rounds, lambda r: r.mb_per_s,
+        routes, rounds, lambda r: r.mb_per_s,
     )  # fmt: skip
     latency = measure(
         lambda port: loadgen.paced_latency(HOST, port, "/", LATENCY_RATE, LATENCY_REQUESTS),
-        targets, rounds, lambda r: r.median_ms,
+        routes, rounds, lambda r: r.median_ms,
     )  # fmt: skip
     held = uvloop.run(loadgen.hold_open(HOST, proxy_port, "/", CONCURRENT, 1.0))
 
@@ -189,11 +186,19 @@ def run_all(rounds: int, seconds: float, direct_port: int, proxy_port: int, limi
             f"{d:{fmt}}|{p:{fmt}}" for d, p in zip(values["direct"], values["proxy"], strict=True)
         )
         print(f"  {title:<12} {line}")
-    header = f"\n{'figure':<34} {'direct':>10} {'proxy':>18} {'ratio':>11} {'target':>9}  result"
+    header = f"\n{'figure':<34} {'direct':>10} {'proxy':>18} {'ratio':>11} {'target':>9}"
     print(header)
-    for name, direct, proxy, ratio, target, ok in rows:
-        print(f"{name:<34} {direct:>10} {proxy:>18} {ratio:>11} {target:>9}  {verdict(ok)}")
-    return 0 if all(row[-1] for row in rows) else 1
+    for name, direct, proxy, ratio, target, _ in rows:
+        print(f"{name:<34} {direct:>10} {proxy:>18} {ratio:>11} {target:>9}")
+    return report([
+        Target("small requests/s, proxy / direct", small_ratio, ">=", 0.40),
+        Target("1 MiB transfers MB/s, proxy / direct", mib_ratio, ">=", 0.50),
+        Target(f"added median latency ms @ {LATENCY_RATE:.0f}/s", added_ms, "<=", 1.0),
+        Target(
+            f"failed of {CONCURRENT} concurrent connections",
+            float(held.errors + CONCURRENT - held.requests), "<=", 0,
+        ),
+    ])  # fmt: skip
 
 
 if __name__ == "__main__":

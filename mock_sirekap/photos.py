@@ -21,7 +21,7 @@ from fastapi import Request
 from mock_sirekap.errors import ApiError
 
 HASH_OFF_LOOP_BYTES = 256 * 1024
-STREAM_BLOCK = 1024 * 1024  # a larger body is hashed (and written) a block at a time
+STREAM_BLOCK = 512 * 1024  # a larger body is hashed (and written) a block at a time
 # One hashing thread: it works beside the event loop; more would only contend for the same cores.
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-sha256")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -56,19 +56,18 @@ async def receive_photo(request: Request, expected: str, keep: Path | None) -> t
             pending.append(chunk)
             pending_size += len(chunk)
             if pending_size >= STREAM_BLOCK:
-                block, pending, pending_size = b"".join(pending), [], 0
+                block, pending, pending_size = pending, [], 0
                 await loop.run_in_executor(_HASHER, _consume, hasher, sink, block)
                 streamed = True
         if size == 0:
             raise ApiError(400, "empty body: a page upload must carry the photo bytes")
-        block = b"".join(pending)
         # hashlib releases the GIL on large buffers: a photo is hashed on another core while
         # this process goes on receiving other uploads.
         if streamed or size >= HASH_OFF_LOOP_BYTES:
-            if block:
-                await loop.run_in_executor(_HASHER, _consume, hasher, sink, block)
+            if pending:
+                await loop.run_in_executor(_HASHER, _consume, hasher, sink, pending)
         else:
-            hasher.update(block)
+            _consume(hasher, None, pending)
         actual = hasher.hexdigest()
         if actual != expected:
             raise ApiError(
@@ -78,7 +77,7 @@ async def receive_photo(request: Request, expected: str, keep: Path | None) -> t
             )
         if sink is not None:
             if not streamed and size < HASH_OFF_LOOP_BYTES:
-                sink.write(block)
+                sink.write(pending)
             await asyncio.to_thread(sink.commit)
     finally:
         if sink is not None:
@@ -86,10 +85,12 @@ async def receive_photo(request: Request, expected: str, keep: Path | None) -> t
     return actual, size
 
 
-def _consume(hasher: Any, sink: _Sink | None, block: bytes) -> None:
-    hasher.update(block)
+def _consume(hasher: Any, sink: _Sink | None, chunks: list[bytes]) -> None:
+    """Hash (and keep) the chunks as received: no joined copy of the block is made."""
+    for chunk in chunks:
+        hasher.update(chunk)
     if sink is not None:
-        sink.write(block)
+        sink.write(chunks)
 
 
 class _Sink:
@@ -115,9 +116,9 @@ class _Sink:
         sink.handle = os.fdopen(descriptor, "wb")
         return sink
 
-    def write(self, block: bytes) -> None:
+    def write(self, chunks: list[bytes]) -> None:
         if self.handle is not None:
-            self.handle.write(block)
+            self.handle.writelines(chunks)
 
     def commit(self) -> None:
         """fsync and rename (and the folder's entry fsynced): the photo is durable."""
