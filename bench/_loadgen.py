@@ -181,3 +181,43 @@ async def hold_open(host: str, port: int, path: str, connections: int, hold_s: f
             client.transport.close()
     result.seconds = time.perf_counter() - start
     return result
+
+
+async def _exchange(host: str, port: int, request: bytes, result: Result) -> None:
+    """Connect, send one request, read its whole answer, close: the time of it in latencies."""
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    try:
+        _, client = await loop.create_connection(
+            lambda: _Client(request, result, 0.0, 1), host, port
+        )
+    except OSError:
+        result.errors += 1
+        return
+    client.send()
+    await asyncio.wait_for(client.done, 30)
+    result.latencies.append(time.perf_counter() - started)
+    if client.transport is not None:
+        client.transport.close()
+
+
+async def new_connections(host: str, port: int, path: str, count: int) -> Result:
+    """``count`` new connections one after another, each with one small exchange (connect,
+    request, answer, close); the time of each in ``latencies``."""
+    result = Result()
+    request = _request(path, host)
+    start = time.perf_counter()
+    for _ in range(count):
+        await _exchange(host, port, request, result)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+async def connections_at_once(host: str, port: int, path: str, count: int) -> Result:
+    """``count`` new connections opened at the same moment, one small exchange on each."""
+    result = Result()
+    request = _request(path, host)
+    start = time.perf_counter()
+    await asyncio.gather(*(_exchange(host, port, request, result) for _ in range(count)))
+    result.seconds = time.perf_counter() - start
+    return result

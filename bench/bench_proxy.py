@@ -7,6 +7,11 @@ figures are medians over the rounds. Targets (issue: the fault layer):
   1 MiB transfers MB/s through the proxy   >= 50% of direct
   added median latency at 200 requests/s   <= 1 ms
   2,000 concurrent connections held open through the proxy without errors
+Also measured and printed: the cost of a new connection (connect, one small request and answer,
+close), one after another, through the proxy against direct; and 200 new connections at once
+through a proxy with a 100 ms latency toxic (median and slowest, against the 100 ms the toxic
+adds). With a real ``toxiproxy-server`` on PATH the same runs go through it in the same rounds,
+and the built-in server's new connections must cost no more than through it.
 For scale: Go toxiproxy 2.12 reaches about 65% (small) and 25-35% (1 MiB) on such a machine.
 
 Usage: python bench/bench_proxy.py [--rounds N] [--seconds S]   (bounded: about a minute)
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,7 +40,13 @@ import _loadgen as loadgen
 from _targets import Target, report
 
 from faults.toxiproxy.client import ToxiproxyClient
-from faults.toxiproxy.launcher import ToxiproxyServer, free_loopback_port, start_toxiproxy
+from faults.toxiproxy.launcher import (
+    BINARY,
+    ToxiproxyServer,
+    free_loopback_port,
+    start_toxiproxy,
+)
+from faults.toxiproxy.models import make_toxic
 
 HOST = "127.0.0.1"
 SMALL_CONNECTIONS = 32
@@ -42,6 +54,9 @@ MIB_CONNECTIONS = 8
 LATENCY_RATE = 200.0
 LATENCY_REQUESTS = 200
 CONCURRENT = 2000
+NEW_CONNECTIONS = 300  # one after another, per round
+AT_ONCE = 200  # opened together through the latency toxic
+TOXIC_LATENCY_MS = 100
 MIB = 1 << 20
 
 _SMALL_BODY = b"ok"
@@ -124,24 +139,86 @@ def main(argv: list[str] | None = None) -> int:
     limit = raise_open_files_limit()
     upstream_port = free_loopback_port()
     upstream = start_upstream(upstream_port)
+    real_path = os.environ.get("PATH", "")
     env = {key: value for key, value in os.environ.items() if key != "TOXIPROXY_URL"}
-    env["PATH"] = ""  # always the built-in server
-    server: ToxiproxyServer | None = None
+    servers: list[ToxiproxyServer] = []
     try:
-        server = start_toxiproxy(env)
-        with ToxiproxyClient(server.url) as client:
-            proxy = client.create_proxy(
-                "bench", listen=f"{HOST}:0", upstream=f"{HOST}:{upstream_port}"
-            )
-        return run_all(opts.rounds, opts.seconds, upstream_port, proxy.listen_port, limit)
+        builtin = start_toxiproxy({**env, "PATH": ""})  # always the built-in server
+        servers.append(builtin)
+        ports = proxies(builtin, upstream_port)
+        real = None
+        if shutil.which(BINARY, path=real_path):
+            real_server = start_toxiproxy({**env, "PATH": real_path})
+            servers.append(real_server)
+            real = proxies(real_server, upstream_port)
+        targets = run_all(opts.rounds, opts.seconds, upstream_port, ports[0], limit)
+        return report(targets + connection_costs(opts.rounds, upstream_port, ports, real))
     finally:
-        if server is not None:
+        for server in servers:
             server.stop()
         upstream.terminate()
         upstream.wait(15)
 
 
-def run_all(rounds: int, seconds: float, direct_port: int, proxy_port: int, limit: int) -> int:
+def proxies(server: ToxiproxyServer, upstream_port: int) -> tuple[int, int]:
+    """A plain proxy and one with a latency toxic on ``server``: their listen ports."""
+    with ToxiproxyClient(server.url) as client:
+        plain = client.create_proxy("bench", listen=f"{HOST}:0", upstream=f"{HOST}:{upstream_port}")
+        slow = client.create_proxy(
+            "bench-latency", listen=f"{HOST}:0", upstream=f"{HOST}:{upstream_port}"
+        )
+        client.add_toxic("bench-latency", make_toxic("latency", {"latency": TOXIC_LATENCY_MS}))
+    return plain.listen_port, slow.listen_port
+
+
+def connection_costs(
+    rounds: int, direct_port: int, builtin: tuple[int, int], real: tuple[int, int] | None
+) -> list[Target]:
+    """New connections one after another (direct, built-in, real) and at once through the
+    latency toxic, alternating over ``rounds``; prints medians. With a real server, the target
+    that the built-in server's new connections cost no more than through it."""
+    routes = [Route("direct", direct_port), Route("built-in", builtin[0])]
+    slow = [Route("built-in", builtin[1])]
+    if real is not None:
+        routes.append(Route("real", real[0]))
+        slow.append(Route("real", real[1]))
+    print(f"\nnew connections: {NEW_CONNECTIONS} one after another, {rounds} rounds (ms each)")
+    sequential = measure(
+        lambda port: loadgen.new_connections(HOST, port, "/", NEW_CONNECTIONS),
+        routes, rounds, lambda r: r.median_ms,
+    )  # fmt: skip
+    burst = {route.name: [] for route in slow}  # type: dict[str, list[loadgen.Result]]
+    for index in range(rounds):
+        for route in slow if index % 2 == 0 else list(reversed(slow)):
+            burst[route.name].append(
+                uvloop.run(loadgen.connections_at_once(HOST, route.port, "/", AT_ONCE))
+            )
+    direct = statistics.median(sequential["direct"])
+    for name, values in sequential.items():
+        cost = statistics.median(values)
+        extra = (
+            "" if name == "direct" else f"  (+{cost - direct:.3f} ms, {cost / direct:.2f}x direct)"
+        )
+        print(f"  {name:<9} median {cost:.3f} ms per new connection{extra}")
+    print(f"{AT_ONCE} new connections at once through a {TOXIC_LATENCY_MS} ms latency toxic (ms):")
+    for name, results in burst.items():
+        medians = [r.median_ms for r in results]
+        slowest = [max(r.latencies) * 1000 for r in results if r.latencies]
+        errors = sum(r.errors for r in results)
+        print(
+            f"  {name:<9} median {statistics.median(medians):.1f}, slowest "
+            f"{statistics.median(slowest):.1f} (median over rounds), errors {errors}"
+        )
+    if real is None:
+        print(f"  no {BINARY} on PATH: the built-in server is not compared with a real one")
+        return []
+    ours, theirs = statistics.median(sequential["built-in"]), statistics.median(sequential["real"])
+    return [Target("new connection ms, built-in / real toxiproxy-server", ours / theirs, "<=", 1.0)]
+
+
+def run_all(
+    rounds: int, seconds: float, direct_port: int, proxy_port: int, limit: int
+) -> list[Target]:
     routes = [Route("direct", direct_port), Route("proxy", proxy_port)]
     print(
         f"built-in Toxiproxy vs direct: {rounds} rounds of {seconds:g} s, open-file limit {limit}"
@@ -190,7 +267,7 @@ def run_all(rounds: int, seconds: float, direct_port: int, proxy_port: int, limi
     print(header)
     for name, direct, proxy, ratio, target, _ in rows:
         print(f"{name:<34} {direct:>10} {proxy:>18} {ratio:>11} {target:>9}")
-    return report([
+    return [
         Target("small requests/s, proxy / direct", small_ratio, ">=", 0.40),
         Target("1 MiB transfers MB/s, proxy / direct", mib_ratio, ">=", 0.50),
         Target(f"added median latency ms @ {LATENCY_RATE:.0f}/s", added_ms, "<=", 1.0),
@@ -198,7 +275,7 @@ def run_all(rounds: int, seconds: float, direct_port: int, proxy_port: int, limi
             f"failed of {CONCURRENT} concurrent connections",
             float(held.errors + CONCURRENT - held.requests), "<=", 0,
         ),
-    ])  # fmt: skip
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
