@@ -15,15 +15,23 @@ for a caller who is not authorised.
   the path, for an operator of it; ``plenary_tps``: a TPS of that kecamatan; ``ViewedKecamatan``:
   the kecamatan of the path, for an operator of it or the admin.
 - ``require_admin``: the admin token.
+
+A hot route (a page upload, a result) can resolve its parameters itself: ``DirectRoute`` with
+``@resolved_by(handler)``. FastAPI still builds the OpenAPI document and its checks from the
+declared signature, but each request runs ``handler(request)``, which calls the same dependency
+functions and then the endpoint. FastAPI's per-request dependency solving was the largest part
+of the mock's own CPU per durable write (bench/bench_mock.py); the answers are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Header, Request
+from fastapi.routing import APIRoute
+from starlette.responses import Response
 
 from mock_sirekap.auth import AuthError, DeviceSession, OperatorSession, check_admin, is_admin
 from mock_sirekap.elections import election_error
@@ -31,6 +39,32 @@ from mock_sirekap.errors import ApiError
 from mock_sirekap.state import MockState
 
 Session = TypeVar("Session")
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+DirectHandler = Callable[[Request], Awaitable[Response]]
+_DIRECT = "_resolved_by"
+
+
+def resolved_by(handler: DirectHandler) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint of a ``DirectRoute`` router: each request runs ``handler(request)``,
+    which resolves the endpoint's parameters (with the same dependency functions) and calls it.
+    Put it below the route decorator: the route reads it when it is made."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _DIRECT, handler)
+        return endpoint
+
+    return mark
+
+
+class DirectRoute(APIRoute):
+    """A route that runs its endpoint's ``resolved_by`` handler when it has one (see the module
+    doc); any other endpoint is served by FastAPI as usual."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = getattr(self.endpoint, _DIRECT, None)
+        return handler if handler is not None else super().get_route_handler()
+
+
 # The header every route with a token reads (its name and schema are part of the OpenAPI).
 Authorization = Annotated[str | None, Header()]
 

@@ -20,8 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from mock_sirekap import metrics, plenary
 from mock_sirekap.arithmetic import check_result
+from mock_sirekap.auth import DeviceSession
 from mock_sirekap.db import StorageUnavailable
-from mock_sirekap.dependencies import Device, Mock, device_session
+from mock_sirekap.dependencies import (
+    Device,
+    DirectRoute,
+    Mock,
+    device_session,
+    mock_state,
+    resolved_by,
+)
 from mock_sirekap.elections import election_error, parse_page
 from mock_sirekap.errors import ApiError, arithmetic_error
 from mock_sirekap.json_body import body_doc, read_json
@@ -126,7 +134,28 @@ async def given_idempotency_key(idempotency_key: Annotated[str | None, Header()]
     return (idempotency_key or "").strip()
 
 
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, route_class=DirectRoute)
+
+
+async def _device_of(request: Request) -> tuple[str, str, MockState, DeviceSession]:
+    """What ``Device`` resolves for the path, by the same function."""
+    tps_code, election = request.path_params["tps_code"], request.path_params["election"]
+    mock = await mock_state(request)
+    authorization = request.headers.get("authorization")
+    return tps_code, election, mock, await device_session(tps_code, election, mock, authorization)
+
+
+async def _upload_page_directly(request: Request) -> JSONResponse:
+    tps_code, election, mock, _ = await _device_of(request)
+    number = await page_number(election, request.path_params["page"])
+    expected = await declared_sha256(request.headers.get("x-content-sha256"))
+    return await upload_page(tps_code, election, number, expected, request, mock)
+
+
+async def _submit_directly(request: Request) -> JSONResponse:
+    tps_code, election, mock, session = await _device_of(request)
+    key = await given_idempotency_key(request.headers.get("idempotency-key"))
+    return await submit(tps_code, election, session, key, request, mock)
 
 
 @router.post("/sessions", status_code=201, response_model=SessionResponse)
@@ -146,6 +175,7 @@ async def create_session(body: SessionRequest, mock: Mock) -> SessionResponse:
     openapi_extra={"requestBody": PAGE_BODY_DOC},
     responses={200: {"description": "identical photo already stored"}, 413: {}},
 )
+@resolved_by(_upload_page_directly)
 async def upload_page(
     tps_code: str,
     election: str,
@@ -174,6 +204,7 @@ async def upload_page(
     openapi_extra={"requestBody": RESULT_BODY_DOC},
     responses=RESULT_RESPONSES,
 )
+@resolved_by(_submit_directly)
 async def submit(
     tps_code: str,
     election: str,
