@@ -13,6 +13,7 @@ not measured (4) becomes 1 when it regressed; a breach (1) or a failure (3) stay
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,11 @@ def against_baseline(args: argparse.Namespace, run_dir: Path, code: int) -> int:
     elif comparison.verdict == "not comparable" and code == exits.OK:
         final = exits.INCONCLUSIVE
     _amend_summaries(report, comparison_json(comparison), markdown(comparison), code, final)
-    if final != code:
-        print(f"exit code {final} ({comparison.verdict} against the baseline): {comparison.reason}")
+    word = {exits.OK: "PASSED", exits.BREACHED: "FAILED"}.get(final, "INCONCLUSIVE")
+    print(
+        f"\n{word} (exit code {final}): {comparison.verdict} against the baseline "
+        f"({comparison.reason}); exit code {code} on the SLOs alone"
+    )
     print(f"comparison: {report / 'compare.html'}", flush=True)
     return final
 
@@ -108,6 +112,11 @@ def _amend_summaries(
     if final != code:
         first, _, rest = text.partition("\n")
         word = "regressed" if data["verdict"] == "regressed" else "not comparable"
-        first = first.replace(f"(exit code {code})", f"(exit code {final}: {word})")
+        icon = {exits.BREACHED: "FAIL", exits.INCONCLUSIVE: "INCONCLUSIVE"}.get(final, "ERROR")
+        first = re.sub(r"^## [A-Z]+:", f"## {icon}:", first)
+        first = first.replace(
+            f"(exit code {code})",
+            f"(exit code {final}: {word} against the baseline; {code} on the SLOs alone)",
+        )
         text = f"{first}\n{rest}"
     markdown_file.write_text(text.rstrip("\n") + "\n\n" + section)

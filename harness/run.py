@@ -456,7 +456,7 @@ class Run:
         previous = None
         try:
             analysis = build_report(self.dir.path)
-            print_verdict(analysis, self.dir.report)
+            print_verdict(analysis, self.dir.report, self.args.baseline is not None)
             code = against_baseline(self.args, self.dir.path, analysis.verdict.exit_code)
         except KeyboardInterrupt:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the record is saved whole

@@ -27,14 +27,19 @@ def print_slo_table(results: Sequence[SloResult]) -> None:
             print(f"{'':<{width}}  ({r.note})")
 
 
-def print_verdict(analysis: Analysis, report_dir: Path) -> None:
-    """The SLO table and where the report is: the last thing a run prints."""
+def print_verdict(analysis: Analysis, report_dir: Path, baseline_follows: bool = False) -> None:
+    """The SLO table and where the report is: the last thing a run prints (with a baseline to
+    compare, the exit code comes after the comparison)."""
     results = analysis.slos
     verdict = analysis.verdict
     # a run that failed before measuring anything: the error is the news, not a table of blanks
     if results and not (verdict.name == "error" and not any(r.judged for r in results)):
         print_slo_table(results)
-    print(f"\n{verdict.name.upper()} (exit code {verdict.exit_code}): {verdict.reason}")
+    if baseline_follows:
+        print(f"\nSLOs {verdict.name.upper()} (exit code {verdict.exit_code} before the baseline): "
+              f"{verdict.reason}")  # fmt: skip
+    else:
+        print(f"\n{verdict.name.upper()} (exit code {verdict.exit_code}): {verdict.reason}")
     print(f"report: {report_dir / 'report.html'}")
 
 

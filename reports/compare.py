@@ -258,9 +258,9 @@ class Comparison(Generic[S]):
     @property
     def reason(self) -> str:
         if self.unfair:
-            return "not comparable: " + "; ".join(self.unfair)
+            return "; ".join(self.unfair)
         if not self.measured:
-            return "not comparable: no figure was measured in both runs"
+            return "no figure was measured in both"
         counts = {v: sum(c.verdict == v for c in self.figures) for v in (IMPROVED, UNCHANGED)}
         tail = f"{counts[UNCHANGED]} unchanged, {counts[IMPROVED]} improved"
         missing = len(self.figures) - len(self.measured)

@@ -26,6 +26,7 @@ from reports.compare_html import render
 from reports.compare_plan import PlanSide, compare_plans, measure_plan, plan_folders
 from reports.compare_plan_html import render_plans
 from reports.compare_view import markdown, text_table, write_junit
+from reports.console import emit, writable
 from reports.figures import measure_run
 from rundir import names
 from rundir.exits import UsageError
@@ -66,9 +67,10 @@ def side(path: Path, role: str) -> Side:
         )
     if not folders:
         what = "does not exist" if not path.exists() else f"holds no {names.RECORD}"
+        plans = "" if role.startswith("--") else f", or a plan directory (with {names.SWEEP})"
         raise CompareError(
-            f"{role} {path}: {what}; give a run directory (runs/<id>), a folder of repeated "
-            f"runs of one scenario, or a plan directory (with {names.SWEEP})"
+            f"{role} {path}: {what}; give a run directory (runs/<id>) or a folder of repeated "
+            f"runs of one scenario{plans}"
         )
     return Side(tuple(measure_run(folder) for folder in folders))
 
@@ -131,11 +133,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sirekap-loadtest compare",
         description="Compare two saved runs (or two plans) figure by figure: improved, "
-        "unchanged or regressed.",
+        "unchanged, regressed, differs (a rate: neither way is better) or not measured.",
         epilog="Exit codes: 0 no regression, 1 regressed, 2 usage, 4 not comparable.",
     )
     p.add_argument(
-        "base", type=Path, help="the baseline: a run directory, a folder of runs, or a plan's"
+        "base", type=Path,
+        help="the baseline: a run directory, a folder of repeated runs, or a plan directory",
     )  # fmt: skip
     p.add_argument("new", type=Path, help="the run (or plan) to judge, of the same kind as BASE")
     p.add_argument(
@@ -143,7 +146,11 @@ def parser() -> argparse.ArgumentParser:
         help="how far a figure may move, e.g. page.p95=+10%%, completion.final=-1pt, "
         "'result.*=+50ms' (over the scenario's [compare] and the defaults; repeatable)",
     )  # fmt: skip
-    p.add_argument("--out", type=Path, help="folder for compare.md/.xml/.html/.json")
+    p.add_argument(
+        "--out", type=Path,
+        help="folder for compare.md/.xml/.html/.json (default: NEW's report/, or NEW itself "
+        "when it is a folder of runs or plans)",
+    )  # fmt: skip
     p.add_argument("--all", action="store_true", help="also list figures not measured in both")
     return p
 
@@ -174,13 +181,16 @@ def compared(args: argparse.Namespace, given: dict[str, str]) -> tuple[Compariso
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    comparison, html, home = compared(args, tolerances(args.tolerance))
-    print(text_table(comparison, everything=args.all))
+    given = tolerances(args.tolerance)
+    if args.out is not None:
+        writable(args.out)  # before anything is measured
+    comparison, html, home = compared(args, given)
     folder = args.out or home
     title = f"{comparison.new.label} against {comparison.base.label}"
     try:
         paths = write_outputs(comparison, folder, title, html)
     except OSError as error:
         raise CompareError(f"--out {folder}: cannot write there ({error.strerror})") from None
-    print(f"comparison: {paths['compare.html']} (also compare.md, compare.xml, compare.json)")
+    emit(text_table(comparison, everything=args.all))
+    emit(f"comparison: {paths['compare.html']} (also compare.md, compare.xml, compare.json)")
     return comparison.exit_code

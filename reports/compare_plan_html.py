@@ -37,7 +37,10 @@ def _chart(
             )  # fmt: skip
             knee = plan.knee
             if knee.low_rps is not None and knee.high_rps is not None:
-                axes.axvspan(knee.low_rps, knee.high_rps, color=colour, alpha=0.12)
+                axes.axvspan(
+                    knee.low_rps, knee.high_rps, color=colour, alpha=0.12,
+                    label=f"{side}: its sweeps' knees" if index == 0 else None,
+                )  # fmt: skip
             if knee.median_rps is not None:
                 bound = " (lower bound)" if knee.lower_bound else ""
                 axes.axvline(
@@ -49,6 +52,7 @@ def _chart(
     axes.set_xlabel("offered load (req/s, open arrivals)")
     axes.set_ylabel(ylabel)
     axes.set_xlim(left=0)
+    axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.3)
     axes.legend(loc="best", fontsize=8, framealpha=0.85)
     return png(figure)

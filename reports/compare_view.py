@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from reports.compare import IMPROVED, NOT_MEASURED, REGRESSED, Compared, Comparison
+from reports.compare import IMPROVED, NOT_MEASURED, REGRESSED, UNCHANGED, Compared, Comparison
 from reports.figures import show_value
 from reports.verdict import show_kind
 
@@ -23,6 +23,23 @@ def shown(c: Compared, value: float | None) -> str:
     return show_value(c.figure, value)
 
 
+def _amount(c: Compared, value: float) -> str:
+    """A move of ``c``'s figure, without its sign, in the figure's unit."""
+    kind, metric = c.figure.kind, c.figure.metric
+    if kind == "ratio":
+        return f"{100 * value:.2g}pt"
+    if metric == "rate":
+        return f"{value:.2g}/s"
+    if metric == "knee_rps":
+        return f"{value:.4g} req/s"
+    if kind == "duration" and 0 < value < 0.001:
+        return f"{value * 1000:.2g}ms"
+    if kind in {"count", "number"}:
+        return f"{value:.3g}"
+    text = show_kind(kind, value)
+    return f"{text} sim" if c.figure.simulated else text
+
+
 def shown_delta(c: Compared) -> str:
     delta = c.delta
     if delta is None:
@@ -31,18 +48,22 @@ def shown_delta(c: Compared) -> str:
         return "now never" if delta > 0 else "now recovers"
     if delta == 0:
         return "0"
-    sign = "+" if delta > 0 else "-"
-    kind = c.figure.kind
-    if kind == "ratio":
-        text = f"{sign}{100 * abs(delta):.2g}pt"
-    elif c.figure.metric == "rate":
-        text = f"{sign}{abs(delta):.2g}/s"
-    else:
-        text = sign + show_kind(kind, abs(delta))
+    text = ("+" if delta > 0 else "-") + _amount(c, abs(delta))
     relative = c.relative
-    if relative is not None and kind != "ratio":
+    if relative is not None and c.figure.kind != "ratio" and round(100 * relative) != 0:
         text += f" ({100 * relative:+.0f}%)"
     return text
+
+
+def allowance(c: Compared) -> str:
+    """The move the figure was allowed, in its unit, with the tolerance it came from: "within"
+    it for an unchanged figure, "beyond" it for one that moved."""
+    if c.verdict == NOT_MEASURED:
+        return c.why
+    word = "within" if c.verdict == UNCHANGED else "beyond"
+    if c.allowed == 0 or not math.isfinite(c.allowed):
+        return f"no move allowed: {c.tolerance}"
+    return f"{word} ±{_amount(c, c.allowed)}: {c.tolerance}"
 
 
 def ordered(comparison: Comparison[Any]) -> list[Compared]:
@@ -64,14 +85,14 @@ def table_rows(comparison: Comparison[Any]) -> list[tuple[str, ...]]:
             shown(c, c.base),
             shown(c, c.new),
             shown_delta(c),
-            MARKS.get(c.verdict, c.verdict),
-            c.why if c.verdict == NOT_MEASURED else f"within {c.tolerance}",
+            "-" if comparison.unfair else MARKS.get(c.verdict, c.verdict),
+            allowance(c),
         )
         for c in ordered(comparison)
     ]
 
 
-HEADER = ("figure", "base", "new", "delta", "verdict", "tolerance / why")
+HEADER = ("figure", "base", "new", "delta", "verdict", "allowed move / why")
 
 
 def text_table(comparison: Comparison[Any], everything: bool = False) -> str:
@@ -156,15 +177,18 @@ def write_junit(path: Path, comparison: Comparison[Any], suite: str) -> None:
     for c in ordered(comparison):
         test = case(c.key)
         detail = f"base {shown(c, c.base)}, new {shown(c, c.new)}, delta {shown_delta(c)}"
-        if c.verdict == REGRESSED:
+        if comparison.unfair:
+            counts["skipped"] += 1
+            ET.SubElement(test, "skipped", message=f"not comparable: {detail}")
+        elif c.verdict == REGRESSED:
             counts["failures"] += 1
-            message = f"regressed: {detail}; allowed {c.tolerance}"
+            message = f"regressed: {detail}; {allowance(c)}"
             ET.SubElement(test, "failure", message=message, type="Regressed").text = message
         elif c.verdict == NOT_MEASURED:
             counts["skipped"] += 1
             ET.SubElement(test, "skipped", message=f"not measured: {c.why}")
         else:
-            ET.SubElement(test, "system-out").text = f"{c.verdict}: {detail}; within {c.tolerance}"
+            ET.SubElement(test, "system-out").text = f"{c.verdict}: {detail}; {allowance(c)}"
     for key, value in counts.items():
         element.set(key, str(value))
         root.set(key, str(value))

@@ -24,15 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from reports.build import untrusted_reasons
+from reports.compare import settings
 from reports.figures import Figure, measure_run, show_value
 from reports.measurable import resolve
 from reports.verdict import evaluate, verdict
 from rundir import names
 from rundir.exits import LoadtestError, UsageError
 from rundir.files import read_json
+from scenarios import ScenarioError, load_scenario
 
 COMPLETED = "completed"
 DAMAGED = "damaged"  # run.json unreadable: not even the status is known
+OTHER_SETTINGS = "settings differ from the latest run's: "  # a problem that is no damage
 SUMMARY = f"{names.REPORT}/summary.json"
 # the default key figures: globs over a run's figure keys, in the order a table shows them
 DEFAULT_FIGURES = (
@@ -326,13 +329,37 @@ class History:
 def history(folder: Path, scenario: str | None = None, wanted: Sequence[str] = ()) -> History:
     """The history of ``scenario`` in ``folder`` with the key figures ``wanted`` (or the
     defaults a run in the trend measured); HistoryError on a usage error (module doc)."""
-    runs = choose(read_runs(folder), scenario, folder)
+    runs = same_settings(choose(read_runs(folder), scenario, folder))
     found = History(folder, runs[0].scenario, tuple(runs), tuple(figure_keys(runs, wanted)))
     if wanted:  # asked for by name: shown even when no run measured it
         return found
     unmeasured = [(t.key, t.why) for t in found.trends() if not t.measured]
     kept = tuple(key for key in found.keys if key not in dict(unmeasured))
     return replace(found, keys=kept, dropped=tuple(unmeasured))
+
+
+def same_settings(runs: list[HistoryRun]) -> list[HistoryRun]:
+    """The runs, those whose settings (seed, load factor, speedup, length: what ``compare``
+    requires) differ from the latest run in the trend left out of it, with the difference."""
+    known = {run.path: _settings(run.path) for run in runs if run.in_trend}
+    latest = next((run for run in reversed(runs) if known.get(run.path)), None)
+    if latest is None:
+        return runs
+    want = known[latest.path] or {}
+    kept = []
+    for run in runs:
+        got = known.get(run.path)
+        differ = [f"{k} {got[k]!r} (latest {want[k]!r})" for k in want if got and got[k] != want[k]]
+        why = OTHER_SETTINGS + ", ".join(differ)
+        kept.append(replace(run, problem=why) if differ else run)
+    return kept
+
+
+def _settings(path: Path) -> dict[str, object] | None:
+    try:
+        return settings(load_scenario(path / names.SCENARIO))
+    except (ScenarioError, OSError):
+        return None
 
 
 def shown(figure: Figure | None) -> str:

@@ -29,8 +29,18 @@ from matplotlib.figure import Figure as Chart
 
 from reports import charts
 from reports.compare_cli import json_safe
+from reports.console import emit, writable
 from reports.figures import Figure as DataFigure
-from reports.history import COMPLETED, History, HistoryError, HistoryRun, Trend, history, shown
+from reports.history import (
+    COMPLETED,
+    OTHER_SETTINGS,
+    History,
+    HistoryError,
+    HistoryRun,
+    Trend,
+    history,
+    shown,
+)
 from reports.markup import STYLE, charts_section, html_table, notes_section
 
 OUTPUTS = ("history.md", "history.json", "history.html")
@@ -51,7 +61,11 @@ def started(run: HistoryRun) -> str:
 def outcome(run: HistoryRun) -> str:
     """The verdict cell: the run's verdict, its --baseline comparison, or why it is left out."""
     if not run.in_trend:
-        return f"left out: {run.status if run.status != COMPLETED else 'unreadable'}"
+        if run.status != COMPLETED:
+            return f"left out: {run.status}"
+        return "left out: " + (
+            "other settings" if run.problem.startswith(OTHER_SETTINGS) else "unreadable"
+        )
     text = run.verdict or "not reported"
     if run.baseline and run.baseline != "no regression":
         text += f", {run.baseline} against its baseline"
@@ -283,7 +297,10 @@ def parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 written, 2 usage.",
     )
     p.add_argument("folder", type=Path, help="a folder of saved runs (run --out), e.g. runs/")
-    p.add_argument("--scenario", metavar="NAME", help="the scenario (needed when several are)")
+    p.add_argument(
+        "--scenario", metavar="NAME",
+        help="the scenario to list (needed when FOLDER holds runs of several)",
+    )  # fmt: skip
     p.add_argument(
         "--figure", action="append", default=[], metavar="KEY",
         help="a key figure to show instead of the defaults, e.g. page.p95 or 'recovery.*' "
@@ -298,13 +315,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    if args.out is not None:
+        writable(args.out)  # before the runs are read
     found = history(args.folder, args.scenario, args.figure)
-    print(text_table(found))
     folder = args.out or args.folder / f"history-{_safe(found.scenario)}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         paths = write_outputs(found, folder)
     except OSError as error:
         raise HistoryError(f"--out {folder}: cannot write there ({error.strerror})") from None
-    print(f"\nhistory: {paths['history.html']} (also history.md, history.json, charts/)")
+    emit(text_table(found))
+    emit(f"\nhistory: {paths['history.html']} (also history.md, history.json, charts/)")
     return 0

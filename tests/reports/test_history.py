@@ -219,3 +219,20 @@ def test_the_command_line_says_what_is_wrong_and_exits_2(
     blocked.write_text("")
     assert cli.main(["history", str(tmp_path), "--out", str(blocked / "x")]) == 2
     assert f"--out {blocked / 'x'}: cannot write there" in capsys.readouterr().err
+
+
+def test_a_run_of_other_settings_is_left_out_of_the_trend_with_the_difference(
+    tmp_path: Path,
+) -> None:
+    smoke = (FIXTURE / "scenario.toml").read_text()
+    assert "seed = 1\n" in smoke
+    for name, hour, text in (
+        ("one", 7, smoke), ("other-seed", 8, smoke.replace("seed = 1\n", "seed = 2\n")),
+        ("three", 9, smoke),
+    ):  # fmt: skip
+        run = make_run(tmp_path, name, started=f"2026-12-03T0{hour}:00:00Z")
+        (run / "scenario.toml").write_text(text)
+    found = history(tmp_path)
+    assert [r.run_id for r in found.in_trend] == ["one", "three"]
+    (odd,) = found.left_out
+    assert odd.problem == "settings differ from the latest run's: seed 2 (latest 1)"
