@@ -2,8 +2,11 @@
 
 Each iteration sends what a device sends for one form (log in, three page photos, the result,
 a read-back), for the next TPS of the work file named by ``BENCH_WORK`` (JSON written by
-bench_generator.py: the forms with credentials and ballots, and the photo size), with fixed
-photos and no timing, retries, recording or checks beyond Locust's own statistics.
+bench_generator.py: the forms with credentials and ballots, and the photo size), and no
+timing, retries, recording or checks beyond Locust's own statistics. Its photos are as fresh as
+the device user's: new bytes of the same size for every upload, hashed when sent (the device
+user makes each photo from its seed as it sends it), so neither side prepares photos outside
+the measured window.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from typing import Any
 from locust import FastHttpUser, constant, task
 
 WORK: dict[str, Any] = json.loads(open(os.environ["BENCH_WORK"], encoding="utf-8").read())  # noqa: PTH123, SIM115
-PHOTOS = [os.urandom(int(WORK["photo_size"])) for _ in range(3)]
-HASHES = [hashlib.sha256(photo).hexdigest() for photo in PHOTOS]
+PHOTO_SIZE = int(WORK["photo_size"])
+PAGES = 3
 NEXT = itertools.count()
 
 
@@ -33,11 +36,15 @@ class MinimalDevice(FastHttpUser):
         login = {"device_id": item["device_id"], "tps_code": tps, "secret": item["secret"]}
         response = self.client.post("/api/v1/sessions", json=login, name="session")
         auth = {"Authorization": f"Bearer {response.json()['token']}"}
-        for page, (photo, sha) in enumerate(zip(PHOTOS, HASHES, strict=True), start=1):
+        hashes = []
+        for page in range(1, PAGES + 1):
+            photo = os.urandom(PHOTO_SIZE)
+            sha = hashlib.sha256(photo).hexdigest()
+            hashes.append(sha)
             headers = {**auth, "X-Content-SHA256": sha, "Content-Type": "application/octet-stream"}
             self.client.put(f"/api/v1/tps/{tps}/ppwp/pages/{page}", data=photo, headers=headers,
                             name="page")  # fmt: skip
-        body = json.dumps({**item["result"], "pages": HASHES}).encode()
+        body = json.dumps({**item["result"], "pages": hashes}).encode()
         headers = {**auth, "Idempotency-Key": item["device_id"], "Content-Type": "application/json"}
         self.client.put(f"/api/v1/tps/{tps}/ppwp/result", data=body, headers=headers, name="result")
         self.client.get(f"/api/v1/tps/{tps}/ppwp", name="read")
