@@ -106,6 +106,7 @@ class Measured:
     rate: float  # requests/s over the steady window
     cpu: float  # the Locust process's CPU use over the same window (1.0 = one core)
     requests: int
+    peak_rss: int = 0  # bytes: the Locust process's resident high-water mark (VmHWM)
 
     @property
     def per_cpu_second(self) -> float:
@@ -119,19 +120,29 @@ class CpuSampler(threading.Thread):
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
         self.samples: list[tuple[float, float]] = []
+        self.peak_rss = 0  # the last VmHWM read: the kernel keeps the peak, so none is missed
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
                 total = _cpu(self.process) + sum(_cpu(child) for child in self.process.children())
-            except psutil.Error:
+                self.peak_rss = max(self.peak_rss, _high_water(self.process.pid))
+            except (psutil.Error, OSError):
                 return
             self.samples.append((time.time(), total))
             self.stopped.wait(0.2)
 
     def cpu_between(self, start: float, end: float) -> float:
         return (_interpolate(self.samples, end) - _interpolate(self.samples, start)) / (end - start)
+
+
+def _high_water(pid: int) -> int:
+    """A process's peak resident set so far (VmHWM), in bytes; 0 where /proc does not say."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -207,7 +218,8 @@ def run_measured(
         raise SystemExit(f"too short a run to measure: {end - start:.1f} s of steady traffic")
     counts = [(t, float(n)) for t, n in requests.samples]
     rate = (_interpolate(counts, end) - _interpolate(counts, start)) / (end - start)
-    return Measured(rate, cpu.cpu_between(start, end), requests.samples[-1][1]), finished
+    measured = Measured(rate, cpu.cpu_between(start, end), requests.samples[-1][1], cpu.peak_rss)
+    return measured, finished
 
 
 def write_work(population: Any, path: Path, photo_size: int) -> None:

@@ -9,7 +9,9 @@ requests per CPU-second (the generator's own cost, what sizes a cluster of gener
 
 Scale: one run of 10,000 TPS on this machine, at least 2,000 of them uploading at the same moment
 (a form is in progress from its start to its receipt), keeping the arrival schedule: start slip
-p99 < 1 s, every form acknowledged, the run not inconclusive.
+p99 < 1 s, every form acknowledged, the run not inconclusive. Memory: the run's peak RSS over
+its forms in progress at the peak is at most 1.2x the minimal FastHttpUser's peak RSS per user
+with as many users (the kernel's high-water mark of each Locust process).
 
 Usage: python bench/bench_generator.py [--rounds N] [--seconds S] [--only efficiency|scale]
 """
@@ -44,6 +46,8 @@ TARGET_CPU_RATIO = 0.85  # requests per CPU-second: what sizes a cluster of gene
 SCALE_TPS = 10_000
 SCALE_CONCURRENT = 2_000
 MAX_SLIP = 1.0
+MAX_MEMORY_RATIO = 1.2  # the device's memory per form in progress / the minimal's per user
+MEMORY_SECONDS = 20
 
 
 def prepare(workdir: Path, text: str) -> tuple[Path, Path, object]:
@@ -126,7 +130,7 @@ def scale(workdir: Path) -> list[Target]:
         arrival='[["17:00", 0.0], ["17:40", 1.0]]', page_span='{ median = "15m", p95 = "20m" }',
         think_time='"30s"',
     )  # fmt: skip
-    scenario, registry, _ = prepare(workdir, text)
+    scenario, registry, population = prepare(workdir, text)
     run_dir = workdir / "run-scale"
     print(f"== scale: {SCALE_TPS:,} TPS in one generator process, raw mock")
     with Mock(registry, workdir) as mock:
@@ -148,7 +152,16 @@ def scale(workdir: Path) -> list[Target]:
         f"CPU warnings {summary['generator']['cpu_warnings'] or 'none'}"
     )
     missing = forms["jobs"] - forms["final"]["acked"]
+    per_form = measured.peak_rss / max(concurrent, 1)
+    per_user = minimal_memory(workdir, population, registry, concurrent)
+    print(
+        f"memory: device peak RSS {measured.peak_rss / 2**20:.0f} MiB over {concurrent:,} forms "
+        f"in progress = {per_form / 1024:.0f} KiB each; minimal FastHttpUser "
+        f"{per_user / 1024:.0f} KiB per user at the same count"
+    )
     return [
+        Target("scale: memory per form in progress / minimal's per user", per_form / per_user,
+               "<=", MAX_MEMORY_RATIO),
         Target("scale: TPS", forms["tps"], ">=", SCALE_TPS),
         Target("scale: forms in progress at once", concurrent, ">=", SCALE_CONCURRENT),
         Target("scale: start slip p99 (s)", slip["p99"] if slip["p99"] is not None else 1e9, "<",
@@ -156,6 +169,19 @@ def scale(workdir: Path) -> list[Target]:
         Target("scale: forms not acknowledged", missing, "<=", 0),
         Target("scale: inconclusive (1 = yes)", float(bool(summary["inconclusive"])), "<=", 0),
     ]  # fmt: skip
+
+
+def minimal_memory(workdir: Path, population: object, registry: Path, users: int) -> float:
+    """Bytes of peak RSS per user of the minimal FastHttpUser locustfile running ``users``
+    users against the same raw mock, photos of the scale run's size."""
+    work = workdir / "memory-work.json"
+    write_work(population, work, photo_size=20_000)
+    print(f"== memory: the minimal FastHttpUser with {users:,} users, raw mock")
+    with Mock(registry, workdir) as mock:
+        args = ["-f", str(MINIMAL_LOCUSTFILE), "--host", mock.url, "-u", str(users),
+                "-r", str(users), "-t", f"{MEMORY_SECONDS}s"]  # fmt: skip
+        measured, _ = run_measured(args, mock.url, env={"BENCH_WORK": str(work)}, timeout=300)
+    return measured.peak_rss / max(users, 1)
 
 
 def main() -> int:
