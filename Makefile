@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint bench demo demo-plenary clean
+.PHONY: test lint bench bench-national demo demo-plenary clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(STAMP)
 	echo "== bench/bench_compare_noise.py (once: its own repeated runs)"; \
 	$(BIN)/python bench/bench_compare_noise.py; noise=$$?; \
 	test $$short -eq 0 -a $$noise -eq 0
+
+# national_sample_2024 to its end on this machine, once (about 11 minutes).
+bench-national: $(STAMP)
+	@$(BIN)/python bench/national.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -156,6 +156,10 @@ class Children:
                 found[child.name] = {"pid": pid, "command": child.command_line()}
         return found
 
+    def running(self) -> list[Child]:
+        """The children alive now."""
+        return [child for child in self._children if child.alive]
+
     def dead(self) -> list[Child]:
         """Children that were started and have exited (a part died)."""
         return [c for c in self._children if c.process is not None and not c.alive]

@@ -37,6 +37,8 @@ from harness.abort import AbortRun, AbortWatch, EndedEarly
 from harness.baseline import against_baseline
 from harness.children import AdoptedServer, Child, Children, StartError, one_line
 from harness.command_faults import check_reverts, command_layer
+from harness.cpu_shares import CpuShares
+from harness.cpu_shares import describe as describe_cpu
 from harness.dependency_proxies import attach as attach_dependencies
 from harness.dependency_proxies import left_behind
 from harness.distributed import await_go, free_port
@@ -227,8 +229,10 @@ class Run:
         real = self.scenario.clock.real_duration
         deadline = self.clock_start + real + timing.DRAIN_S + timing.END_MARGIN_S
         plain = True if self.args.plain else None
+        shares = CpuShares()
         with ProgressView(self.scenario.name, self.snapshot, plain=plain) as view:
             while locust.alive:
+                shares.sample(self.children.running())
                 progress = self.progress()
                 view.update()
                 self._check_abort(progress)
@@ -247,6 +251,8 @@ class Run:
                 time.sleep(0.5)
             if locust.returncode == 0:
                 view.show(final_snapshot(self.scenario, self.snapshot(), self.load_summary()))
+        self.record.parts["cpu"] = shares.record()
+        print(describe_cpu(self.record.parts["cpu"]), flush=True)
         if locust.returncode != 0:
             raise StartError(self._locust_failure(locust))
         self._check_end()

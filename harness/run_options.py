@@ -82,7 +82,11 @@ def parser() -> argparse.ArgumentParser:
         "--read-back", type=float, default=1.0, metavar="FRACTION",
         help="share of acknowledged forms each device reads back (1; 0 sends only uploads)",
     )  # fmt: skip
-    add("--no-faults", action="store_true", help="run without the fault timeline (to see the night without its faults)")
+    add(
+        "--no-faults",
+        action="store_true",
+        help="run without the fault timeline (to see the night without its faults)",
+    )
     add("--no-preflight", action="store_true", help="skip the --target's preflight (check)")
     add(
         "--audit-rate", type=float, default=DEFAULT_RATE, metavar="R",

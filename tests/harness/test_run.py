@@ -103,6 +103,13 @@ def test_a_run_with_a_scheduled_outage_reports_it_and_exits_by_its_slos(tmp_path
     assert record["status"] == "completed" and record["exit_code"] == 0
     actions = [(e["action"], e["layer"], e["ok"]) for e in record["faults"]]
     assert actions[:2] == [("apply", "network", True), ("remove", "network", True)]
+    # the parts' CPU over the load: the generator and the target worked, none beyond the host
+    cpu = record["parts"]["cpu"]
+    assert cpu["cores"] >= 1 and cpu["seconds"] > 10
+    for part in ("locust", "mock", "harness"):
+        assert 0 < cpu["parts"][part]["cpu_s"], cpu
+        assert cpu["parts"][part]["of_the_host"] <= 1.05, cpu
+    assert "CPU over the load (" in out and "locust " in out
     assert not processes_mentioning(str(run_dir))
 
 
