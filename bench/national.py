@@ -51,7 +51,10 @@ def main() -> int:
     parts = cpu.get("parts") or {}
     print(f"\nexit code {done.returncode}; CPU warnings {generator.get('cpu_warnings') or 'none'}")
     for name, part in sorted(parts.items()):
-        print(f"  {name:<10} {part['of_a_core']:.2f} of a core, {part['of_the_host']:.0%} of host")
+        print(
+            f"  {name:<10} {part['of_a_core']:.2f} of a core on average "
+            f"({part['of_the_host']:.0%} of the host), {part['peak_of_a_core']:.2f} at its peak"
+        )
     return report([
         Target("ran to its end (1 = yes)", float(record.get("status") == "completed"), ">=", 1),
         Target("inconclusive or failed (1 = yes)",

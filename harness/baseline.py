@@ -23,6 +23,7 @@ from reports.compare_cli import comparison_json, side, tolerances, write_outputs
 from reports.compare_html import render
 from reports.compare_view import markdown, text_table
 from reports.figures import measure_run
+from reports.inputs import SHAPE_ERRORS
 from rundir import exits, names
 from rundir.exits import LoadtestError
 from rundir.files import read_json, write_json
@@ -77,18 +78,27 @@ def against_baseline(args: argparse.Namespace, run_dir: Path, code: int) -> int:
         comparison = compare(
             base, new, new.first.inputs.scenario.compare, command_line=tolerances(args.tolerance)
         )
-    except LoadtestError as error:
-        print(f"sirekap-loadtest run: --baseline: {error}; not compared", flush=True)
-        return exits.INCONCLUSIVE if code == exits.OK else code
+        table = text_table(comparison)
+        write_outputs(comparison, report, f"against the baseline {base.label}", render(comparison))
+        data = comparison_json(comparison)
+    except (LoadtestError, *SHAPE_ERRORS, OSError) as error:
+        # the run and its report stand; the comparison did not happen, and every file says so
+        why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        final = exits.INCONCLUSIVE if code == exits.OK else code
+        print(f"sirekap-loadtest run: --baseline: {why}; not compared", flush=True)
+        failed = {"verdict": "not compared", "exit_code": exits.INCONCLUSIVE, "reason": why}
+        _amend_summaries(
+            report, failed, f"## Comparison with the baseline\n\nNot compared: {why}\n", code, final
+        )
+        return final
     print()
-    print(text_table(comparison))
-    write_outputs(comparison, report, f"against the baseline {base.label}", render(comparison))
+    print(table)
     final = code
     if comparison.verdict == "regressed" and code in {exits.OK, exits.INCONCLUSIVE}:
         final = exits.BREACHED
     elif comparison.verdict == "not comparable" and code == exits.OK:
         final = exits.INCONCLUSIVE
-    _amend_summaries(report, comparison_json(comparison), markdown(comparison), code, final)
+    _amend_summaries(report, data, markdown(comparison), code, final)
     word = {exits.OK: "PASSED", exits.BREACHED: "FAILED"}.get(final, "INCONCLUSIVE")
     print(
         f"\n{word} (exit code {final}): {comparison.verdict} against the baseline "
@@ -111,7 +121,9 @@ def _amend_summaries(
     text = markdown_file.read_text()
     if final != code:
         first, _, rest = text.partition("\n")
-        word = "regressed" if data["verdict"] == "regressed" else "not comparable"
+        word = {"regressed": "regressed", "not compared": "not compared"}.get(
+            data["verdict"], "not comparable"
+        )
         icon = {exits.BREACHED: "FAIL", exits.INCONCLUSIVE: "INCONCLUSIVE"}.get(final, "ERROR")
         first = re.sub(r"^## [A-Z]+:", f"## {icon}:", first)
         first = first.replace(

@@ -68,10 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # of a non-interactive shell, some CI runners): SIGTERM relies on it too.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _terminate)
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    entry: Callable[[list[str]], int] = module.main
     try:
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        entry: Callable[[list[str]], int] = module.main
         return entry(rest)
+    except KeyboardInterrupt:  # before the command's own handling (its first moments)
+        print(f"sirekap-loadtest {name}: interrupted (Ctrl-C or SIGTERM)", file=sys.stderr)
+        return exits.INCONCLUSIVE
     except Exception as error:  # the one place errors become exit codes
         code = exits.code_of(error)
         if code is None:

@@ -111,8 +111,10 @@ def named_address(host: str, valid: str, given: str) -> None:
         address = ipaddress.ip_address(host)
     except ValueError:
         raise UsageError(f"{valid}; got {given!r}") from None
-    if address.is_multicast or address.is_unspecified or str(address) == "255.255.255.255":
-        raise UsageError(f"{valid}: one host's own address, not {host}")
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:0.0.0.0 is the IPv4 wildcard
+    for form in (address, mapped) if mapped is not None else (address,):
+        if form.is_multicast or form.is_unspecified or str(form) == "255.255.255.255":
+            raise UsageError(f"{valid}: one host's own address, not {host}")
 
 
 def master_bind(args: argparse.Namespace) -> MasterBind | None:

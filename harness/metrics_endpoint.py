@@ -89,7 +89,8 @@ def metrics_listen(args: argparse.Namespace) -> MetricsListen | None:
         raise UsageError(
             f"--metrics-linger must be seconds from 0 to {MAX_LINGER_S:g}; got {linger:g}"
         )
-    listen = MetricsListen(bind_address(args.metrics_bind or DEFAULT_BIND), int(text), linger)
+    bind = DEFAULT_BIND if args.metrics_bind is None else args.metrics_bind
+    listen = MetricsListen(bind_address(bind), int(text), linger)
     if listen.port:
         check_free(listen)
     return listen

@@ -24,7 +24,7 @@ from reports.build import untrusted_reasons
 from reports.figures import Figure, MeasuredRun
 from rundir import exits, names
 from scenarios import Scenario, load_factor
-from scenarios.schema.compare import Tolerance, tolerance_for
+from scenarios.schema.compare import Tolerance, canonical_key, is_glob, tolerance_for
 
 IMPROVED, UNCHANGED, REGRESSED = "improved", "unchanged", "regressed"
 DIFFERS, NOT_MEASURED = "differs", "not measured"  # differs: a figure no way of which is better
@@ -303,8 +303,15 @@ def unfair(runs: Sequence[tuple[str, MeasuredRun]]) -> list[str]:
     for label, run in runs:
         trust = untrusted_reasons(run.inputs)
         error = run.inputs.record.get("error")
+        lacking: list[str] = [
+            name for name in (names.TIMELINE, names.LEDGER) if name in run.inputs.missing
+        ]
+        if not run.inputs.timeline and names.TIMELINE not in lacking:
+            lacking.append(f"{names.TIMELINE} lines")
         if error:
             reasons.append(f"{label} failed ({error})")
+        elif lacking:
+            reasons.append(f"{label} lacks {' and '.join(lacking)}: nothing of it can be judged")
         elif trust:
             reasons.append(f"{label} cannot be trusted ({trust})")
     return list(dict.fromkeys(reasons))
@@ -366,11 +373,24 @@ def compare(
     for key in keys:
         figure = new.first.figures.get(key) or base.first.figures[key]
         figures.append(judged(figure, base, new, given, command_line, key in slo_keys))
-    notes = []
+    notes = unused_tolerances(keys, given, command_line)
     base_given = base.first.inputs.scenario.compare
     if base_given != dict(given):
         notes.append("the base's [compare] tolerances differ; the new run's are used")
     return Comparison(base, new, figures, reasons, differences(base.first, new.first), notes)
+
+
+def unused_tolerances(
+    keys: Sequence[str], given: Mapping[str, str], command_line: Mapping[str, str]
+) -> list[str]:
+    """A note for each tolerance named exactly (no glob) that no compared figure has: a window
+    of another name, a figure of the other kind of comparison."""
+    notes = []
+    for origin, table in (("[compare]", given), ("--tolerance", command_line)):
+        for written in table:
+            if not is_glob(written) and canonical_key(written) not in keys:
+                notes.append(f"{origin} {written!r} names no figure compared here: not used")
+    return notes
 
 
 def judged(
@@ -411,8 +431,15 @@ def side_of(runs: Sequence[MeasuredRun]) -> Side:
 def run_folders(path: Path) -> list[Path]:
     """``path`` if it is a run directory, else the run directories directly inside it (repeated
     runs, oldest first by name)."""
-    if (path / names.RECORD).exists():
+    if _holds_record(path):
         return [path]
     if not path.is_dir():
         return []
-    return sorted(p for p in path.iterdir() if (p / names.RECORD).exists())
+    return sorted(p for p in path.iterdir() if _holds_record(p))
+
+
+def _holds_record(path: Path) -> bool:
+    try:
+        return (path / names.RECORD).exists()
+    except OSError:  # an unreadable folder: read_run says so when it is the one asked for
+        return False

@@ -75,6 +75,15 @@ def side(path: Path, role: str) -> Side:
     return Side(tuple(measure_run(folder) for folder in folders))
 
 
+def readable(path: Path, role: str) -> None:
+    """CompareError when ``path`` (a folder) exists but cannot be listed."""
+    try:
+        if path.is_dir():
+            next(path.iterdir(), None)
+    except OSError as error:
+        raise CompareError(f"{role} {path}: cannot be read ({error.strerror})") from None
+
+
 def plan_side(path: Path, role: str) -> PlanSide:
     """The plans of one side (``path`` is a plan directory or holds some)."""
     return PlanSide(tuple(measure_plan(folder) for folder in plan_folders(path)))
@@ -184,6 +193,8 @@ def main(argv: list[str]) -> int:
     given = tolerances(args.tolerance)
     if args.out is not None:
         writable(args.out)  # before anything is measured
+    for role, path in (("BASE", args.base), ("NEW", args.new)):
+        readable(path, role)
     comparison, html, home = compared(args, given)
     folder = args.out or home
     title = f"{comparison.new.label} against {comparison.base.label}"

@@ -25,15 +25,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reports.compare import NOT_MEASURED, REGRESSED, Compared, Comparison, judged
+from reports.compare import (
+    NOT_MEASURED,
+    REGRESSED,
+    Compared,
+    Comparison,
+    judged,
+    unused_tolerances,
+)
 from reports.figures import Figure
-from reports.inputs import RunDirError
+from reports.inputs import SHAPE_ERRORS, RunDirError, damaged
 from reports.knee import Knee, Stage, knee_of
 from reports.plan import Workload, answers_at, asked_deadlines, demand_of, workload
 from reports.plan_check import PlanCheck, resolve_replayed
 from reports.sizing import Demand
 from reports.verdict import Unmeasured
 from rundir import names
+from rundir.exits import LoadtestError
 from scenarios import Scenario, ScenarioError, loads_scenario, read_scenario_text
 from scenarios.schema.compare import better
 from scenarios.schema.slo import parse_metric
@@ -56,7 +64,10 @@ class MeasuredPlan:
 
 
 def is_plan(path: Path) -> bool:
-    return (path / names.SWEEP).is_file()
+    try:
+        return (path / names.SWEEP).is_file()
+    except OSError:  # an unreadable folder is no plan of ours
+        return False
 
 
 def plan_folders(path: Path) -> list[Path]:
@@ -73,16 +84,32 @@ def _sweep(path: Path) -> tuple[dict[str, Any], tuple[Stage, ...]]:
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
         stages = tuple(Stage.from_json(stage) for stage in document["stages"])
-        float(document["requests_per_tps"])
+        per_tps = float(document["requests_per_tps"])
+        if not (math.isfinite(per_tps) and per_tps > 0):
+            raise ValueError(f"requests_per_tps {per_tps!r} is not a number > 0")
+        if not all(isinstance(s.offered_rps, int | float) for s in stages):
+            raise ValueError("a stage's offered_rps is not a number")
+        if not isinstance(document.get("settings") or {}, dict):
+            raise ValueError("settings is not an object")
     except OSError as error:
         raise RunDirError(f"{file}: cannot read: {error.strerror}") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except (*SHAPE_ERRORS,) as error:
         raise RunDirError(f"{file}: not a sweep file ({error!s}); the file is damaged") from None
     return document, stages
 
 
 def measure_plan(path: Path) -> MeasuredPlan:
-    """Read and work out the plan directory ``path`` (RunDirError when it is not one)."""
+    """Read and work out the plan directory ``path`` (RunDirError when it is not one, or when
+    a file of it has the wrong shape)."""
+    try:
+        return _measure_plan(path)
+    except LoadtestError:
+        raise
+    except SHAPE_ERRORS as error:
+        raise damaged(path, error) from None
+
+
+def _measure_plan(path: Path) -> MeasuredPlan:
     file = path / names.SCENARIO
     try:
         text = read_scenario_text(file)
@@ -301,7 +328,8 @@ def compare_plans(
         figure = new.first.figures.get(key) or base.first.figures[key]
         found = judged(figure, base, new, given, command_line, key in slo_keys)
         figures.append(_bounded(found, base, new))
-    notes = [
+    notes = unused_tolerances(keys, given, command_line)
+    notes += [
         f"{side}'s knee is only a lower bound: a sweep never failed (raise --max-rps)"
         for side, plans in (("the base", base), ("the new plan", new))
         if plans.lower_bound

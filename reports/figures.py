@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from reports.analyse import PERCENTILES, Facts, measure
-from reports.inputs import RunInputs, read_run
+from reports.inputs import SHAPE_ERRORS, RunInputs, damaged, read_run
 from reports.measurable import resolve
 from reports.verdict import Unmeasured, show_kind
+from rundir.exits import LoadtestError
 from scenarios import Slo
 from scenarios.schema.compare import Better, better
 from scenarios.schema.slo import Kind, SloSyntaxError, parse_metric
@@ -144,11 +145,17 @@ class MeasuredRun:
 
 
 def measure_run(path: Path) -> MeasuredRun:
-    """Read and analyse the run directory ``path`` (RunDirError when it is not one)."""
-    inputs = read_run(path)
-    slos = [slo for slo in inputs.scenario.slo.parsed if slo.scope != "plan"]
-    facts = measure(inputs, slos)
-    return MeasuredRun(path, inputs, facts, run_figures(facts, inputs, slos))
+    """Read and analyse the run directory ``path`` (RunDirError when it is not one, or when a
+    file of it has the wrong shape)."""
+    try:
+        inputs = read_run(path)
+        slos = [slo for slo in inputs.scenario.slo.parsed if slo.scope != "plan"]
+        facts = measure(inputs, slos)
+        return MeasuredRun(path, inputs, facts, run_figures(facts, inputs, slos))
+    except LoadtestError:
+        raise
+    except SHAPE_ERRORS as error:
+        raise damaged(path, error) from None
 
 
 def figures_json(figures: dict[str, Figure]) -> dict[str, Any]:

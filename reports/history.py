@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from typing import Any
 from reports.build import untrusted_reasons
 from reports.compare import settings
 from reports.figures import Figure, measure_run, show_value
+from reports.inputs import SHAPE_ERRORS
 from reports.measurable import resolve
 from reports.verdict import evaluate, verdict
 from rundir import names
@@ -85,27 +87,40 @@ class HistoryRun:
 
 
 def find_runs(folder: Path) -> list[Path]:
-    """``folder`` if it is a run directory, else every run directory beneath it (module doc)."""
-    if (folder / names.RECORD).exists():
+    """``folder`` if it is a run directory, else every run directory beneath it (module doc);
+    a folder that cannot be read is listed too (it is then shown as damaged, never dropped)."""
+    if _has(folder, names.RECORD):
         return [folder]
     found: list[Path] = []
-    for top, dirs, _ in os.walk(folder):
+
+    def unreadable(error: OSError) -> None:
+        if error.filename and Path(error.filename) != folder:
+            found.append(Path(error.filename))
+
+    for top, dirs, _ in os.walk(folder, onerror=unreadable):
         here = Path(top)
-        if here != folder and ((here / names.RECORD).exists() or (here / names.SWEEP).exists()):
+        if here != folder and (_has(here, names.RECORD) or _has(here, names.SWEEP)):
             dirs.clear()
-            if (here / names.RECORD).exists() and not (here / names.SWEEP).exists():
+            if _has(here, names.RECORD) and not _has(here, names.SWEEP):
                 found.append(here)
             continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
     return found
 
 
+def _has(folder: Path, name: str) -> bool:
+    try:
+        return (folder / name).exists()
+    except OSError:
+        return False
+
+
 def _moment(text: Any) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat(str(text))
-    except ValueError:
+        return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _from_folder(path: Path) -> tuple[dt.datetime | None, str]:
@@ -124,9 +139,13 @@ def _summary_figures(summary: dict[str, Any]) -> dict[str, Figure]:
     if not isinstance(given, dict):
         raise ValueError("'figures' is not an object")
     try:
-        return {str(key): Figure.from_dict(str(key), data) for key, data in given.items()}
+        found = {str(key): Figure.from_dict(str(key), data) for key, data in given.items()}
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise ValueError(f"a figure is damaged ({type(error).__name__}: {error})") from None
+    for key, figure in found.items():
+        if figure.value is not None and math.isnan(figure.value):
+            raise ValueError(f"figure {key!r} is NaN")
+    return found
 
 
 def _measured(path: Path) -> tuple[dict[str, Figure], tuple[str, ...], str]:
@@ -157,6 +176,17 @@ def _reported(run: HistoryRun, summary: dict[str, Any]) -> HistoryRun:
 
 def read_history_run(path: Path) -> HistoryRun:
     """One run, never an error: what cannot be read becomes the run's ``problem``."""
+    try:
+        return _read_history_run(path)
+    except (*SHAPE_ERRORS, OSError, LoadtestError) as error:
+        started, scenario = _from_folder(path)
+        return HistoryRun(
+            path, path.name, scenario or "?", started, DAMAGED, None, "",
+            problem=f"cannot be read: {_first_line(error)}",
+        )  # fmt: skip
+
+
+def _read_history_run(path: Path) -> HistoryRun:
     started, scenario = _from_folder(path)
     record = read_json(path / names.RECORD)
     if record is None:
@@ -188,7 +218,7 @@ def read_history_run(path: Path) -> HistoryRun:
             return replace(base, problem=f"{SUMMARY}: {error}")
     try:
         figures, breached, outcome = _measured(path)
-    except (LoadtestError, OSError, ValueError, KeyError, TypeError) as error:
+    except (*SHAPE_ERRORS, LoadtestError, OSError) as error:
         return replace(base, problem=f"cannot be analysed again: {_first_line(error)}")
     if summary is not None:  # a report without figures: its verdict stands
         return replace(base, figures=figures, source="the run directory, analysed again")

@@ -50,7 +50,8 @@ TOLERANCE_HELP: Final = (
     "duration), '2' (a count or number) or '0' (must not move)"
 )
 _TOLERANCE = re.compile(r"^\s*(?P<sign>[+-]?)\s*(?P<body>\S.*?)\s*$")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?", re.ASCII)  # ASCII digits only
+MAX_TOLERANCE: Final = 1e9  # in the tolerance's own unit: beyond it, a typo (or an overflow)
 
 
 def better(metric: str) -> Better:
@@ -95,6 +96,10 @@ def parse_tolerance(text: str, kind: Kind, metric: str, name: str | None = None)
             f"'{right}{body}'"
         )
     shown = text.strip()
+    number = _NUMBER.search(body)
+    if number is not None and not float(number.group()) <= MAX_TOLERANCE:
+        given = text if len(text) <= 40 else f"{text[:37]}..."
+        raise ValueError(f"{label}: {given!r} is more than any figure can move: {TOLERANCE_HELP}")
     if body.endswith("%") and _NUMBER.fullmatch(body[:-1].strip()):
         return Tolerance(relative=float(body[:-1]) / 100, text=shown)
     if body.endswith("pt") and _NUMBER.fullmatch(body[:-2].strip()):
@@ -155,6 +160,15 @@ def check_tolerance(key: str, text: str) -> None:
         parse_tolerance(text, kind, name.split(".", 1)[1], f"{name} (by {key!r})")
 
 
+def canonical_key(written: str) -> str | None:
+    """A figure's name as written (quotes, spaces) in the form the figures use; None if none."""
+    try:
+        key: str = parse_metric(written).key
+    except SloSyntaxError:
+        return None
+    return key
+
+
 def tolerance_for(
     key: str, kind: Kind, metric: str, given: dict[str, str]
 ) -> tuple[Tolerance, str] | None:
@@ -162,6 +176,9 @@ def tolerance_for(
     that matches the name with or without its arguments) and the entry that set it; None if none."""
     if key in given:
         return parse_tolerance(given[key], kind, metric, key), key
+    for written, text in given.items():  # the same figure spelled otherwise ("..." quotes)
+        if not is_glob(written) and canonical_key(written) == key:
+            return parse_tolerance(text, kind, metric, key), written
     bare = key.split("(", 1)[0]
     for pattern in reversed(list(given)):
         if is_glob(pattern) and (

@@ -105,10 +105,7 @@ def test_runs_of_another_seed_or_load_factor_are_not_comparable_with_the_reason(
     seeded = _copy_with(smoke_runs["same"], tmp_path / "seed", "seed = 1", "seed = 2")
     done = _cli("compare", str(smoke_runs["base"]), str(seeded), "--out", str(tmp_path / "c"))
     assert done.returncode == exits.INCONCLUSIVE, done.stdout + done.stderr
-    assert (
-        "NOT COMPARABLE (exit code 4): seed differs (the base 1, the new run 2)"
-        in done.stdout
-    )
+    assert "NOT COMPARABLE (exit code 4): seed differs (the base 1, the new run 2)" in done.stdout
     faster = _copy_with(smoke_runs["same"], tmp_path / "speed", "speedup = 720", "speedup = 360")
     done = _cli("compare", str(smoke_runs["base"]), str(faster), "--out", str(tmp_path / "c"))
     assert done.returncode == exits.INCONCLUSIVE

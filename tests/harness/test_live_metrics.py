@@ -270,6 +270,11 @@ def test_metrics_bind_takes_one_own_ip_address_loopback_unless_named() -> None:
     valid = "--metrics-bind takes one IP address of this host, e.g. 127.0.0.1 or 10.0.0.5"
     assert _refused("--metrics-bind", "localhost") == f"{valid}; got 'localhost'"
     assert _refused("--metrics-bind", "0.0.0.0") == f"{valid}: one host's own address, not 0.0.0.0"
+    # the IPv4 wildcard written as an IPv4-mapped IPv6 address, and no address at all
+    assert _refused("--metrics-bind", "::ffff:0.0.0.0") == (
+        f"{valid}: one host's own address, not ::ffff:0.0.0.0"
+    )
+    assert _refused("--metrics-bind", "") == f"{valid}; got ''"
     not_ours = _refused("--metrics-bind", "192.0.2.1")  # TEST-NET-1: no host's own
     assert not_ours.startswith("--metrics-bind 192.0.2.1: this host cannot listen there (")
     assert _refused("--metrics-port", "off", "--metrics-bind", "127.0.0.1") == (

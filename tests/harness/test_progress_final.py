@@ -21,7 +21,9 @@ def test_a_run_that_reached_its_end_shows_every_tps_ready() -> None:
         "run": {"sim_s": scenario.clock.duration},
     }
     final = final_snapshot(scenario, _last(30), summary)
-    assert final.line().endswith("final: TPS ready 31/31, acknowledged 31; errors (total): timeout 2")
+    assert final.line().endswith(
+        "final: TPS ready 31/31, acknowledged 31; errors (total): timeout 2"
+    )
 
 
 def test_a_run_that_ended_early_keeps_the_last_count_of_ready_tps() -> None:

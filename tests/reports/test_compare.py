@@ -137,3 +137,11 @@ def test_a_scenarios_compare_table_is_checked_when_it_is_loaded() -> None:
     text = str(caught.value)
     assert "mini.toml: compare.page.p95: got '-10%'" in text and "so write '+10%'" in text
     assert "compare.nothing.*: got '+1%'; 'nothing.*' matches no figure" in text
+
+
+def test_a_tolerance_beyond_any_figure_is_refused_not_overflowed() -> None:
+    for text in ("+" + "9" * 400 + "%", "+" + "9" * 30 + "ms", "9" * 20):
+        with pytest.raises(ValueError, match="is more than any figure can move"):
+            check_tolerance("page.p95" if "%" in text or "ms" in text else "integrity.lost", text)
+    with pytest.raises(ValueError, match="is not a tolerance like"):
+        check_tolerance("page.p95", "+\u0661\u0660%")  # Arabic-Indic digits

@@ -265,3 +265,13 @@ def test_a_plan_against_a_run_or_a_damaged_plan_is_a_usage_error(
     with pytest.raises(UsageError, match=r"sweep.json: not a sweep file \(.*\); the file is"):
         main([str(plan), str(damaged)])
     assert capsys.readouterr().out == ""
+
+
+def test_a_tolerance_naming_no_compared_figure_is_said_not_used(
+    plans: dict[str, MeasuredPlan],
+) -> None:
+    comparison = _compare(plans["base"], plans["same"], **{"page.p95": "+10%"})
+    assert "--tolerance 'page.p95' names no figure compared here: not used" in comparison.notes
+    # the same figure spelled with double quotes is the same figure
+    spelled = _compare(plans["base"], plans["slower"], **{INSTANCES.replace("'", '"'): "+100%"})
+    assert _verdicts(spelled)[INSTANCES] == UNCHANGED and not spelled.notes

@@ -236,3 +236,22 @@ def test_a_run_of_other_settings_is_left_out_of_the_trend_with_the_difference(
     assert [r.run_id for r in found.in_trend] == ["one", "three"]
     (odd,) = found.left_out
     assert odd.problem == "settings differ from the latest run's: seed 2 (latest 1)"
+
+
+def test_runs_damaged_in_any_way_are_listed_with_why_and_the_history_still_written(
+    tmp_path: Path,
+) -> None:
+    make_run(tmp_path, "good", started="2026-12-03T07:00:00Z")
+    nan = make_run(tmp_path, "nan-figure", started="2026-12-03T08:00:00Z")
+    summary = json.loads((nan / "report" / "summary.json").read_text())
+    summary["figures"]["upload.p50"]["value"] = float("nan")
+    (nan / "report" / "summary.json").write_text(json.dumps(summary))  # NaN: Python writes it
+    deep = make_run(tmp_path, "20261203T090000Z-smoke", started="2026-12-03T09:00:00Z")
+    (deep / "run.json").write_text("[" * 100_000 + "]" * 100_000)
+    late = make_run(tmp_path, "far-future", started="9999-12-31T23:59:59-05:00")
+    assert late.exists()
+    found = history(tmp_path)
+    problems = {run.run_id: run.problem for run in found.left_out}
+    assert "figure 'upload.p50' is NaN" in problems["nan-figure"]
+    assert problems["20261203T090000Z-smoke"]  # the folder's name says its scenario
+    assert {run.run_id for run in found.in_trend} == {"good", "far-future"}  # its time unknown
