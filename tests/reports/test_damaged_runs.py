@@ -14,6 +14,13 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "smoke-run"
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("file", "content", "says"),
     [
@@ -32,10 +39,7 @@ def test_a_damaged_file_is_one_line_and_exit_code_2(
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE, run_dir)
     (run_dir / file).write_text(content)
-    done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "report", str(run_dir)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    done = _cli("report", str(run_dir))
     assert done.returncode == 2, done.stdout + done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"sirekap-loadtest report: {run_dir / file}: ") and says in line
@@ -45,10 +49,7 @@ def test_a_record_that_is_not_utf8_is_refused_naming_it(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE, run_dir)
     (run_dir / "run.json").write_bytes(b"\xff\xfe{")
-    done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "report", str(run_dir)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    done = _cli("report", str(run_dir))
     assert done.returncode == 2
     assert done.stderr.strip().endswith("run.json: not UTF-8 text; the run record is damaged")
 
@@ -78,11 +79,7 @@ def test_a_line_of_the_wrong_shape_is_one_line_and_exit_2_never_a_regression(
     shutil.copytree(FIXTURE, run_dir)
     with (run_dir / file).open("a") as handle:
         handle.write(line + "\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "compare", str(FIXTURE), str(run_dir), "--out",
-         str(tmp_path / "out")],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    done = _cli("compare", str(FIXTURE), str(run_dir), "--out", str(tmp_path / "out"))
     assert done.returncode == 2, done.stdout + done.stderr
     (error,) = done.stderr.strip().splitlines()
     assert error.startswith(f"sirekap-loadtest compare: {run_dir}") and says in error, error
@@ -95,10 +92,6 @@ def test_a_run_without_its_timeline_is_not_comparable_rather_than_regressed(
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE, run_dir)
     (run_dir / "timeline.jsonl").unlink()
-    done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "compare", str(FIXTURE), str(run_dir), "--out",
-         str(tmp_path / "out")],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    done = _cli("compare", str(FIXTURE), str(run_dir), "--out", str(tmp_path / "out"))
     assert done.returncode == 4, done.stdout + done.stderr
     assert "NOT COMPARABLE (exit code 4): the new run lacks timeline.jsonl" in done.stdout
