@@ -98,6 +98,32 @@ class Sided(Protocol):
 S = TypeVar("S", bound=Sided)
 
 
+class Measured(Protocol):
+    """A saved run or plan as a side holds it: where it is and its figures."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def figures(self) -> dict[str, Figure]: ...
+
+
+def side_label(items: Sequence[Measured]) -> str:
+    """A side's name: its first folder, and how many more."""
+    first = items[0].path.name
+    return first if len(items) == 1 else f"{first} and {len(items) - 1} more"
+
+
+def first_missing(items: Sequence[Measured], key: str) -> str:
+    """Why figure ``key`` is not measured on a side: the first item without it; "" if none."""
+    for item in items:
+        found = item.figures.get(key)
+        if found is None:
+            return f"{item.path.name} has no such figure"
+        if found.value is None:
+            return f"{item.path.name}: {found.why}"
+    return ""
+
+
 @dataclass(frozen=True)
 class Side:
     """One side of a comparison: one run, or repeated runs of the same settings."""
@@ -122,8 +148,7 @@ class Side:
 
     @property
     def label(self) -> str:
-        first = self.first.path.name
-        return first if len(self.runs) == 1 else f"{first} and {len(self.runs) - 1} more"
+        return side_label(self.runs)
 
     def values(self, key: str) -> list[float] | None:
         """The figure in every run; None when a run lacks it (with the first reason)."""
@@ -151,13 +176,7 @@ class Side:
         return int(statistics.median(counts)) if counts else None
 
     def why_not(self, key: str) -> str:
-        for run in self.runs:
-            found = run.figures.get(key)
-            if found is None:
-                return f"{run.path.name} has no such figure"
-            if found.value is None:
-                return f"{run.path.name}: {found.why}"
-        return ""
+        return first_missing(self.runs, key)
 
     @property
     def speedup(self) -> float:

@@ -30,7 +30,9 @@ from reports.compare import (
     REGRESSED,
     Compared,
     Comparison,
+    first_missing,
     judged,
+    side_label,
     unused_tolerances,
 )
 from reports.figures import Figure
@@ -210,8 +212,7 @@ class PlanSide:
 
     @property
     def label(self) -> str:
-        first = self.first.path.name
-        return first if len(self.plans) == 1 else f"{first} and {len(self.plans) - 1} more"
+        return side_label(self.plans)
 
     @property
     def paths(self) -> list[Path]:
@@ -250,13 +251,7 @@ class PlanSide:
         return None  # a plan's figures are not shares of requests: no sampling noise
 
     def why_not(self, key: str) -> str:
-        for plan in self.plans:
-            found = plan.figures.get(key)
-            if found is None:
-                return f"{plan.path.name} has no such figure"
-            if found.value is None:
-                return f"{plan.path.name}: {found.why}"
-        return ""
+        return first_missing(self.plans, key)
 
 
 def settings(plan: MeasuredPlan) -> dict[str, object]:
