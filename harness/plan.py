@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from harness.stage import (
 from harness.sweep import SweepSettings, next_start, run_sweep
 from harness.target import check_remote
 from reports.knee import KEEP_UP_CHECK, Stage, knee_of, stage_slos
-from reports.plan import Plan, asked_deadlines, plan
+from reports.plan import Plan, asked_deadlines, modelled_rps, plan
 from reports.plan_check import PlanCheck, replay_model
 from reports.plan_check_view import summary_lines
 from reports.plan_report import plan_results, plan_verdict, write_plan_report
@@ -52,7 +51,6 @@ from scenarios import (
     check_target,
     format_duration,
     loads_scenario,
-    lognormal_sigma,
     read_scenario_text,
     requests_per_tps,
 )
@@ -93,34 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def capacity_hint(scenario: Scenario) -> float | None:
-    """Requests/s the mock's capacity model could serve for the scenario's request mix: only
-    where to start and stop looking (the sweep measures the knee)."""
-    mock = scenario.target.mock
-    if scenario.target.url or mock is None or mock.mode != "model":
-        return None
-    per_tps = requests_per_tps(scenario)
-    forms = scenario.population.forms
-    pages = sum(forms.pages(e) for e in scenario.client.elections)
-    devices = scenario.client.devices_per_tps
-    photo_mib = scenario.population.photo_size.median / 2**20
-    times = mock.service_time
-    busy = devices * (
-        _mean(times.session.median, times.session.p95)
-        + pages * (_mean(times.page.median, times.page.p95) + times.page.per_mib * photo_mib)
-        + len(scenario.client.elections) * _mean(times.result.median, times.result.p95)
-    )
-    return mock.workers / (busy / per_tps)
-
-
-def _mean(median: float, p95: float) -> float:
-    """The mean of a log-normal given by its median and p95."""
-    sigma = lognormal_sigma(median, p95)
-    return median * math.exp(sigma * sigma / 2)
-
-
 def settings_from(args: argparse.Namespace, scenario: Scenario) -> SweepSettings:
-    hint = capacity_hint(scenario)
+    hint = modelled_rps(scenario)
     top = args.max_rps if args.max_rps is not None else (4 * hint if hint else 2000.0)
     start = args.start_rps if args.start_rps is not None else (0.4 * hint if hint else 5.0)
     if args.start_rps is None:

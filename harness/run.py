@@ -51,6 +51,7 @@ from harness.preflight import EMBEDDED, before_run
 from harness.progress import ProgressView, Snapshot, final_snapshot, live_snapshot
 from harness.readback import audit_input
 from harness.reaper import Reaper
+from harness.recap_poll import RecapPoller, recap_poller
 from harness.run_options import Prepared, before_start, parser, prepare, recorded_options
 from harness.scrape import MetricsScraper
 from harness.target import check_admin_token, check_remote
@@ -83,6 +84,7 @@ class Run:
         self.toxiproxy: ToxiproxyClient | None = None
         self.toxiproxy_url = ""
         self.scraper: MetricsScraper | None = None
+        self.recap: RecapPoller | None = None  # a hindcast's reads of the national recap
         self.clock_start = 0.0
         self.proxy_name = PROXY_PREFIX + self.dir.path.name
         self.dependency_prefix = f"{self.proxy_name}_"  # this run's toxics on a shared proxy
@@ -350,11 +352,14 @@ class Run:
                 f"{target_url}/metrics", self.dir.server_metrics, clock.simulated_now,
                 urls=self.target.metrics_urls() if self.target else None,
             )  # fmt: skip
+            self.recap = recap_poller(self.scenario, target_url, self.dir.recap, clock)
             if locust is None:
                 locust = self.start_locust(load_url)
             self.record.status = "running"
             self.save()
             scraper.start()
+            if self.recap is not None:
+                self.recap.start()
             if self.target is not None:
                 self.target.start_recording(clock.simulated_now)
             self.applier.start()
@@ -385,6 +390,8 @@ class Run:
             self._clear_faults()
             if scraper is not None:
                 scraper.stop()
+            if self.recap is not None:
+                self.recap.stop()  # its last read: the recap after the load
             if self.target is not None:
                 self.target.stop_recording()
             self._audit_input()  # before the proxies go: a deployment reads its database via one

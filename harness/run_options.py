@@ -39,6 +39,7 @@ from harness.generator_sizing import (
     load_generator,
     sizing,
 )
+from harness.hindcast_fit import with_fit
 from harness.metrics_endpoint import DEFAULT_LINGER_S, MetricsListen, metrics_listen
 from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
 from rundir.exits import UsageError
@@ -148,7 +149,10 @@ def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{args.scenario}: not valid TOML: {exc}") from None
-    overrides = []
+    data, fitted = with_fit(data, str(args.scenario))
+    overrides = [] if fitted is None else ["[hindcast.fitted]"]
+    if fitted is not None:
+        print(fitted, flush=True)
     if args.speedup is not None:
         if not (args.speedup > 0 and math.isfinite(args.speedup)):
             raise UsageError(f"--speedup must be a finite number > 0; got {args.speedup:g}")

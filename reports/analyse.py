@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.completion import Completion, FormTimes
 from reports.inputs import RunInputs
@@ -31,6 +31,9 @@ from reports.unacked import Unacked, unacknowledged
 from rundir import endpoints
 from rundir.histogram import Histogram
 from scenarios import ZONE_UTC_OFFSET_HOURS, Fault, Scenario, Slo, parse_time_spec, zone_of
+
+if TYPE_CHECKING:  # reports.hindcast uses plan's model, whose knee uses this module
+    from reports.hindcast import Hindcast
 
 ENDPOINTS = endpoints.DEVICE
 SCOPES: dict[str, tuple[str, ...]] = {
@@ -70,6 +73,7 @@ class Facts:
     quality: QualityReport | None = None
     span: RunSpan | None = None  # the time the run covered, on both clocks
     unacked: list[Unacked] = field(default_factory=list)  # forms never acknowledged
+    hindcast: Hindcast | None = None  # a [hindcast] scenario's: reports.measurable.measured
 
 
 def _requests(inputs: RunInputs) -> Iterable[dict[str, Any]]:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reports.analyse import Facts, endpoint_stats, measure
+from reports.analyse import Facts, endpoint_stats
+from reports.charts import Window
 from reports.figures import figures_json, run_figures
+from reports.hindcast_view import hindcast_chart
 from reports.html import render_html
 from reports.inputs import RunInputs, read_run
 from reports.instances import deployment_instances
 from reports.junit import write_junit
-from reports.measurable import resolve
+from reports.measurable import measured, resolve
 from reports.model import Analysis, RunFacts
-from reports.run_charts import run_charts
+from reports.run_charts import chart_clock, run_charts
 from reports.summary_files import summary_json, summary_md
 from reports.unacked import unacknowledged_json
 from reports.verdict import evaluate, verdict
@@ -95,7 +98,7 @@ def build_report(run_dir: Path) -> Analysis:
     inputs = read_run(run_dir)
     parsed = inputs.scenario.slo.parsed
     slos = [slo for slo in parsed if slo.scope != "plan"]
-    facts = measure(inputs, slos)
+    facts = measured(inputs, slos)
     if len(slos) < len(parsed):
         facts.notes.append("plan.* SLOs are judged by `sirekap-loadtest plan`, not by a run")
     generator = (inputs.load_summary or {}).get("generator") or {}
@@ -113,6 +116,15 @@ def build_report(run_dir: Path) -> Analysis:
         str(aborted) if aborted else None,
     )
     folder = run_dir / "report"
+    charts_folder = folder / "charts"
+    windows = [Window(f.name, f.start, f.end) for f in facts.faults]
+    hindcast_png = None
+    if facts.hindcast is not None:
+        whole = inputs.scenario.clock.duration  # the published moments up to the scenario's end
+        clock = replace(chart_clock(inputs, facts), span=(0.0, whole))
+        hindcast_png = hindcast_chart(
+            facts.hindcast, clock, windows, charts_folder / "hindcast.png"
+        )
     analysis = Analysis(
         run=run_facts(inputs, facts),
         verdict=outcome,
@@ -124,11 +136,13 @@ def build_report(run_dir: Path) -> Analysis:
         completion=facts.completion,
         slip_p99_s=facts.slip_p99,
         notes=facts.notes,
-        charts=run_charts(inputs, facts, folder / "charts"),
+        charts=run_charts(inputs, facts, charts_folder),
         plenary=facts.plenary,
         quality=facts.quality,
         unacked=facts.unacked,
         instances=deployment_instances(inputs),
+        hindcast=facts.hindcast,
+        hindcast_chart=hindcast_png,
     )
     data = summary_json(analysis)
     data["unacknowledged"] = unacknowledged_json(facts.unacked)  # forms never acknowledged

@@ -74,7 +74,7 @@ def time_figure(title: str, clock: ChartClock, ylabel: str) -> tuple[Figure, Axe
     return figure, axes
 
 
-def _shade(axes: Axes, clock: ChartClock, windows: Sequence[Window]) -> None:
+def shade(axes: Axes, clock: ChartClock, windows: Sequence[Window]) -> None:
     for index, window in enumerate(windows):
         start, end = clock.at([window.start, window.end])
         axes.axvspan(
@@ -140,7 +140,7 @@ def draw_throughput(
     width = clock.at([clock.speedup])[0] - clock.at([0.0])[0]
     axes.plot(*stairs(x, width, ok), color="#2ca02c", linewidth=1.2, label="succeeded")
     axes.plot(*stairs(x, width, failed), color="#d62728", linewidth=1.2, label="failed")
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -160,7 +160,7 @@ def draw_latency(
                 axes.plot(*stairs(x, width, values), styles.get(name, "-"), color=f"C{index}",
                           linewidth=1, label=f"{endpoint} {name}")  # fmt: skip
     axes.set_yscale("log")
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -181,7 +181,7 @@ def draw_errors(
         below = above
     if not kinds:
         axes.text(0.5, 0.5, "no failures", transform=axes.transAxes, ha="center", color="grey")
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -200,7 +200,7 @@ def draw_completion(
         axes.plot(clock.at(xs), ys, label=label, **style)  # type: ignore[arg-type]
     for name, (times, values) in manual.items():
         axes.plot(clock.at(times), values, ":", linewidth=1.5, label=f"manual recap, {name}")
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -220,7 +220,7 @@ def draw_backlog(
         axes.fill_between(x, low, high, color="#7f7f7f", alpha=0.45, linewidth=0, hatch="//",
                           label="given up: devices stopped, never acknowledged")  # fmt: skip
     axes.plot(x, high, color="black", linewidth=0.8, label="all unacknowledged")
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -247,7 +247,7 @@ def draw_server(
     for name, values in series.items():
         if any(v is not None for v in values):
             axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -259,7 +259,7 @@ def draw_instances(
     figure, axes = time_figure("Instances: requests served", clock, "requests per real second")
     for name, (t, values) in sorted(series.items()):
         axes.plot(*_scrape_steps(clock.at(t), values), linewidth=1.2, label=name)
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)
 
 
@@ -275,5 +275,5 @@ def draw_balancer(
         shown = [row + 0.8 * (value or 0.0) for value in up]
         axes.plot(*_scrape_steps(clock.at(t), shown), linewidth=1.6, label=f"{name} (high: up)")
     axes.set_yticks([row + 0.4 for row in range(len(names))], names)
-    _shade(axes, clock, windows)
+    shade(axes, clock, windows)
     return finish(figure, axes)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.analyse import PERCENTILES, Facts, measure
+from reports.analyse import PERCENTILES, Facts
 from reports.inputs import SHAPE_ERRORS, RunInputs, damaged, read_run
-from reports.measurable import resolve
+from reports.measurable import measured, resolve
 from reports.verdict import Unmeasured, show_kind
 from rundir.exits import LoadtestError
 from scenarios import Slo
@@ -99,6 +99,8 @@ def figure_keys(facts: Facts, slos: Sequence[Slo]) -> list[str]:
         keys += [f"plenary.{m}" for m in ("tps_per_day", "gaveled", "open", "discrepancies")]
     if facts.quality is not None:
         keys += ["quality.misreads_undetected"]
+    if facts.hindcast is not None:
+        keys += facts.hindcast.figure_keys()
     keys += [slo.key for slo in slos if slo.scope != "plan"]
     return list(dict.fromkeys(keys))
 
@@ -150,7 +152,7 @@ def measure_run(path: Path) -> MeasuredRun:
     try:
         inputs = read_run(path)
         slos = [slo for slo in inputs.scenario.slo.parsed if slo.scope != "plan"]
-        facts = measure(inputs, slos)
+        facts = measured(inputs, slos)
         return MeasuredRun(path, inputs, facts, run_figures(facts, inputs, slos))
     except LoadtestError:
         raise

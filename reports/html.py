@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from reports.completion_view import completion_html
+from reports.hindcast_view import hindcast_html
 from reports.markup import STYLE, charts_section, html_table, notes_section, slo_html_table
 from reports.model import Analysis, RunFacts
 from reports.plenary_view import plenary_html
@@ -27,6 +28,7 @@ def render_html(analysis: Analysis) -> str:
     sections = [
         _header(analysis),
         _slos(analysis),
+        hindcast_html(analysis.hindcast, analysis.hindcast_chart),
         _integrity(analysis),
         _recovery(analysis),
         # both views give "" when the run has no such figures: an empty line, kept as it was

@@ -56,6 +56,7 @@ class RunInputs:
     exported_plenary: list[dict[str, Any]] | None = None  # the export's "plenary" lines
     balancer: list[dict[str, Any]] = field(default_factory=list)  # a deployment's haproxy.jsonl
     readback: list[dict[str, Any]] | None = None  # the read-back audit's reads (readback.jsonl)
+    recap: list[dict[str, Any]] = field(default_factory=list)  # a hindcast's reads (recap.jsonl)
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -189,6 +190,8 @@ def read_run(path: Path) -> RunInputs:
         inputs.balancer = _jsonl(path / names.HAPROXY)
     if (path / names.READBACK).exists():
         inputs.readback = _jsonl(path / names.READBACK)
+    if (path / names.RECAP).exists():
+        inputs.recap = _jsonl(path / names.RECAP)
     for name in names.INPUTS:
         file = path / name
         if not file.exists():

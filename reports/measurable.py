@@ -7,16 +7,28 @@ recovery SLOs not applicable; anything else not measured leaves the run inconclu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from reports.analyse import SCOPES, Facts
+from reports.analyse import SCOPES, Facts, measure
 from reports.analyse import resolve as measured_value
+from reports.hindcast import hindcast_reason, hindcast_value, measure_hindcast
 from reports.inputs import RunInputs
 from reports.verdict import Unmeasured
 from scenarios import Slo
 
 
+def measured(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
+    """Everything measured in the run (reports.analyse.measure), with its hindcast."""
+    facts = measure(inputs, slos)
+    facts.hindcast = measure_hindcast(inputs.scenario, inputs.recap, facts.completion, facts.notes)
+    return facts
+
+
 def resolve(facts: Facts, inputs: RunInputs, slo: Slo) -> float | Unmeasured:
+    if slo.scope == "hindcast":
+        found = hindcast_value(facts.hindcast, slo)
+        return found if found is not None else Unmeasured(hindcast_reason(facts.hindcast, slo))
     if slo.scope == "recovery" and not slo.args:
         missing = _windows_not_measured(inputs)
         if missing is not None:
@@ -85,6 +97,8 @@ def why_not_measured(facts: Facts, inputs: RunInputs, slo: Slo) -> Unmeasured:
         return Unmeasured("the run has no plenary figures (plenary.jsonl missing or empty)")
     if slo.scope == "quality":
         return Unmeasured("the ledger has no data-quality figures")
+    if slo.scope == "hindcast":
+        return Unmeasured(hindcast_reason(facts.hindcast, slo))
     return Unmeasured("the run gave nothing to measure this by")
 
 

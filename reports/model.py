@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.completion import Completion
 from reports.instances import InstanceFigures
@@ -13,6 +13,9 @@ from reports.plenary_figures import PlenaryReport, QualityReport
 from reports.recovery import Recovery
 from reports.unacked import Unacked
 from reports.verdict import SloResult, Verdict
+
+if TYPE_CHECKING:  # reports.hindcast uses plan's model, which imports the analysis
+    from reports.hindcast import Hindcast
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,5 @@ class Analysis:
     quality: QualityReport | None = None
     unacked: list[Unacked] = field(default_factory=list)  # forms never acknowledged
     instances: list[InstanceFigures] = field(default_factory=list)  # a deployment's instances
+    hindcast: Hindcast | None = None  # a [hindcast] scenario's replay against the record
+    hindcast_chart: Path | None = None

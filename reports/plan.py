@@ -19,14 +19,17 @@ from reports.manual import MANUAL_RECAP_START as RECAP_START
 from reports.sizing import Demand, Sizing, fault_factor, instances_for, manual_recap, simulate
 from reports.verdict import Unmeasured
 from scenarios import (
+    PUBLISHED_2024,
     Scenario,
     Slo,
     Zone,
     build_population,
     curve_seconds,
     load_factor,
+    lognormal_sigma,
     parse_time_spec,
     plan_args,
+    requests_per_tps,
 )
 
 DAY: Final = 86_400.0
@@ -40,18 +43,8 @@ NATIONAL_KECAMATAN: Final = 7_277
 # KPU's public results JSON counts 823,236 TPS (820,161 domestic, the rest overseas);
 # the generated national population models the domestic ones, their zones stand for all.
 NATIONAL_TPS: Final = 823_236
-# National presidential progress (share of all TPS with data, KPU public results JSON), WIB.
-# The day of "20 Feb 72%" has no time of day: noon is assumed; the plateau's date is est.
-OBSERVED_2024: Final = (
-    ("17:44", 0.056),
-    ("19:00", 0.073),
-    ("20:03", 0.136),
-    ("+1d 12:00", 0.425),
-    ("+2d 16:00", 0.549),
-    ("+3d 12:00", 0.648),
-    ("+6d 12:00", 0.72),
-    ("+13d 12:00", 0.788),
-)
+# National presidential progress (share of all TPS with data), WIB: scenarios/schema/hindcast.py.
+OBSERVED_2024: Final = PUBLISHED_2024
 TABLE_COUNTS: Final = (1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000)
 
 
@@ -134,6 +127,33 @@ class Plan:
     manual: dict[str, Sizing] = field(default_factory=dict)
 
 
+def modelled_rps(scenario: Scenario) -> float | None:
+    """Requests/s one instance of the mock's capacity model serves for the scenario's request mix
+    (its workers over the mean busy time of a TPS): where `plan`'s sweep starts and stops looking
+    (the sweep measures the knee), and the modelled rate of a hindcast's fluid model."""
+    mock = scenario.target.mock
+    if scenario.target.url or mock is None or mock.mode != "model":
+        return None
+    per_tps = requests_per_tps(scenario)
+    forms = scenario.population.forms
+    pages = sum(forms.pages(e) for e in scenario.client.elections)
+    devices = scenario.client.devices_per_tps
+    photo_mib = scenario.population.photo_size.median / 2**20
+    times = mock.service_time
+    busy = devices * (
+        _mean(times.session.median, times.session.p95)
+        + pages * (_mean(times.page.median, times.page.p95) + times.page.per_mib * photo_mib)
+        + len(scenario.client.elections) * _mean(times.result.median, times.result.p95)
+    )
+    return mock.workers / (busy / per_tps)
+
+
+def _mean(median: float, p95: float) -> float:
+    """The mean of a log-normal given by its median and p95."""
+    sigma = lognormal_sigma(median, p95)
+    return median * math.exp(sigma * sigma / 2)
+
+
 def deadline(scenario: Scenario, share_text: str, when: str, zones: list[Zone]) -> Deadline:
     """A share and a local deadline per zone (SLO arguments); ValueError when unusable."""
     share, spec = plan_args(share_text, when)
@@ -141,9 +161,12 @@ def deadline(scenario: Scenario, share_text: str, when: str, zones: list[Zone]) 
     return Deadline(share, when, seconds)
 
 
-def demand_of(scenario: Scenario, work: Workload) -> Demand:
+def demand_of(scenario: Scenario, work: Workload, horizon: float | None = None) -> Demand:
+    """The fluid model's arrivals; ``horizon`` (simulated s) defaults to the curves' end plus
+    HORIZON_DAYS."""
     curves = {zone: curve_seconds(scenario, zone) for zone in work.zones}
-    horizon = max(points[-1][0] for points in curves.values()) + HORIZON_DAYS * DAY
+    if horizon is None:
+        horizon = max(points[-1][0] for points in curves.values()) + HORIZON_DAYS * DAY
     return Demand.from_curves(
         curves, work.zones, work.total_tps, work.requests_per_tps,
         work.bytes_per_tps * work.devices_per_tps, horizon=horizon, step=STEP_S,

@@ -6,8 +6,10 @@ its figures cannot be trusted: a saturated generator, an early end), ``load_fact
 passed, shown, note}], ``integrity`` {acknowledged, lost, duplicate, corrupt, ambiguous, examples},
 ``recovery`` [one per fault window or detected outage, with start, end and times in both clocks:
 ``*_s`` real seconds, ``*_sim_s`` simulated], ``completion``, ``endpoints``, ``failures``,
-``slip_p99_s``, ``plenary`` (null without a plenary: forms, gaveled, open, working_days,
-tps_per_day, per_day, gavel_time_p50_s/p90_s/max_s simulated, discrepancies, causes, fields,
+``slip_p99_s``, ``hindcast`` (null without [hindcast]: rows of moment, published, replay,
+residual_pp, fitted; the fit, the counterfactual and its sentence), ``plenary`` (null without a
+plenary: forms, gaveled, open, working_days, tps_per_day, per_day, gavel_time_p50_s/p90_s/max_s
+simulated, discrepancies, causes, fields,
 waited_for_upload, refused, corrections), ``quality`` (injected, consistent, caught_arithmetic,
 caught_plenary, undetected, never_stored, detection_ratio, examples), ``notes``.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from reports.hindcast_view import hindcast_md
 from reports.model import Analysis
 from reports.plenary_view import plenary_md
 from reports.verdict import SloResult
@@ -41,6 +44,7 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "slip_p99_s": analysis.slip_p99_s,
         "plenary": None if analysis.plenary is None else analysis.plenary.as_dict(),
         "quality": None if analysis.quality is None else analysis.quality.as_dict(),
+        "hindcast": None if analysis.hindcast is None else analysis.hindcast.as_dict(),
         "notes": analysis.notes,
     }
 
@@ -112,6 +116,7 @@ def summary_md(analysis: Analysis) -> str:
             f"{millis(e.p50)} | {millis(e.p95)} | {millis(e.p99)} |"
             for e in analysis.endpoints
         ]
+    lines += hindcast_md(analysis.hindcast)
     lines += plenary_md(analysis.plenary, analysis.quality)
     if analysis.notes:
         lines += ["", *[f"- {note}" for note in analysis.notes]]

@@ -82,6 +82,10 @@ class RunDir:
         return self.path / names.SERVER_METRICS
 
     @property
+    def recap(self) -> Path:
+        return self.path / names.RECAP
+
+    @property
     def export(self) -> Path:
         return self.path / names.EXPORT
 

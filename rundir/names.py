@@ -23,6 +23,7 @@ SWEEP: Final = "sweep.json"  # a plan's settings and stages
 PLAN_CHECK: Final = "plan_check.json"  # `plan --verify`: the replays, predicted and measured
 HAPROXY: Final = "haproxy.jsonl"  # a deployment's load balancer: each instance up or down
 PENDING_REVERTS: Final = "pending_reverts.json"  # command faults' reverts still owed
+RECAP: Final = "recap.jsonl"  # a hindcast's national recap, read through the run
 
 # the load generator
 TIMELINE: Final = "timeline.jsonl"  # rundir.timeline: per second and endpoint
@@ -41,4 +42,4 @@ REPLAYS: Final = "replays"  # `plan --verify`: the replays' run folders
 
 # what the reports read, in the order they read it
 INPUTS: Final = (TIMELINE, LEDGER, LOAD_SUMMARY, SERVER_METRICS, EXPORT, PLENARY)
-OPTIONAL_INPUTS: Final = (HAPROXY, READBACK)  # a deployment's; the read-back audit's
+OPTIONAL_INPUTS: Final = (HAPROXY, READBACK, RECAP)  # a deployment's; the read-back; a hindcast's

@@ -47,6 +47,12 @@ from scenarios.schema.geography import (
     NATIONAL_TPS,
     zone_of,
 )
+from scenarios.schema.hindcast import (
+    ELECTION_DAY,
+    PUBLISHED_2024,
+    PUBLISHED_ZONE,
+    HindcastSpec,
+)
 from scenarios.schema.loader import (
     load_scenario,
     loads_scenario,
@@ -122,11 +128,14 @@ from scenarios.workload.sampling import lognormal_sigma
 
 __all__ = [
     "ELECTIONS",
+    "ELECTION_DAY",
     "ENDPOINT_SCOPES",
     "FAULT_KINDS",
     "MAX_INSTANCES",
     "NATIONAL_TPS",
     "OPERATOR_COLUMNS",
+    "PUBLISHED_2024",
+    "PUBLISHED_ZONE",
     "REGISTRY_COLUMNS",
     "ZONE_UTC_OFFSET_HOURS",
     "ArrivalSchedule",
@@ -134,6 +143,7 @@ __all__ = [
     "Election",
     "Fault",
     "FormArrival",
+    "HindcastSpec",
     "Issue",
     "LoadFactor",
     "Misread",

@@ -7,6 +7,8 @@ All durations here are on the simulated clock.
   is 18:00 WIB for a TPS in Jakarta and 18:00 WITA for one in Bali). It starts at 0 and never
   falls; the last value may be below 1: the rest of the TPS never upload.
 - ``zone_curves``: optional curves replacing ``curve`` for one zone.
+- ``time_scale``: stretches every curve's times about its first point (1: as written; 2: each
+  moment twice as far from the first). A hindcast fits it (scenarios/schema/hindcast.py).
 - ``page_span``: time from a form's first page to its last, log-normal (median, p95), for a
   3-page form; a form with ``n`` pages spans ``(n - 1) / 2`` times as long.
 - ``form_gap``: the forms are counted in turn (ppwp, pdpr, pdpd, pdprdp, pdprdk); each is ready
@@ -128,6 +130,7 @@ class ArrivalSpec(Section):
 
     curve: CurveField = Field(default=CURVE_2024, description="local time of day, per TPS zone")
     zone_curves: dict[Zone, CurveField] = Field(default_factory=dict)
+    time_scale: float = Field(default=1.0, gt=0, le=10, description="1: the curve as written")
     page_span: SpanSpec = SpanSpec()
     # est.: counting the five ballots one after another runs from 13:00 to past midnight.
     form_gap: Duration = Field(default=7200.0, description="simulated clock")

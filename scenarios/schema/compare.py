@@ -43,7 +43,7 @@ HIGHER_IS_BETTER: Final = frozenset(
     | {"replayed_share"}
 )
 # what the load or the scenario sets rather than the target's quality: shown, never judged
-EITHER: Final = frozenset({"rate", "requests", "misreads_injected"})
+EITHER: Final = frozenset({"rate", "requests", "misreads_injected", "share"})
 
 TOLERANCE_HELP: Final = (
     "a tolerance like '+10%' (of the baseline), '-1pt' (points of a ratio), '+50ms' (a "

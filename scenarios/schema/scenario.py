@@ -2,6 +2,7 @@
 
 Sections: ``name``, ``description``, ``[clock]``, ``[population]``, ``[arrival]``, ``[client]``,
 ``[quality]``, ``[plenary]``, ``[target]``, ``[[proxies]]``, ``[[faults]]``, ``[slo]`` and
+``[hindcast]`` (a replay held to a published curve, scenarios/schema/hindcast.py) and
 ``[compare]`` (the tolerances of a comparison with a baseline, scenarios/schema/compare.py). Only
 ``name``, ``clock`` and ``population`` are required; the other sections have documented defaults
 (no misreads and no plenary when ``[quality]`` and ``[plenary]`` are left out).
@@ -21,6 +22,7 @@ from scenarios.schema.compare import check_tolerance
 from scenarios.schema.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.schema.faults import Fault, FaultWindowSpec, resolve_faults
 from scenarios.schema.fields import Section
+from scenarios.schema.hindcast import HindcastSpec, apply_fitted, check_fit_fields
 from scenarios.schema.plenary import NO_PLENARY, PlenarySpec
 from scenarios.schema.population import PopulationSpec
 from scenarios.schema.proxies import ProxySpec
@@ -89,10 +91,22 @@ class Scenario(Section):
     proxies: Annotated[tuple[ProxySpec, ...], Field(strict=False)] = ()
     faults: Annotated[tuple[FaultWindowSpec, ...], Field(strict=False)] = ()
     slo: SloSpec = SloSpec()
+    hindcast: HindcastSpec | None = None
     compare: Annotated[dict[str, str], Field(strict=False, default_factory=dict)]
 
     _timeline: tuple[Fault, ...] = PrivateAttr(default=())
     _source: str = PrivateAttr(default="")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fitted_values(cls, data: object) -> object:
+        """``[hindcast.fitted]`` values replace the fields they name, before validation."""
+        return apply_fitted(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _fit_fields_known(self) -> Scenario:
+        check_fit_fields(self.hindcast, {w.name: dict(w.params) for w in self.faults if w.name})
+        return self
 
     @field_validator("name")
     @classmethod
@@ -234,6 +248,16 @@ class Scenario(Section):
                     problems.append(
                         FieldError(str(error), given=slo.expression, path=("slo", "checks", index))
                     )
+            if slo.scope == "hindcast" and slo.args:
+                moments = [t for t, _ in self.hindcast.published] if self.hindcast else []
+                if slo.args[0] not in moments:
+                    valid = ", ".join(moments) or "none: the scenario has no [hindcast]"
+                    problems.append(
+                        FieldError(
+                            f"names no published moment of [hindcast]; moments: {valid}",
+                            given=slo.args[0], path=("slo", "checks", index),
+                        )
+                    )  # fmt: skip
             if slo.scope == "recovery" and slo.args and slo.args[0] not in names:
                 valid = (
                     ", ".join(repr(name) for name in names) or "none: the scenario has no faults"

@@ -89,6 +89,14 @@ ANALYSIS_METRICS: Final[dict[str, dict[str, tuple[Kind, int]]]] = {
         "misreads_undetected": ("count", 0),
         "detection_ratio": ("ratio", 0),
     },
+    # a hindcast ([hindcast]): the replay's national share of TPS with data at a published
+    # moment (WIB), and its distance from the published share in percentage points
+    "hindcast": {
+        "share": ("ratio", 1),
+        "residual": ("number", 1),
+        "max_residual_fitted": ("number", 0),
+        "max_residual_held_out": ("number", 0),
+    },
     "plan": {
         "instances_for": ("count", 2),
         "instances_for_faults": ("count", 2),

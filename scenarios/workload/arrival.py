@@ -128,11 +128,12 @@ def peak_weighted(weighted: Sequence[tuple[float, float]], window: float) -> flo
 
 
 def curve_seconds(scenario: Scenario, zone: Zone) -> tuple[tuple[float, float], ...]:
-    """The zone's counting curve as (simulated seconds from the start, fraction) points."""
-    clock = scenario.clock
-    return tuple(
-        (clock.offset(spec, zone), fraction) for spec, fraction in scenario.arrival.curve_for(zone)
-    )
+    """The zone's counting curve as (simulated seconds from the start, fraction) points, its
+    times stretched by ``arrival.time_scale`` about the first."""
+    clock, scale = scenario.clock, scenario.arrival.time_scale
+    points = [(clock.offset(spec, zone), f) for spec, f in scenario.arrival.curve_for(zone)]
+    first = points[0][0]
+    return tuple((first + (t - first) * scale, fraction) for t, fraction in points)
 
 
 def invert_curve(points: Sequence[tuple[float, float]], u: float) -> float | None:

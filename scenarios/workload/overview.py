@@ -125,6 +125,8 @@ def summarize(scenario: Scenario, population: Population, schedule: ArrivalSched
             f"{format_duration(clock.to_real(fault.start))} -> "
             f"{format_duration(clock.to_real(fault.end))} after the start)"
         )
+    if scenario.hindcast is not None:
+        lines.append(f"hindcast    {_hindcast(scenario)}")
     lines.append(f"slo         {len(scenario.slo.checks)} check(s)")
     lines += [
         f"  {slo.expression}" + ("  (abort on fail)" if slo.abort_on_fail else "")
@@ -209,4 +211,21 @@ def _plenary(scenario: Scenario, population: Population) -> str:
         f"{breaks} break{'s' if breaks != 1 else ''} = {plenary.tps_per_day:.3g} TPS/day each; "
         f"missing upload rechecked after {format_duration(plenary.missing_recheck)}, KPPS "
         f"correction {_range(*plenary.correction_delay)} (simulated)"
+    )
+
+
+def _hindcast(scenario: Scenario) -> str:
+    spec = scenario.hindcast
+    assert spec is not None
+    held = [text for text, _, fitted in spec.moments() if not fitted]
+    fits = ", ".join(
+        f"{k.field} = {spec.fitted[k.field]:g} (fitted)" if k.field in spec.fitted
+        else f"{k.field} in [{k.low:g}, {k.high:g}] (fitted before the run)"
+        for k in spec.fit
+    ) or "nothing fitted"  # fmt: skip
+    return (
+        f"{len(spec.published)} published moments (WIB): fitted on "
+        f"{', '.join(spec.fit_on) or 'none'}; "
+        f"held out {', '.join(held) or 'none'}; {fits}; the recap read every "
+        f"{format_duration(spec.poll_every)} real"
     )

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.plan import capacity_hint
 from harness.stage import stage_text
+from reports.plan import modelled_rps
 from scenarios import load_scenario, loads_scenario, requests_per_tps
 from tests.conftest import processes_mentioning
 from tests.generator_measurement import write_measurement
@@ -158,9 +158,9 @@ def test_a_target_loaded_with_the_sweeps_registry_takes_its_devices_and_others_r
         stranger.stop()
 
 
-def test_the_capacity_hint_is_workers_over_the_mean_service_time() -> None:
+def test_the_modelled_rate_is_workers_over_the_mean_service_time() -> None:
     scenario = loads_scenario(KNEE_SCENARIO, "knee.toml")
-    assert capacity_hint(scenario) == pytest.approx(40, rel=0.01)
+    assert modelled_rps(scenario) == pytest.approx(40, rel=0.01)
     assert requests_per_tps(scenario) == 5  # a login, 3 pages, a result
 
 

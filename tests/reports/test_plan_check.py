@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.plan import capacity_hint
 from reports.knee import Knee
-from reports.plan import plan
+from reports.plan import modelled_rps, plan
 from reports.plan_check import (
     NOT_VERIFIED,
     PlanCheck,
@@ -55,7 +54,7 @@ def _line(code: str, ready: float, acked: float | None, **extra: Any) -> dict[st
 def test_at_load_factor_1_the_replay_needs_the_plans_count_and_below_1_fewer(
     scenario: Scenario,
 ) -> None:
-    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    knee, per_tps = modelled_rps(scenario), requests_per_tps(scenario)
     assert knee is not None
     night = plan(scenario, _knee(knee), per_tps, [("99%", "D0 24:00")])
     assert night.recommended is not None and night.recommended >= 2
@@ -95,7 +94,7 @@ def test_a_tps_is_taken_in_when_every_form_of_it_is_acknowledged_at_the_last() -
 
 
 def test_a_replay_far_from_its_prediction_says_so_and_why(scenario: Scenario) -> None:
-    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    knee, per_tps = modelled_rps(scenario), requests_per_tps(scenario)
     assert knee is not None
     model = replay_model(scenario, knee, per_tps)
     deadline = max(d[3] for d in model.deadlines)
@@ -124,7 +123,7 @@ def test_the_replayed_share_slo_is_the_worst_zone_and_never_claimed_without_a_re
     scenario: Scenario,
 ) -> None:
     assert resolve_replayed(None, SLO) == Unmeasured(NOT_VERIFIED)
-    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    knee, per_tps = modelled_rps(scenario), requests_per_tps(scenario)
     assert knee is not None
     night = plan(scenario, _knee(knee), per_tps, [("99%", "D0 24:00")])
     model = replay_model(scenario, knee, per_tps)
@@ -147,7 +146,7 @@ def test_the_replayed_share_slo_is_the_worst_zone_and_never_claimed_without_a_re
 
 
 def test_the_plan_report_shows_the_check(tmp_path: Path, scenario: Scenario) -> None:
-    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    knee, per_tps = modelled_rps(scenario), requests_per_tps(scenario)
     assert knee is not None
     night = plan(scenario, _knee(knee), per_tps, [("99%", "D0 24:00")])
     model = replay_model(scenario, knee, per_tps)
@@ -176,7 +175,7 @@ def test_the_plan_report_shows_the_check(tmp_path: Path, scenario: Scenario) -> 
 
 
 def test_failed_requests_are_named_as_a_reason(scenario: Scenario) -> None:
-    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    knee, per_tps = modelled_rps(scenario), requests_per_tps(scenario)
     assert knee is not None
     model = replay_model(scenario, knee, per_tps)
     broken = [
@@ -187,7 +186,7 @@ def test_failed_requests_are_named_as_a_reason(scenario: Scenario) -> None:
 
 
 def test_a_predicted_share_is_never_above_one(scenario: Scenario) -> None:
-    knee, per_tps = capacity_hint(scenario), requests_per_tps(scenario)
+    knee, per_tps = modelled_rps(scenario), requests_per_tps(scenario)
     assert knee is not None
     model = replay_model(scenario, knee * 3, per_tps)  # far more than enough: everything in
     replay = judge_replay(model, 3, "/runs/r", [_line("A", 30_000.0, 30_100.0)], 0, "")
