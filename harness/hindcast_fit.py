@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.faultplan import FaultPlanError, fault_timeline
 from reports.hindcast_model import fit
 from rundir.exits import UsageError
-from scenarios import ScenarioError
+from scenarios import ScenarioError, scenario_from_dict
+from scenarios.schema.hindcast import split_field
+
+FIT_OVERRIDE = "[hindcast.fitted]"  # named in the first line of the scenario as run
 
 
 def with_fit(data: dict[str, Any], source: str) -> tuple[dict[str, Any], str | None]:
@@ -21,6 +25,7 @@ def with_fit(data: dict[str, Any], source: str) -> tuple[dict[str, Any], str | N
     if not isinstance(hindcast, dict) or not hindcast.get("fit") or hindcast.get("fitted"):
         return data, None
     try:
+        _check_ends(data, source)
         found = fit(data, source)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
@@ -31,9 +36,36 @@ def with_fit(data: dict[str, Any], source: str) -> tuple[dict[str, Any], str | N
     fitted = {**data, "hindcast": {**hindcast, "fitted": found.values}}
     values = ", ".join(f"{name} = {value:g}" for name, value in found.values.items())
     residuals = ", ".join(f"{m} {r:+.1f}" for m, r in found.residuals.items())
-    flat = f"; the moments cannot tell {', '.join(found.flat)} apart" if found.flat else ""
     line = (
         f"hindcast: fitted {values} on {', '.join(found.on)} WIB "
-        f"(model minus published, pp: {residuals}){flat}"
+        f"(model minus published, pp: {residuals})"
     )
     return fitted, line
+
+
+def _check_ends(data: dict[str, Any], source: str) -> None:
+    """Both ends of every fit range make a scenario whose faults can be applied (a fault
+    window's params are checked by the fault layer, not the scenario schema)."""
+    hindcast = data["hindcast"]
+    knobs = [k for k in hindcast.get("fit") or [] if isinstance(k, dict)]
+    written = {k["field"]: min(k["high"], max(k["low"], _written(data, k["field"]))) for k in knobs}
+    for knob in knobs:
+        for end in (knob["low"], knob["high"]):
+            values = {**written, knob["field"]: end}  # the others as the file has them
+            trial = scenario_from_dict({**data, "hindcast": {**hindcast, "fitted": values}}, source)
+            try:
+                fault_timeline(trial)
+            except FaultPlanError as error:
+                raise ValueError(
+                    f"[[hindcast.fit]] {knob['field']}: the range [{knob['low']:g}, "
+                    f"{knob['high']:g}] goes beyond what the field allows: {error.lines[0]}"
+                ) from None
+
+
+def _written(data: dict[str, Any], name: str) -> float:
+    """The value the file gives the fitted field ``name`` (the schema checked it exists)."""
+    named = split_field(name)
+    if named is None:
+        return float((data.get("arrival") or {}).get("time_scale", 1.0))
+    window = next(w for w in data.get("faults") or [] if w.get("name") == named[0])
+    return float(window["params"][named[1]])

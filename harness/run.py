@@ -57,6 +57,7 @@ from harness.scrape import MetricsScraper
 from harness.target import check_admin_token, check_remote
 from reports.build import build_report
 from reports.cli import print_verdict
+from reports.hindcast import FITTED_BY
 from rundir import exits, timing
 from rundir.files import read_json
 from rundir.layout import RunDir
@@ -90,6 +91,7 @@ class Run:
         self.dependency_prefix = f"{self.proxy_name}_"  # this run's toxics on a shared proxy
         options = recorded_options(args)
         options["admin_token_given"] = bool(self.admin_token)
+        options[FITTED_BY] = prepared.fitted_by
         self.record = RunRecord(
             run_id=self.dir.path.name,
             scenario={"name": scenario.name, "source": str(args.scenario)},

@@ -39,9 +39,10 @@ from harness.generator_sizing import (
     load_generator,
     sizing,
 )
-from harness.hindcast_fit import with_fit
+from harness.hindcast_fit import FIT_OVERRIDE, with_fit
 from harness.metrics_endpoint import DEFAULT_LINGER_S, MetricsListen, metrics_listen
 from harness.readback import DEFAULT_RATE, DEFAULT_SAMPLE
+from reports.hindcast import FITTED_BY_HARNESS
 from rundir.exits import UsageError
 from scenarios import (
     Scenario,
@@ -132,6 +133,7 @@ class Prepared:
     sizing: Sizing = NOT_SIZED  # the generator processes it needs, from a calibrate file
     workers: int = 1  # local generator processes (--workers)
     metrics: MetricsListen | None = None  # the run's own /metrics (harness.metrics_endpoint)
+    fitted_by: str | None = None  # who set [hindcast.fitted]: this run's fit, or the file
 
     @property
     def processes(self) -> int:
@@ -139,8 +141,9 @@ class Prepared:
         return self.bind.workers if self.bind is not None else self.workers
 
 
-def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
-    """The scenario, with --speedup set on the parsed data; the text the run directory keeps."""
+def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str, bool]:
+    """The scenario, with --speedup set on the parsed data; the text the run directory keeps;
+    whether this run fitted its [hindcast.fitted]."""
     try:
         text = read_scenario_text(args.scenario)
     except ScenarioError as error:
@@ -150,7 +153,7 @@ def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{args.scenario}: not valid TOML: {exc}") from None
     data, fitted = with_fit(data, str(args.scenario))
-    overrides = [] if fitted is None else ["[hindcast.fitted]"]
+    overrides = [] if fitted is None else [FIT_OVERRIDE]
     if fitted is not None:
         print(fitted, flush=True)
     if args.speedup is not None:
@@ -167,7 +170,7 @@ def scenario_text(args: argparse.Namespace) -> tuple[Scenario, str]:
     if overrides:
         text = f"# {args.scenario} as run, with {' '.join(overrides)}\n" + tomli_w.dumps(data)
     try:
-        return scenario_from_dict(data, str(args.scenario)), text
+        return scenario_from_dict(data, str(args.scenario)), text, fitted is not None
     except ScenarioError as error:
         raise UsageError(str(error)) from None
 
@@ -274,7 +277,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
         )
     if not 0 <= args.read_back <= 1:
         raise UsageError(f"--read-back must be a share from 0 to 1; got {args.read_back:g}")
-    scenario, text = scenario_text(args)
+    scenario, text, fitted_here = scenario_text(args)
     try:
         timeline = FaultTimeline() if args.no_faults else fault_timeline(scenario)
     except FaultPlanError as error:
@@ -296,7 +299,10 @@ def prepare(args: argparse.Namespace) -> Prepared:
             f"with --admin-token-file FILE or ${ADMIN_TOKEN_VARIABLE} (or --no-faults)"
         )
     need = sizing(scenario, load_generator(args.generator, args.out), read_back=args.read_back)
-    return Prepared(scenario, text, timeline, token, bind, need, args.workers, metrics)
+    fitted_by = None  # reports.hindcast.FITTED_BY in the run record
+    if scenario.hindcast is not None and scenario.hindcast.fitted:
+        fitted_by = FITTED_BY_HARNESS if fitted_here else "the scenario file"
+    return Prepared(scenario, text, timeline, token, bind, need, args.workers, metrics, fitted_by)
 
 
 def unmeasurable(

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 
 from harness.command_faults import command_plan
 from harness.faultplan import FaultPlanError, fault_timeline
 from harness.generator_sizing import add_generator_option, load_generator, sizing
+from harness.hindcast_fit import with_fit
 from rundir import exits
 from rundir.exits import UsageError
 from scenarios import (
@@ -26,6 +28,7 @@ from scenarios import (
     arrival_schedule,
     build_population,
     load_scenario,
+    read_scenario_text,
     summarize,
     write_registry,
 )
@@ -62,6 +65,14 @@ def _checked(path: str) -> Scenario | None:
         for line in error.lines:
             print(line, file=sys.stderr)
         return None
+    if scenario.hindcast is not None and scenario.hindcast.fit and not scenario.hindcast.fitted:
+        try:  # the fit `run` makes first: a field it cannot fit is a scenario error now
+            _, fitted = with_fit(tomllib.loads(read_scenario_text(path)), path)
+        except UsageError as error:
+            print(error, file=sys.stderr)
+            return None
+        if fitted:
+            print(fitted)
     return scenario
 
 

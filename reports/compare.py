@@ -43,6 +43,7 @@ COUNT = Tolerance(relative=0.05, absolute=1, text="5% or 1")
 SLIP = Tolerance(relative=0.50, absolute=0.25, text="50% or 250ms")
 KNEE = Tolerance(relative=0.10, text="10%")  # a plan's knee: bisection steps of 5% by default
 INSTANCES = Tolerance(relative=0.10, text="10%")  # a plan's instance counts follow its knee
+RESIDUAL = Tolerance(absolute=2.0, text="2pp")  # a hindcast's residuals, percentage points
 EXACT = Tolerance(text="exact")  # what must not move at all: integrity, misreads undetected
 NOISE_Z = 3.0  # standard errors of a difference that sampling alone can make
 
@@ -51,6 +52,8 @@ def default_tolerance(figure: Figure) -> Tolerance:
     scope, metric = figure.scope, figure.metric
     if scope in {"integrity", "quality"} and metric != "acknowledged":
         return EXACT
+    if scope == "hindcast" and metric.startswith("max_residual"):
+        return RESIDUAL
     if scope == "plan" and figure.kind != "ratio":
         return KNEE if metric == "knee_rps" else INSTANCES
     if metric in {"p50", "p90", "p95", "p99", "p999"}:

@@ -16,16 +16,23 @@ the instance count `plan` recommends for its deadlines.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reports.completion import Completion
 from reports.hindcast_model import FluidModel, Moment, moments
 from reports.sizing import Sizing
-from scenarios import PUBLISHED_ZONE, Scenario, Slo, parse_time_spec
+from scenarios import PUBLISHED_ZONE, Scenario, Slo, build_population, parse_time_spec
 
 PAST_THE_RUN: Final = "past the run's end"
+BEFORE_THE_RUN: Final = "before the run's start"
+DAY: Final = 86_400.0
+# run.json options: who fitted [hindcast.fitted] (harness.hindcast_fit)
+FITTED_BY: Final = "hindcast_fitted_by"
+FITTED_BY_HARNESS: Final = "the harness, before the run"
 AS_RUN: Final = "2024's night, modelled"
 CALM: Final = "no attack, as built"
 IDLE_SHARE: Final = 0.01  # a backlog of at most this share of the ready TPS: the service idles
@@ -82,6 +89,7 @@ class Hindcast:
     at_deadline: dict[str, float | None]  # "replay", "no attack", "no attack, N instances"
     sentence: str
     notes: list[str] = field(default_factory=list)
+    fitted_by: str = ""  # FITTED_BY_HARNESS, "the scenario file", or "" (nothing fitted)
 
     def max_residual(self, fitted: bool) -> float | None:
         found = [
@@ -100,7 +108,7 @@ class Hindcast:
     def figure_keys(self) -> list[str]:
         """The figures `compare` and `history` hold later hindcasts to: the share at each
         moment inside the run, and the largest residuals."""
-        inside = [r.moment for r in self.rows if r.why != PAST_THE_RUN]
+        inside = [r.moment for r in self.rows if r.why not in {PAST_THE_RUN, BEFORE_THE_RUN}]
         return [
             *(f"hindcast.share({m!r})" for m in inside),
             "hindcast.max_residual_fitted",
@@ -118,6 +126,7 @@ class Hindcast:
             "fitted": self.fitted,
             "fit_ranges": {k: list(v) for k, v in self.fit_ranges.items()},
             "fit_on": self.fit_on,
+            "fitted_by": self.fitted_by or None,
             "parameters": self.parameters,
             "max_residual_fitted_pp": self.max_residual(True),
             "max_residual_held_out_pp": self.max_residual(False),
@@ -134,50 +143,92 @@ class Hindcast:
 
 
 def replay_share(
-    reads: list[tuple[float, float]], seconds: float, gap: float
-) -> tuple[float | None, str]:
-    """The share at ``seconds`` from (simulated s, share) reads, linear between the two either
-    side when both lie within ``gap`` of it; else None and why."""
+    reads: list[tuple[float, float]], seconds: float, gap: float, near: float = 0.0,
+    local: Callable[[float], str] = lambda s: f"{s:.0f} s",
+) -> tuple[float | None, str]:  # fmt: skip
+    """The share at ``seconds`` from (simulated s, share) reads in time order: linear between the
+    two either side when both lie within ``gap`` of it, or a read's own within ``near`` of it;
+    else None and why. Never beyond the reads: what the recap said after its last answer was not
+    read."""
     if not reads:
         return None, "the national recap never answered"
     times = [t for t, _ in reads]
-    if seconds > times[-1] + 1e-6:
-        if seconds - times[-1] <= gap:
-            return reads[-1][1], ""
-        return None, "after the recap's last answer (past the run?)"
     i = bisect.bisect_left(times, seconds)
-    if times[i] == seconds or i == 0:
-        if times[i] - seconds > gap:
-            return None, "before the recap's first answer"
-        return reads[i][1], ""
+    nearest = min((j for j in (i - 1, i) if 0 <= j < len(times)),
+                  key=lambda j: abs(times[j] - seconds))  # fmt: skip
+    if abs(times[nearest] - seconds) <= near:
+        return reads[nearest][1], ""
+    if i == len(times):
+        return None, f"no read after it: the recap's last answer was at {local(times[-1])}"
+    if i == 0:
+        return None, f"no read before it: the recap's first answer was at {local(times[0])}"
     (t0, s0), (t1, s1) = reads[i - 1], reads[i]
     if seconds - t0 > gap or t1 - seconds > gap:
-        return None, f"the recap did not answer from {t0:.0f} s to {t1:.0f} s (simulated)"
+        return None, f"the recap did not answer from {local(t0)} to {local(t1)}"
     return s0 + (s1 - s0) * (seconds - t0) / (t1 - t0), ""
 
 
-def answered_reads(lines: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], int]:
-    """(simulated s, share) of each answered read in time order, and how many went unanswered."""
-    reads, unanswered = [], 0
-    for line in lines:
-        total, done, sim = line.get("total"), line.get("progres"), line.get("sim")
-        counts = type(total) is int and type(done) is int and 0 <= done <= total and total > 0
-        timed = isinstance(sim, int | float) and not isinstance(sim, bool) and math.isfinite(sim)
-        if line.get("ok") is not True or not counts or not timed:
+@dataclass(frozen=True)
+class Reads:
+    """The recap's reads: the answered ones (simulated s, share, in time order) and what the
+    rest were."""
+
+    answered: list[tuple[float, float]]
+    unanswered: int  # the target did not answer (an error, a timeout)
+    impossible: list[str]  # answered with what cannot be: the first few, each saying why
+    impossible_count: int
+    falls: int  # answered reads with fewer TPS with data than the read before
+
+
+def answered_reads(
+    lines: list[dict[str, Any]], tps: int | None = None, span: tuple[float, float] | None = None
+) -> Reads:
+    """Sort the reads of ``recap.jsonl``: a read answered with counts that cannot be (more TPS
+    with data than in all, a total other than the run's ``tps``, a moment outside ``span``) is
+    impossible, not a measurement."""
+    reads: list[tuple[float, float]] = []
+    impossible: list[str] = []
+    unanswered = count = 0
+    for number, line in enumerate(lines, 1):
+        if line.get("ok") is not True:
             unanswered += 1
+            continue
+        total, done, sim = line.get("total"), line.get("progres"), line.get("sim")
+        why = _impossible(total, done, sim, tps, span)
+        if why:
+            count += 1
+            if len(impossible) < 3:
+                impossible.append(f"read {number}: {why}")
             continue
         reads.append((float(sim), done / total))  # type: ignore[arg-type, operator]
     reads.sort()
-    return reads, unanswered
+    falls = sum(1 for (_, a), (_, b) in itertools.pairwise(reads) if b < a)
+    return Reads(reads, unanswered, impossible, count, falls)
+
+
+def _impossible(
+    total: object, done: object, sim: object, tps: int | None, span: tuple[float, float] | None
+) -> str:
+    if type(total) is not int or type(done) is not int:
+        return "its total and progres are not whole numbers"
+    if not 0 <= done <= total or total <= 0:
+        return f"{done} TPS with data of {total}"
+    if tps is not None and total != tps:
+        return f"a total of {total} TPS where the run has {tps}"
+    if isinstance(sim, bool) or not isinstance(sim, int | float) or not math.isfinite(sim):
+        return "no simulated moment"
+    if span is not None and not span[0] <= sim <= span[1]:
+        return "a simulated moment far outside the run"
+    return ""
 
 
 def measure_hindcast(
     scenario: Scenario, recap: list[dict[str, Any]], completion: Completion | None,
-    notes: list[str],
+    notes: list[str], options: dict[str, Any] | None = None,
 ) -> Hindcast | None:  # fmt: skip
     """:func:`analyse_hindcast`, or None with a note in ``notes`` when it cannot be made."""
     try:
-        return analyse_hindcast(scenario, recap, completion)
+        return analyse_hindcast(scenario, recap, completion, options)
     except ValueError as error:
         notes.append(f"no hindcast: {error}")
         return None
@@ -208,54 +259,94 @@ def hindcast_reason(found: Hindcast | None, slo: Slo) -> str:
 
 
 def analyse_hindcast(
-    scenario: Scenario, recap: list[dict[str, Any]], completion: Completion | None
-) -> Hindcast | None:
-    """The hindcast of a run of ``scenario``; None when the scenario has no ``[hindcast]``."""
+    scenario: Scenario, recap: list[dict[str, Any]], completion: Completion | None,
+    options: dict[str, Any] | None = None,
+) -> Hindcast | None:  # fmt: skip
+    """The hindcast of a run of ``scenario`` (``options``: the run record's); None when the
+    scenario has no ``[hindcast]``."""
     spec = scenario.hindcast
     if spec is None:
         return None
-    notes: list[str] = []
-    reads, unanswered = answered_reads(recap)
-    reader = Reader(reads, BRACKET_POLLS * spec.poll_every * scenario.clock.speedup,
-                    settled_by(completion), scenario.clock.duration)  # fmt: skip
-    model = FluidModel(scenario)
+    options = options or {}
     clock = scenario.clock
-    horizon = max(clock.duration, max((m.seconds for m in moments(scenario)), default=0.0))
+    sampled = len(build_population(scenario).tps)
+    read = answered_reads(recap, sampled, (-clock.duration, 2 * clock.duration + DAY))
+    per_poll = spec.poll_every * clock.speedup  # simulated seconds between reads
+    reader = Reader(read.answered, BRACKET_POLLS * per_poll, per_poll / 2, settled_by(completion),
+                    clock.duration, clock.local)  # fmt: skip
+    model = FluidModel(scenario)
+    deadline_s = clock.offset(parse_time_spec(spec.counterfactual_deadline), PUBLISHED_ZONE)
+    horizon = max(clock.duration, deadline_s, *(m.seconds for m in moments(scenario)))
     recommended, asked = model.recommended(scenario)
     sizings = {
         AS_RUN: model.sizing(scenario, horizon=horizon),
         CALM: model.sizing(scenario, faults=False, horizon=horizon),
     }
-    if recommended is not None:
+    notes: list[str] = []
+    if recommended is None:
+        notes.append("plan recommends no instance count for its deadlines (none meets them)")
+    elif recommended != model.instances:
         label = f"no attack, {recommended} instance{'s' if recommended != 1 else ''}"
         sizings[label] = model.sizing(
             scenario, faults=False, instances=recommended, horizon=horizon
         )
-    else:
-        notes.append("plan recommends no instance count for its deadlines (none meets them)")
     rows = [_row(scenario, m, reader, model, sizings, completion) for m in moments(scenario)]
-    deadline_s = clock.offset(parse_time_spec(spec.counterfactual_deadline), PUBLISHED_ZONE)
     replay_at, why = reader.share(deadline_s)
     at = {"replay": replay_at, **{k: model.share(v, deadline_s) for k, v in sizings.items()}}
-    if unanswered:
-        notes.append(f"{unanswered} of {len(recap)} reads of the national recap went unanswered")
+    notes += _read_notes(read, len(recap), rows)
+    notes += _provenance(spec.fitted, options)
+    notes += _misses(rows, spec.tolerance_pp)
+    planned = next((k for k in sizings if k not in {AS_RUN, CALM}), CALM)
+    sentence = _sentence(spec.counterfactual_deadline, recommended, at, planned, why)
+    return Hindcast(
+        rows=rows, tolerance_pp=spec.tolerance_pp, fitted=dict(spec.fitted),
+        fit_ranges={k.field: (k.low, k.high) for k in spec.fit}, fit_on=list(spec.fit_on),
+        parameters=[p.model_dump() for p in spec.parameters], replay=read.answered,
+        reads=len(recap), unanswered=read.unanswered,
+        curves={k: _curve(model, v, horizon) for k, v in sizings.items()},
+        recommended=recommended, deadlines=asked, deadline=spec.counterfactual_deadline,
+        deadline_s=deadline_s, at_deadline=at, sentence=sentence, notes=notes,
+        fitted_by=str(options.get(FITTED_BY) or ("the scenario file" if spec.fitted else "")),
+    )  # fmt: skip
+
+
+def _read_notes(read: Reads, lines: int, rows: list[Row]) -> list[str]:
+    notes = []
+    if read.unanswered:
+        notes.append(f"{read.unanswered} of {lines} reads of the national recap went unanswered")
+    if read.impossible_count:
+        notes.append(
+            f"{read.impossible_count} of {lines} reads were answered with what cannot be, and "
+            f"are not measurements ({'; '.join(read.impossible)})"
+        )
+    if read.falls:
+        notes.append(
+            f"the recap's TPS with data fell {read.falls} time(s) from one read to the next: the "
+            "target withdrew data, or the recap is not cumulative"
+        )
     if any(r.held for r in rows):
         notes.append(
             "a moment after the load's end is read from the recap after the load: every form "
             "had its outcome, so nothing more could change it before the scenario's end"
         )
-    notes += _misses(rows, spec.tolerance_pp)
-    planned = next((k for k in sizings if k not in {AS_RUN, CALM}), None)
-    sentence = _sentence(spec.counterfactual_deadline, recommended, at, planned, why)
-    return Hindcast(
-        rows=rows, tolerance_pp=spec.tolerance_pp, fitted=dict(spec.fitted),
-        fit_ranges={k.field: (k.low, k.high) for k in spec.fit}, fit_on=list(spec.fit_on),
-        parameters=[p.model_dump() for p in spec.parameters], replay=reads, reads=len(recap),
-        unanswered=unanswered,
-        curves={k: _curve(model, v, horizon) for k, v in sizings.items()},
-        recommended=recommended, deadlines=asked, deadline=spec.counterfactual_deadline,
-        deadline_s=deadline_s, at_deadline=at, sentence=sentence, notes=notes,
-    )  # fmt: skip
+    return notes
+
+
+def _provenance(fitted: dict[str, float], options: dict[str, Any]) -> list[str]:
+    notes = []
+    if fitted and options.get(FITTED_BY) != FITTED_BY_HARNESS:
+        notes.append(
+            "the fitted values came with the scenario file ([hindcast.fitted]), not from this "
+            "run's fit: whether they were fitted on election day only is the file's claim"
+        )
+    overridden = [f"--{k}" for k in ("speedup", "instances") if options.get(k) is not None]
+    if overridden:
+        notes.append(
+            f"run with {' and '.join(overridden)}: the replay is not the scenario's night as "
+            "written (its load factor or its capacity differ), while the fit is the scenario's "
+            "as written; the model columns follow the run"
+        )
+    return notes
 
 
 def settled_by(completion: Completion | None) -> float | None:
@@ -272,11 +363,13 @@ class Reader:
 
     reads: list[tuple[float, float]]
     gap: float  # simulated seconds a read may lie from the moment
+    near: float  # a read this close to the moment is its share
     settled: float | None  # every form had its outcome by then
     end: float  # the scenario's end (simulated seconds)
+    local: Callable[[float], str]  # simulated seconds -> local time, for the reasons
 
     def share(self, seconds: float) -> tuple[float | None, str]:
-        return replay_share(self.reads, seconds, self.gap)
+        return replay_share(self.reads, seconds, self.gap, self.near, self.local)
 
     def held(self, seconds: float) -> float | None:
         """The recap after the load, for a moment between it and the scenario's end, when every
@@ -292,7 +385,8 @@ def _row(
     sizings: dict[str, Sizing], completion: Completion | None,
 ) -> Row:  # fmt: skip
     inside = 0 <= moment.seconds <= scenario.clock.duration
-    share, why = reader.share(moment.seconds) if inside else (None, PAST_THE_RUN)
+    outside = PAST_THE_RUN if moment.seconds > 0 else BEFORE_THE_RUN
+    share, why = reader.share(moment.seconds) if inside else (None, outside)
     held = reader.held(moment.seconds) if share is None and inside else None
     if held is not None:
         share, why = held, ""
@@ -313,26 +407,29 @@ def _curve(model: FluidModel, sizing: Any, horizon: float) -> list[tuple[float, 
 
 
 def _sentence(
-    deadline: str, recommended: int | None, at: dict[str, float | None], label: str | None,
-    why: str,
-) -> str:  # fmt: skip
-    replay = at.get("replay")
-    replayed = (
-        f"{100 * replay:.1f}% in the replay of 2024"
-        if replay is not None
-        else f"the replay's share, not measured ({why})"
-    )
-    if recommended is None or label is None:
-        calm = at.get("no attack, as built")
-        shown = "-" if calm is None else f"{100 * calm:.1f}%"
-        return f"With no attack, {shown} by {deadline} WIB instead of {replayed}."
-    planned = at[label]
-    shown = "-" if planned is None else f"{100 * planned:.1f}%"
-    plural = "s" if recommended != 1 else ""
+    deadline: str, recommended: int | None, at: dict[str, float | None], label: str, why: str
+) -> str:
+    """The counterfactual in one sentence: the model against the model (like with like), and
+    what the replay measured."""
+    modelled, replay, planned = at.get(AS_RUN), at.get("replay"), at.get(label)
+    measured = f"the replay measured {_pct(replay)}" if replay is not None else (
+        f"the replay's share is not measured: {why}"
+    )  # fmt: skip
+    count = f"{recommended} instance{'s' if recommended != 1 else ''}"
+    if recommended is None:
+        who = "With no attack"
+    elif label == CALM:
+        who = f"With no attack (at the {count} plan recommends, which it has)"
+    else:
+        who = f"With {count} and no attack"
     return (
-        f"With {recommended} instance{plural} and no attack, {shown} by {deadline} WIB "
-        f"instead of {replayed}."
+        f"{who}, the model takes in {_pct(planned)} of all TPS by {deadline} WIB on election day, "
+        f"instead of {_pct(modelled)} for 2024's night as modelled ({measured})."
     )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def _misses(rows: list[Row], tolerance: float) -> list[str]:
@@ -350,10 +447,10 @@ def _misses(rows: list[Row], tolerance: float) -> list[str]:
     if idle:
         lines.append(
             f"at {', '.join(r.moment for r in idle)} the replay had taken in (almost) every TPS "
-            f"that was ready (a backlog of at most {IDLE_SHARE:.0%} of them): its service stood "
-            "idle, so the gap lies in when TPS were ready or able to upload, which no "
-            "election-day moment can tell; the arrival curve, not the capacity, is what the "
-            "model gets wrong there"
+            f"that was ready (a backlog of at most {IDLE_SHARE:.0%} of them): the replay's "
+            "service stood idle, so under this model's capacity the gap must come from when TPS "
+            "were ready or able to upload (the arrival curve, which no election-day moment can "
+            "tell) or from a limit the model lacks"
         )
     pace = _pace(rows)
     if pace is not None:

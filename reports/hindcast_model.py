@@ -10,7 +10,8 @@ The fit moves only the ``[[hindcast.fit]]`` fields, each within its range, to br
 closest (least squares, in percentage points) to the published shares at the ``fit_on`` moments,
 which the schema keeps to election day: the later moments are never seen by the fit. The search
 is a grid per field, in turns (coordinate descent), then a finer grid around the best: the same
-scenario always gives the same values.
+scenario always gives the same values. A field the moments cannot tell apart is refused, never
+given an arbitrary end of its range.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from reports.sizing import Sizing, fault_factor, simulate
 from scenarios import (
     PUBLISHED_ZONE,
     Scenario,
+    ScenarioError,
     load_factor,
     parse_time_spec,
     requests_per_tps,
@@ -112,7 +114,6 @@ class Fit:
     ranges: dict[str, tuple[float, float]]
     on: tuple[str, ...]  # the moments fitted on
     residuals: dict[str, float]  # moment -> model minus published, percentage points
-    flat: tuple[str, ...]  # fields the fit could not tell apart over their range
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,14 +121,14 @@ class Fit:
             "ranges": {k: list(v) for k, v in self.ranges.items()},
             "on": list(self.on),
             "model_residuals_pp": self.residuals,
-            "flat": list(self.flat),
         }
 
 
 def fit(data: Mapping[str, Any], source: str = "<scenario>") -> Fit | None:
     """Fit the scenario's ``[[hindcast.fit]]`` fields (``data``: the parsed TOML, no
     ``[hindcast.fitted]``); None when there is nothing to fit. ScenarioError from a value the
-    schema refuses."""
+    schema refuses; ValueError when a range goes beyond its field's values or the moments
+    cannot tell a field's values apart."""
     base = scenario_from_dict(data, source)
     spec = base.hindcast
     if spec is None or not spec.fit:
@@ -150,20 +151,33 @@ def fit(data: Mapping[str, Any], source: str = "<scenario>") -> Fit | None:
 
     knobs = {k.field: (k.low, k.high) for k in spec.fit}
     values = {name: (low + high) / 2 for name, (low, high) in knobs.items()}
+    for name, (low, high) in knobs.items():
+        for end in (low, high):
+            try:
+                make({**values, name: end})
+            except ScenarioError as error:
+                raise ValueError(
+                    f"[[hindcast.fit]] {name}: the range [{low:g}, {high:g}] goes beyond what "
+                    f"the field allows: {error.issues[0].path}: {error.issues[0].message}"
+                ) from None
     flat: set[str] = set()
-    for _ in range(TURNS):
+    for turn in range(TURNS):
         for name, (low, high) in knobs.items():
             values[name], spread = _best(loss, values, name, _grid(low, high, GRID))
-            if spread < 1e-9:
+            if turn == TURNS - 1 and spread < 1e-9:
                 flat.add(name)
+    if flat:
+        raise ValueError(
+            f"the moments {', '.join(m.text for m in targets)} cannot tell values of "
+            f"{', '.join(sorted(flat))} apart over its range: set it from a fact or an estimate "
+            "instead of fitting it"
+        )
     for name, (low, high) in knobs.items():
         step = (high - low) / (GRID - 1)
         around = _grid(max(low, values[name] - step), min(high, values[name] + step), FINE)
         values[name], _ = _best(loss, values, name, around)
     values = {name: round(value, 6) for name, value in values.items()}
-    return Fit(
-        values, knobs, tuple(m.text for m in targets), residuals(values), tuple(sorted(flat))
-    )
+    return Fit(values, knobs, tuple(m.text for m in targets), residuals(values))
 
 
 def _grid(low: float, high: float, count: int) -> list[float]:

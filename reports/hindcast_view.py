@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from reports import charts
-from reports.hindcast import Hindcast, Row
+from reports.hindcast import FITTED_BY_HARNESS, Hindcast, Row
 from reports.markup import html_table
 
 HEAD = ["moment (WIB)", "published", "replay", "residual", "used", "within", "model", "backlog"]
@@ -72,10 +72,28 @@ def hindcast_lines(found: Hindcast) -> list[str]:
             f"{found.tolerance_pp:g} pp goal, the model does not reproduce the days after"
         )
     )
+    if not found.fitted:
+        fit_line = "Nothing fitted: every published moment is a prediction of the model."
+    elif found.fitted_by == FITTED_BY_HARNESS:
+        fit_line = (
+            f"Fitted by the harness before the run: {fitted}, on {', '.join(found.fit_on)} WIB "
+            "only; the other moments are predictions held out of the fit."
+        )
+    else:
+        fit_line = (
+            f"Fitted values given in the scenario file (this run did not fit them): {fitted}; "
+            f"the file names {', '.join(found.fit_on)} WIB as the moments they were fitted on."
+        )
+    fit_result = (
+        f"Fitted moments: largest residual {'-' if fits is None else f'{fits:.1f} pp'}; "
+        if found.fitted
+        else ""
+    )
     return [
-        f"Fitted: {fitted}, on {', '.join(found.fit_on) or 'no moment'} WIB only; the other "
-        "moments are predictions held out of the fit.",
-        f"Fitted moments: largest residual {'-' if fits is None else f'{fits:.1f} pp'}; {verdict}.",
+        fit_line,
+        f"{fit_result}{verdict[0].upper()}{verdict[1:]}."
+        if not fit_result
+        else f"{fit_result}{verdict}.",
         "Replay: the target's national recap (TPS with data over all TPS), read "
         f"{found.reads} times during the run ({found.unanswered} unanswered).",
         found.sentence,
@@ -117,7 +135,8 @@ def hindcast_chart(
             label="2024 published: "
             + ("fitted on" if fitted else f"held out, ±{found.tolerance_pp:g} pp"),
         )  # fmt: skip
-    axes.axvline(at([found.deadline_s])[0], color="grey", linewidth=0.8, linestyle="--")
+    axes.axvline(at([found.deadline_s])[0], color="grey", linewidth=0.8, linestyle="--",
+                 label=f"the counterfactual's moment ({found.deadline} WIB)")  # fmt: skip
     charts.shade(axes, clock, windows)
     axes.set_ylim(0, 100)
     return charts.save(charts.finish(figure, axes), path)

@@ -21,7 +21,9 @@ from scenarios import Slo
 def measured(inputs: RunInputs, slos: Sequence[Slo]) -> Facts:
     """Everything measured in the run (reports.analyse.measure), with its hindcast."""
     facts = measure(inputs, slos)
-    facts.hindcast = measure_hindcast(inputs.scenario, inputs.recap, facts.completion, facts.notes)
+    facts.hindcast = measure_hindcast(
+        inputs.scenario, inputs.recap, facts.completion, facts.notes, inputs.record.get("options")
+    )
     return facts
 
 

@@ -10,18 +10,23 @@ run and writes the values into ``[hindcast.fitted]`` of the scenario as run; a s
 already has them (a run directory's copy) is run as it is.
 
 A fitted field is ``arrival.time_scale`` or ``faults.<window name>.<param>`` (a number of that
-window's params).
+window's params). ``[hindcast.fitted]``, when given, names every fitted field: the run then says
+the values came from the file, not from its own fit.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from scenarios.schema.clock import Clock
 from scenarios.schema.errors import FieldError, raise_if_any
 from scenarios.schema.fields import PositiveDuration, Section
+from scenarios.schema.population import ELECTIONS, Election
+from scenarios.schema.slo import Slo, plan_args
 from scenarios.schema.units import TimeSpec, parse_time_spec
 
 # National presidential progress, TPS with data over the 823,236 TPS of the KPU public results
@@ -43,7 +48,19 @@ PUBLISHED_ZONE: Final = "WIB"
 # The election-day moments: the only ones a parameter may be fitted on.
 ELECTION_DAY: Final = ("17:44", "19:00", "20:03")
 TIME_SCALE: Final = "arrival.time_scale"
+TIME_SCALE_MAX: Final = 10.0  # arrival.time_scale's own bound (scenarios/schema/arrival.py)
 FIELD_HELP: Final = f'"{TIME_SCALE}" or "faults.<window name>.<param>"'
+
+
+def split_field(text: str) -> tuple[str, str] | None:
+    """(window name, param) of ``faults.<window name>.<param>`` (the name may hold dots); None
+    for ``arrival.time_scale``. ValueError for anything else."""
+    if text == TIME_SCALE:
+        return None
+    name, dot, param = text.removeprefix("faults.").rpartition(".")
+    if not text.startswith("faults.") or not dot or not name or not param:
+        raise ValueError(f"must be {FIELD_HELP}")
+    return name, param
 
 
 def _moment(text: object) -> TimeSpec:
@@ -52,7 +69,7 @@ def _moment(text: object) -> TimeSpec:
     try:
         return parse_time_spec(text, allow_offset=False)
     except ValueError as error:
-        raise FieldError(str(error).removeprefix("must be "), given=text) from None
+        raise FieldError(str(error), given=text) from None
 
 
 class FitSpec(Section):
@@ -66,15 +83,23 @@ class FitSpec(Section):
     @field_validator("field")
     @classmethod
     def _field(cls, value: str) -> str:
-        parts = value.split(".")
-        if value != TIME_SCALE and not (len(parts) >= 3 and parts[0] == "faults"):
-            raise FieldError(f"must be {FIELD_HELP}")
+        try:
+            split_field(value)
+        except ValueError as error:
+            raise FieldError(str(error)) from None
         return value
 
     @model_validator(mode="after")
     def _range(self) -> FitSpec:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise FieldError("low and high must be finite numbers", given=[self.low, self.high])
         if not self.low < self.high:
-            raise FieldError(f"low ({self.low:g}) must be below high ({self.high:g})")
+            raise FieldError("low must be below high", given=[self.low, self.high])
+        if self.field == TIME_SCALE and not 0 < self.low < self.high <= TIME_SCALE_MAX:
+            raise FieldError(
+                f"must lie within arrival.time_scale's own range (0, {TIME_SCALE_MAX:g}]",
+                given=[self.low, self.high],
+            )
         return self
 
 
@@ -98,7 +123,32 @@ class HindcastSpec(Section):
     poll_every: PositiveDuration = Field(default=1.0, description="real clock")
     counterfactual_share: str = Field(default="99%", description="of the plan's deadline")
     counterfactual_deadline: str = Field(default="24:00", description="WIB, election day")
+    election: Election = Field(default="ppwp", description="whose national recap is compared")
     parameters: Annotated[tuple[ParameterSpec, ...], Field(strict=False)] = ()
+
+    @field_validator("counterfactual_deadline")
+    @classmethod
+    def _deadline(cls, value: str) -> str:
+        spec = _moment(value)
+        if spec.day != 0:
+            raise FieldError('must be a time of day on election day in WIB, like "24:00"')
+        return value
+
+    @field_validator("counterfactual_share")
+    @classmethod
+    def _share(cls, value: str) -> str:
+        try:
+            plan_args(value, "24:00")
+        except ValueError as error:
+            raise FieldError(str(error).split(";")[0] + ': give a share like "99%"') from None
+        return value
+
+    @field_validator("election")
+    @classmethod
+    def _election(cls, value: str) -> str:
+        if value not in ELECTIONS:
+            raise FieldError(f"must be one of {', '.join(ELECTIONS)}")
+        return value
 
     @field_validator("published", mode="before")
     @classmethod
@@ -126,6 +176,11 @@ class HindcastSpec(Section):
                     f"must be later than the previous moment {previous.text!r}",
                     given=item[0], path=(index, 0),
                 )  # fmt: skip
+            if index and share < value[index - 1][1]:
+                raise FieldError(
+                    f"must be >= the previous share {value[index - 1][1]:g} (TPS with data "
+                    "accumulate)", given=share, path=(index, 1),
+                )  # fmt: skip
             previous = spec
         return tuple((str(text), float(share)) for text, share in value)
 
@@ -151,6 +206,10 @@ class HindcastSpec(Section):
                         given=text, path=("fit_on", index),
                     )
                 )  # fmt: skip
+        if len(set(self.fit_on)) != len(self.fit_on):
+            problems.append(
+                FieldError("must name each moment once", given=list(self.fit_on), path=("fit_on",))
+            )
         if self.fit and not self.fit_on:
             problems.append(FieldError("must name at least one moment to fit on", path=("fit_on",)))
         fields = {knob.field: knob for knob in self.fit}
@@ -163,19 +222,32 @@ class HindcastSpec(Section):
                 problems.append(
                     FieldError(f"is not a field of [[hindcast.fit]]: {valid}", path=("fitted", key))
                 )
-            elif not knob.low <= value <= knob.high:
+            elif not (math.isfinite(value) and knob.low <= value <= knob.high):
                 problems.append(
                     FieldError(
                         f"must be within the fit's range [{knob.low:g}, {knob.high:g}]",
                         given=value, path=("fitted", key),
                     )
                 )  # fmt: skip
+        missing = [name for name in fields if self.fitted and name not in self.fitted]
+        if missing:
+            problems.append(
+                FieldError(
+                    f"must give every field of [[hindcast.fit]] or none (missing: "
+                    f"{', '.join(missing)}); leave it out and the run fits them all",
+                    given=dict(self.fitted),
+                    path=("fitted",),
+                )
+            )
         raise_if_any(problems)
         return self
 
     def moments(self) -> list[tuple[str, float, bool]]:
-        """(time in WIB, published share, fitted on it) for every published moment."""
-        return [(text, share, text in self.fit_on) for text, share in self.published]
+        """(time in WIB, published share, fitted on it) for every published moment; with
+        nothing to fit, no moment is a fitted one."""
+        return [
+            (text, share, bool(self.fit) and text in self.fit_on) for text, share in self.published
+        ]
 
 
 def apply_fitted(data: dict[str, Any]) -> dict[str, Any]:
@@ -188,26 +260,30 @@ def apply_fitted(data: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(data)
     for key, value in fitted.items():
         path = ("hindcast", "fitted", key)
-        if key == TIME_SCALE:
+        try:
+            named = split_field(str(key))
+        except ValueError as error:
+            raise FieldError(str(error), given=key, path=path) from None
+        if named is None:
             arrival = data.setdefault("arrival", {})
             if isinstance(arrival, dict):
                 arrival["time_scale"] = value
             continue
-        _, name, *param = str(key).split(".")
+        name, param = named
         windows = [w for w in data.get("faults") or [] if isinstance(w, dict)]
         window = next((w for w in windows if w.get("name") == name), None)
         if window is None:
-            valid = ", ".join(repr(w.get("name")) for w in windows) or "none"
-            raise FieldError(f"names no fault window; the windows: {valid}", path=path)
+            valid = ", ".join(repr(w["name"]) for w in windows if w.get("name")) or "none named"
+            raise FieldError(f"names no fault window; the named windows: {valid}", given=value,
+                             path=path)  # fmt: skip
         params = window.setdefault("params", {})
-        leaf = ".".join(param)
-        if not isinstance(params, dict) or not isinstance(params.get(leaf), int | float):
+        if not isinstance(params, dict) or not isinstance(params.get(param), int | float):
+            shown = ", ".join(params) if isinstance(params, dict) and params else "none"
             raise FieldError(
-                f"names no number of window {name!r}'s params (given: "
-                f"{', '.join(params) if isinstance(params, dict) else 'none'})",
-                path=path,
-            )
-        params[leaf] = value
+                f"names no number of window {name!r}'s params (its params: {shown})",
+                given=value, path=path,
+            )  # fmt: skip
+        params[param] = value
     return data
 
 
@@ -218,17 +294,93 @@ def check_fit_fields(spec: HindcastSpec | None, windows: dict[str, dict[str, Any
         return
     problems = []
     for index, knob in enumerate(spec.fit):
-        if knob.field == TIME_SCALE:
+        named = split_field(knob.field)
+        if named is None:
             continue
-        _, name, *param = knob.field.split(".")
-        leaf = ".".join(param)
+        name, param = named
         params = windows.get(name)
-        if params is None or not isinstance(params.get(leaf), int | float):
-            valid = ", ".join(windows) or "none"
+        if params is None or not isinstance(params.get(param), int | float):
+            valid = ", ".join(f"{w} ({', '.join(p) or 'no params'})" for w, p in windows.items())
             problems.append(
                 FieldError(
-                    f"must name a fault window and one of its numeric params (windows: {valid})",
+                    "must name a fault window and one of its numeric params; the named "
+                    f"windows: {valid or 'none'}",
                     given=knob.field, path=("hindcast", "fit", index, "field"),
                 )
             )  # fmt: skip
+    raise_if_any(problems)
+
+
+def check_in_run(
+    spec: HindcastSpec | None, slos: list[Slo], clock: Clock, elections: tuple[str, ...]
+) -> None:
+    """What a hindcast compares lies inside the run: its fit moments, the moments its SLOs name
+    (and, for the largest residuals, at least one moment of the kind), its form among those the
+    devices upload. FieldError otherwise."""
+    problems = []
+    hindcast_slos = [(index, slo) for index, slo in enumerate(slos) if slo.scope == "hindcast"]
+    if spec is None:
+        problems += [
+            FieldError(
+                "needs a [hindcast] section", given=slo.expression, path=("slo", "checks", index)
+            )
+            for index, slo in hindcast_slos
+        ]
+        raise_if_any(problems)
+        return
+    run = f"{clock.local(0)} to {clock.local(clock.duration)}"
+    inside = {
+        text: 0 <= clock.offset(_moment(text), PUBLISHED_ZONE) <= clock.duration
+        for text, _ in spec.published
+    }
+    if spec.election not in elections:
+        problems.append(
+            FieldError(
+                f"must be a form the devices upload (client.elections: {', '.join(elections)})",
+                given=spec.election,
+                path=("hindcast", "election"),
+            )
+        )
+    for index, text in enumerate(spec.fit_on):
+        if not inside.get(text, True):
+            problems.append(
+                FieldError(
+                    f"lies outside the run ({run}): a moment the run does not replay "
+                    "cannot be fitted on",
+                    given=text,
+                    path=("hindcast", "fit_on", index),
+                )
+            )
+    for index, slo in hindcast_slos:
+        path = ("slo", "checks", index)
+        if slo.args:
+            if slo.args[0] not in inside:
+                valid = ", ".join(inside)
+                problems.append(
+                    FieldError(
+                        f"names no published moment of [hindcast]; moments: {valid}",
+                        given=slo.args[0],
+                        path=path,
+                    )
+                )
+            elif not inside[slo.args[0]]:
+                problems.append(
+                    FieldError(
+                        f"names a moment outside the run ({run}): it can never be measured",
+                        given=slo.args[0],
+                        path=path,
+                    )
+                )
+            continue
+        fitted = slo.metric == "max_residual_fitted"
+        kinds = [inside[t] for t, _, used in spec.moments() if used is fitted]
+        if not any(kinds):
+            kind = "fitted" if fitted else "held-out"
+            problems.append(
+                FieldError(
+                    f"has no {kind} moment inside the run ({run}) to measure",
+                    given=slo.expression,
+                    path=path,
+                )
+            )
     raise_if_any(problems)

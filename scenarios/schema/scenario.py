@@ -22,7 +22,7 @@ from scenarios.schema.compare import check_tolerance
 from scenarios.schema.errors import FieldError, FieldErrors, raise_if_any
 from scenarios.schema.faults import Fault, FaultWindowSpec, resolve_faults
 from scenarios.schema.fields import Section
-from scenarios.schema.hindcast import HindcastSpec, apply_fitted, check_fit_fields
+from scenarios.schema.hindcast import HindcastSpec, apply_fitted, check_fit_fields, check_in_run
 from scenarios.schema.plenary import NO_PLENARY, PlenarySpec
 from scenarios.schema.population import PopulationSpec
 from scenarios.schema.proxies import ProxySpec
@@ -106,6 +106,7 @@ class Scenario(Section):
     @model_validator(mode="after")
     def _fit_fields_known(self) -> Scenario:
         check_fit_fields(self.hindcast, {w.name: dict(w.params) for w in self.faults if w.name})
+        check_in_run(self.hindcast, list(self.slo.parsed), self.clock, self.client.elections)
         return self
 
     @field_validator("name")
@@ -248,16 +249,6 @@ class Scenario(Section):
                     problems.append(
                         FieldError(str(error), given=slo.expression, path=("slo", "checks", index))
                     )
-            if slo.scope == "hindcast" and slo.args:
-                moments = [t for t, _ in self.hindcast.published] if self.hindcast else []
-                if slo.args[0] not in moments:
-                    valid = ", ".join(moments) or "none: the scenario has no [hindcast]"
-                    problems.append(
-                        FieldError(
-                            f"names no published moment of [hindcast]; moments: {valid}",
-                            given=slo.args[0], path=("slo", "checks", index),
-                        )
-                    )  # fmt: skip
             if slo.scope == "recovery" and slo.args and slo.args[0] not in names:
                 valid = (
                     ", ".join(repr(name) for name in names) or "none: the scenario has no faults"

@@ -44,6 +44,11 @@ def test_the_fit_is_made_before_the_run_and_kept_in_the_scenario_as_run(
     value = kept["hindcast"]["fitted"]["arrival.time_scale"]
     assert 0.5 <= value <= 3.0
     assert f"hindcast: fitted arrival.time_scale = {value:g} on 17:44, 19:00, 20:03 WIB" in stdout
+    record = json.loads((folder / "run.json").read_text())
+    assert record["options"]["hindcast_fitted_by"] == "the harness, before the run"
+    summary = json.loads((folder / "report" / "summary.json").read_text())
+    assert summary["hindcast"]["fitted"] == {"arrival.time_scale": value}
+    assert summary["hindcast"]["fitted_by"] == "the harness, before the run"
 
 
 def test_the_recap_read_during_the_run_matches_the_ledgers_acknowledgements(

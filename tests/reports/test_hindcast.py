@@ -21,7 +21,7 @@ from reports.hindcast import (
     replay_share,
 )
 from reports.hindcast_model import FluidModel, fit, moments
-from scenarios import curve_seconds, parse_slo, scenario_from_dict
+from scenarios import build_population, curve_seconds, parse_slo, scenario_from_dict
 
 SHORT = Path(__file__).resolve().parents[1] / "harness" / "fixtures" / "hindcast_short.toml"
 
@@ -73,29 +73,41 @@ def test_the_fit_never_sees_a_held_out_moment() -> None:
     assert refit is not None and refit.values != base.values  # a fitted moment does
 
 
-def test_the_replay_is_interpolated_between_reads_and_not_across_a_gap() -> None:
+def test_the_replay_is_interpolated_between_reads_and_never_beyond_them() -> None:
     reads = [(0.0, 0.0), (100.0, 0.1), (200.0, 0.3), (1000.0, 0.5)]
     assert replay_share(reads, 150.0, gap=300)[0] == pytest.approx(0.2)
     assert replay_share(reads, 100.0, gap=300)[0] == pytest.approx(0.1)
     share, why = replay_share(reads, 600.0, gap=300)
     assert share is None and "did not answer from 200 s to 1000 s" in why
-    share, why = replay_share(reads, 5000.0, gap=300)
-    assert share is None and "after the recap's last answer" in why
+    # after the last read (or before the first) nothing was read: not the last read's value
+    share, why = replay_share(reads, 1010.0, gap=300)
+    assert share is None and why == "no read after it: the recap's last answer was at 1000 s"
+    assert replay_share(reads, 1010.0, gap=300, near=20)[0] == pytest.approx(0.5)
+    share, why = replay_share(reads, -5.0, gap=300)
+    assert share is None and why.startswith("no read before it")
     assert replay_share([], 10.0, gap=300) == (None, "the national recap never answered")
+    # a moment a hair after the last read is no index error
+    assert replay_share(reads, 1000.0 + 5e-7, gap=300)[1].startswith("no read after it")
 
 
-def test_unanswered_or_malformed_reads_are_counted_not_used() -> None:
+def test_unanswered_and_impossible_reads_are_counted_apart_and_never_used() -> None:
     lines: list[dict[str, Any]] = [
         {"sim": 10.0, "ok": True, "total": 100, "progres": 5},
         {"sim": 20.0, "ok": False, "error": "ConnectTimeout"},
         {"sim": math.nan, "ok": True, "total": 100, "progres": 6},
         {"sim": 30.0, "ok": True, "total": 100, "progres": 101},
         {"sim": 40.0, "ok": True, "total": True, "progres": 1},
+        {"sim": 45.0, "ok": True, "total": 10**400, "progres": 1},
+        {"sim": 1e300, "ok": True, "total": 100, "progres": 9},
         {"sim": 5.0, "ok": True, "total": 100, "progres": 1},
+        {"sim": 50.0, "ok": True, "total": 100, "progres": 3},
     ]
-    reads, unanswered = answered_reads(lines)
-    assert reads == [(5.0, 0.01), (10.0, 0.05)]
-    assert unanswered == 4
+    read = answered_reads(lines, tps=100, span=(-1000.0, 1000.0))
+    assert read.answered == [(5.0, 0.01), (10.0, 0.05), (50.0, 0.03)]
+    assert read.unanswered == 1
+    assert read.impossible_count == 5
+    assert "101 TPS with data of 100" in read.impossible[1]
+    assert read.falls == 1  # 5 -> 3: a recap that fell is said, not hidden
 
 
 def recap_lines(scenario_share: list[tuple[float, float]], total: int) -> list[dict[str, Any]]:
@@ -114,7 +126,7 @@ def test_rows_say_fitted_or_held_out_with_the_residual_and_why_a_miss_happened()
     shares = {"17:44": 0.056, "19:00": 0.073, "20:03": 0.136, "21:30": 0.30}
     reads = recap_lines(
         [(by[k] - 60, v) for k, v in shares.items()] + [(by[k] + 60, v) for k, v in shares.items()],
-        1000,
+        len(build_population(loaded).tps),
     )
     reads.sort(key=lambda line: line["sim"])
     times = [FormTimes(ready=0.0, acked=10.0)]
@@ -128,7 +140,7 @@ def test_rows_say_fitted_or_held_out_with_the_residual_and_why_a_miss_happened()
     assert found.max_residual(False) == pytest.approx(10.0, abs=0.2)
     assert found.held_out_within() is False
     assert any("held out and beyond ±5 pp: 21:30" in note for note in found.notes)
-    assert any("its service stood idle" in note for note in found.notes)
+    assert any("the replay's service stood idle" in note for note in found.notes)
     assert hindcast_value(found, parse_slo("hindcast.residual('21:30') < 5")) == pytest.approx(
         10.0, abs=0.2
     )
@@ -145,6 +157,7 @@ def test_a_moment_past_the_run_or_without_reads_is_not_measured_and_says_why() -
         ["17:44", 0.056],
         ["19:00", 0.073],
         ["20:03", 0.136],
+        ["21:30", 0.2],
         ["+1d 12:00", 0.425],
     ]
     data["hindcast"]["fitted"] = {"arrival.time_scale": 1.4}
@@ -159,3 +172,36 @@ def test_a_moment_past_the_run_or_without_reads_is_not_measured_and_says_why() -
     assert hindcast_value(found, slo) is None
     assert "no held-out moment was measured" in hindcast_reason(found, slo)
     assert hindcast_reason(None, slo).startswith("the run has no hindcast")
+
+
+def test_the_counterfactual_is_read_at_its_deadline_even_past_the_run() -> None:
+    data = short_data()
+    data["hindcast"]["fitted"] = {"arrival.time_scale": 1.4}
+    loaded = scenario_from_dict(data)  # the run ends 22:00; the deadline is 24:00
+    found = analyse_hindcast(loaded, [], None)
+    assert found is not None
+    model = FluidModel(loaded)
+    at_midnight = model.share(
+        model.sizing(loaded, faults=False, horizon=30 * 3600), found.deadline_s
+    )
+    assert found.at_deadline["no attack, as built"] == pytest.approx(at_midnight)
+    assert (
+        found.at_deadline["no attack, as built"]
+        > found.at_deadline["no attack, as built"] * 0
+        + model.share(model.sizing(loaded, faults=False), loaded.clock.duration)
+        - 1e-9
+    )
+    assert "the replay's share is not measured" in found.sentence
+
+
+def test_a_field_the_moments_cannot_tell_apart_is_refused_not_set_to_an_end_of_its_range() -> None:
+    data = short_data()
+    data["faults"].append(
+        {"name": "late", "layer": "server", "kind": "brownout", "start": "21:00", "end": "21:45",
+         "params": {"capacity_fraction": 0.5}}
+    )  # fmt: skip
+    data["hindcast"]["fit"].append(
+        {"field": "faults.late.capacity_fraction", "low": 0.1, "high": 0.9, "reason": "a test"}
+    )
+    with pytest.raises(ValueError, match=r"cannot tell values of faults\.late\.capacity_fraction"):
+        fit(data)

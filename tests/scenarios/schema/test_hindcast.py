@@ -38,8 +38,9 @@ def test_the_default_published_moments_are_2024s_and_the_fit_defaults_to_electio
     loaded = scenario("\n[hindcast]\n")
     assert loaded.hindcast is not None
     assert loaded.hindcast.published == PUBLISHED_2024
-    fitted = [text for text, _, used in loaded.hindcast.moments() if used]
-    assert fitted == ["17:44", "19:00", "20:03"]
+    assert loaded.hindcast.fit_on == ("17:44", "19:00", "20:03")
+    # with nothing to fit, no moment counts as a fitted one: each is a prediction
+    assert [used for _, _, used in loaded.hindcast.moments()] == [False] * len(PUBLISHED_2024)
 
 
 def test_a_held_out_moment_cannot_be_fitted_on() -> None:
@@ -129,3 +130,59 @@ def test_the_shipped_hindcast_fits_on_election_day_and_says_where_each_parameter
     assert [knob.field for knob in spec.fit] == ["arrival.time_scale"]
     # the run reaches past noon on 17 Feb, the last held-out moment it must compare
     assert loaded.clock.local(loaded.clock.duration) >= "2024-02-17 12:00"
+
+
+KNOB = '[[hindcast.fit]]\nfield = "arrival.time_scale"\nlow = {low}\nhigh = {high}\nreason = "x"\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('\n[hindcast]\ncounterfactual_deadline = "banana"\n',
+         "hindcast.counterfactual_deadline: got 'banana'; must be a time of day"),
+        ('\n[hindcast]\ncounterfactual_deadline = "+1d 12:00"\n',
+         "must be a time of day on election day in WIB"),
+        ('\n[hindcast]\ncounterfactual_share = "banana"\n',
+         "hindcast.counterfactual_share: got 'banana'; share 'banana' is not a number"),
+        ('\n[hindcast]\nelection = "pdpr"\n',
+         "hindcast.election: got 'pdpr'; must be a form the devices upload (client.elections"),
+        ('\n[hindcast]\npublished = [["17:44", 0.5], ["19:00", 0.06]]\nfit_on = []\n',
+         "hindcast.published[1][1]: got 0.06; must be >= the previous share 0.5"),
+        ('\n[hindcast]\nfit_on = ["17:44", "17:44"]\n' + KNOB.format(low=0.5, high=2),
+         "hindcast.fit_on: got ['17:44', '17:44']; must name each moment once"),
+        ("\n[hindcast]\n" + KNOB.format(low=0.5, high="inf"),
+         "hindcast.fit[0]: got [0.5, inf]; low and high must be finite numbers"),
+        ("\n[hindcast]\n" + KNOB.format(low=0.5, high=20),
+         "must lie within arrival.time_scale's own range (0, 10]"),
+        ("\n[hindcast]\n" + KNOB.format(low=2, high=1), "low must be below high"),
+        ('\n[hindcast]\npublished = [["10:00", 0.01], ["19:00", 0.07]]\nfit_on = ["10:00"]\n'
+         + KNOB.format(low=0.5, high=2),
+         "hindcast.fit_on[0]: got '10:00'; lies outside the run"),
+        ('\n[hindcast]\n\n[slo]\nchecks = ["hindcast.share(\'+13d 12:00\') > 0.5"]\n',
+         "names a moment outside the run"),
+        ('\n[slo]\nchecks = ["hindcast.max_residual_held_out <= 5"]\n',
+         "slo.checks[0]: got 'hindcast.max_residual_held_out <= 5'; needs a [hindcast] section"),
+    ],
+)  # fmt: skip
+def test_a_bad_hindcast_is_one_line_naming_the_field_and_what_is_valid(
+    extra: str, expected: str
+) -> None:
+    assert expected in error_of(extra)
+
+
+def test_a_window_whose_name_holds_dots_can_be_fitted() -> None:
+    extra = (
+        ATTACK.replace('name = "attack"', 'name = "attack.1"')
+        + """
+[hindcast]
+[[hindcast.fit]]
+field = "faults.attack.1.capacity_fraction"
+low = 0.1
+high = 0.5
+reason = "a range"
+
+[hindcast.fitted]
+"faults.attack.1.capacity_fraction" = 0.2
+"""
+    )
+    assert scenario(extra).timeline[0].params["capacity_fraction"] == 0.2
