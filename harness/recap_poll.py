@@ -45,10 +45,10 @@ def recap_poller(
     scenario: Scenario, target_url: str, out: Path, clock: SimClock
 ) -> RecapPoller | None:
     """The poller of a run of ``scenario`` (None without ``[hindcast]``): the national recap of
-    the first form the devices upload."""
+    the form the published curve counts (``hindcast.election``)."""
     if scenario.hindcast is None:
         return None
-    url = f"{target_url}/api/v1/recap/0/{scenario.client.elections[0]}"
+    url = f"{target_url}/api/v1/recap/0/{scenario.hindcast.election}"
     return RecapPoller(url, out, clock.simulated_now, scenario.hindcast.poll_every)
 
 
