@@ -21,15 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _profile
 from _locust_bench import (
     DEVICE_LOCUSTFILE,
+    LOCUST,
     MINIMAL_LOCUSTFILE,
+    ROOT,
     Measured,
     Mock,
     run_measured,
@@ -77,9 +81,7 @@ def efficiency(workdir: Path, rounds: int, seconds: int) -> list[Target]:
         for kind in ("device", "minimal") if index % 2 == 0 else ("minimal", "device"):
             with Mock(registry, workdir) as mock:
                 if kind == "device":
-                    args = ["-f", str(DEVICE_LOCUSTFILE), "--scenario", str(scenario),
-                            "--host", mock.url, "--run-dir", str(workdir / f"run-{index}"),
-                            "--max-users", str(USERS), "--drain", "0"]  # fmt: skip
+                    args = device_args(scenario, mock.url, workdir / f"run-{index}")
                     measured, _ = run_measured(args, mock.url)
                 else:
                     args = ["-f", str(MINIMAL_LOCUSTFILE), "--host", mock.url, "-u", str(USERS),
@@ -100,11 +102,31 @@ def efficiency(workdir: Path, rounds: int, seconds: int) -> list[Target]:
         f"median requests per CPU-second: device {device_cpu:.0f}, minimal {minimal_cpu:.0f} "
         f"(ratio {device_cpu / minimal_cpu:.0%})"
     )
-    return [
+    targets = [
         Target("device / minimal requests/s", ratio, ">=", TARGET_RATIO),
         Target("device / minimal requests per CPU-second", device_cpu / minimal_cpu, ">=",
                TARGET_CPU_RATIO),
     ]  # fmt: skip
+    if _profile.wanted() and not all(t.held for t in targets):
+        profile_device(scenario, registry, workdir)
+    return targets
+
+
+def device_args(scenario: Path, url: str, run_dir: Path) -> list[str]:
+    return ["-f", str(DEVICE_LOCUSTFILE), "--scenario", str(scenario), "--host", url,
+            "--run-dir", str(run_dir), "--max-users", str(USERS), "--drain", "0"]  # fmt: skip
+
+
+def profile_device(scenario: Path, registry: Path, workdir: Path) -> None:
+    """One more device run under cProfile (gevent's greenlets all run on its one thread): the
+    top of where the generator's CPU goes."""
+    stats = workdir / "device.prof"
+    with Mock(registry, workdir) as mock:
+        args = device_args(scenario, mock.url, workdir / "run-profiled")
+        command = _profile.under_profiler([str(LOCUST), "--headless", "--only-summary", *args],
+                                          stats)  # fmt: skip
+        subprocess.run(command, cwd=ROOT, capture_output=True, timeout=600, check=False)
+    print(_profile.top(stats, "the device user, one generator process"))
 
 
 def peak_in_progress(ledger: list[dict[str, object]]) -> int:

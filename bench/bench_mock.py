@@ -29,6 +29,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _profile
 from _streams import Request, Tally, cycle, http_request, replay, run
 from _targets import Target, report
 
@@ -247,6 +248,29 @@ def rounds(
     return statistics.median(ratios)
 
 
+def mock_command(port: int, tmp: Path) -> list[str]:
+    return [sys.executable, "-m", "mock_sirekap", "--port", str(port), "--db",
+            str(tmp / f"m{port}.db"), "--tps", str(N_TPS), "--seed", "1", "--registry-out",
+            str(tmp / "r.csv"), "--capacity", "raw", "--admin-token", "bench"]  # fmt: skip
+
+
+def profile_part(part: str, tmp: Path, photos: list[tuple[bytes, str]], seconds: float) -> None:
+    """One more round of ``part`` ("results" or "photos") against a mock under cProfile; prints
+    the top of its profile (the event loop's thread: routing, validation, hashing, the writer's
+    hand-off)."""
+    port, stats = free_port(), tmp / f"{part}.prof"
+    mock = start(_profile.under_profiler(mock_command(port, tmp), stats), tmp / "profiled.log")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", mock)
+        fixture = Fixture(f"http://127.0.0.1:{port}", tmp / "r.csv")
+        streams = fixture.result_streams({}) if part == "results" else fixture.page_streams(photos)
+        measured(port, psutil.Process(mock.pid), streams, seconds)
+    finally:
+        mock.terminate()  # uvicorn shuts down on SIGTERM; cProfile then writes its stats
+        mock.wait(timeout=30)
+    print(_profile.top(stats, f"the mock, {part}"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -257,12 +281,7 @@ def main() -> int:
         tmp = Path(folder)
         bare_port, mock_port = free_port(), free_port()
         bare = start([sys.executable, "bench/_bare_app.py", str(bare_port)], tmp / "bare.log")
-        mock = start(
-            [sys.executable, "-m", "mock_sirekap", "--port", str(mock_port), "--db",
-             str(tmp / "m.db"), "--tps", str(N_TPS), "--seed", "1", "--registry-out",
-             str(tmp / "r.csv"), "--capacity", "raw", "--admin-token", "bench"],
-            tmp / "mock.log",
-        )  # fmt: skip
+        mock = start(mock_command(mock_port, tmp), tmp / "mock.log")
         try:
             wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
             wait_ready(f"http://127.0.0.1:{mock_port}/readyz", mock)
@@ -297,12 +316,17 @@ def main() -> int:
             for process in (bare, mock):
                 process.terminate()
                 process.wait(timeout=15)
-    targets = [
-        Target("durable result submissions / bare requests", result_ratio, ">=", 0.50),
-        Target("1 MiB photo ingest / bare MB/s", page_ratio, ">=", 0.60),
-        Target("peak RSS rise, 16 x 8 MiB uploads (MiB)", memory, "<", 48.0),
-    ]
-    return report([t for t in targets if not math.isnan(t.value)])  # NaN: not measured (--only)
+        targets = [
+            Target("durable result submissions / bare requests", result_ratio, ">=", 0.50),
+            Target("1 MiB photo ingest / bare MB/s", page_ratio, ">=", 0.60),
+            Target("peak RSS rise, 16 x 8 MiB uploads (MiB)", memory, "<", 48.0),
+        ]
+        measured_targets = [t for t in targets if not math.isnan(t.value)]  # NaN: --only
+        if _profile.wanted():
+            for part, target in (("results", targets[0]), ("photos", targets[1])):
+                if not math.isnan(target.value) and not target.held:
+                    profile_part(part, tmp, photos, opts.seconds)
+    return report(measured_targets)
 
 
 if __name__ == "__main__":

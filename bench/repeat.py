@@ -21,13 +21,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _profile import ENV as PROFILE_ENV
 from _targets import RESULTS_ENV, Target, table
 
 TIMEOUT_S = 3600  # one run of one script
 
 
-def run_once(script: Path, results: Path) -> list[Target] | None:
+def run_once(script: Path, results: Path, profile: bool) -> list[Target] | None:
     env = {**os.environ, RESULTS_ENV: str(results)}
+    if not profile:
+        env[PROFILE_ENV] = "off"
     try:
         subprocess.run([sys.executable, str(script)], env=env, check=False, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -51,7 +54,9 @@ def main() -> int:
         for script in args.scripts:
             for number in range(1, args.times + 1):
                 print(f"\n== {script} ({number}/{args.times})", flush=True)
-                targets = run_once(script, Path(folder) / f"{script.stem}-{number}.json")
+                # the last run of a script shows the profile of what failed in it
+                out = Path(folder) / f"{script.stem}-{number}.json"
+                targets = run_once(script, out, profile=number == args.times)
                 if targets is None:
                     broken.append(f"{script} (run {number}: no targets written)")
                     continue

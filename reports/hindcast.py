@@ -206,15 +206,20 @@ def answered_reads(
     return Reads(reads, unanswered, impossible, count, falls)
 
 
+def _count(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 15 else f"{text[:6]}... ({len(text)} digits)"
+
+
 def _impossible(
     total: object, done: object, sim: object, tps: int | None, span: tuple[float, float] | None
 ) -> str:
     if type(total) is not int or type(done) is not int:
         return "its total and progres are not whole numbers"
     if not 0 <= done <= total or total <= 0:
-        return f"{done} TPS with data of {total}"
+        return f"{_count(done)} TPS with data of {_count(total)}"
     if tps is not None and total != tps:
-        return f"a total of {total} TPS where the run has {tps}"
+        return f"a total of {_count(total)} TPS where the run has {tps}"
     if isinstance(sim, bool) or not isinstance(sim, int | float) or not math.isfinite(sim):
         return "no simulated moment"
     if span is not None and not span[0] <= sim <= span[1]:

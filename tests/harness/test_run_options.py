@@ -32,11 +32,11 @@ def test_speedup_overrides_the_parsed_value_whatever_the_number_looks_like(
     """`speedup = 1_000` with --speedup 720 is 720 (a text rewrite made it 720_000)."""
     path = tmp_path / "s.toml"
     path.write_text(SMOKE.read_text().replace("speedup = 720 ", "speedup = 1_000 "))
-    scenario, text = scenario_text(_args(str(path), "--speedup", "720"))
+    scenario, text, _ = scenario_text(_args(str(path), "--speedup", "720"))
     assert scenario.clock.speedup == 720
     assert tomllib.loads(text)["clock"]["speedup"] == 720
     assert text.startswith(f"# {path} as run, with --speedup 720\n")
-    unchanged, same = scenario_text(_args(str(path)))
+    unchanged, same, _ = scenario_text(_args(str(path)))
     assert unchanged.clock.speedup == 1000 and same == path.read_text()
 
 
@@ -51,7 +51,7 @@ def test_speedup_errors_name_the_flag_and_what_is_valid(tmp_path: Path) -> None:
 
 
 def test_instances_sets_the_deployments_size_on_the_parsed_scenario(tmp_path: Path) -> None:
-    scenario, text = scenario_text(_args(str(SMOKE), "--instances", "3", "--speedup", "360"))
+    scenario, text, _ = scenario_text(_args(str(SMOKE), "--instances", "3", "--speedup", "360"))
     mock = scenario.target.mock
     assert mock is not None and mock.instances == 3 and mock.deployed
     assert text.startswith(f"# {SMOKE} as run, with --speedup 360 --instances 3\n")
