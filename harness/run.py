@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import os
 import signal
-import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +33,6 @@ from faults.timeline import SimClock
 from faults.toxiproxy.client import ToxiproxyClient
 from faults.toxiproxy.launcher import ToxiproxyStartError, start_toxiproxy
 from harness.abort import AbortRun, AbortWatch, EndedEarly
-from harness.baseline import against_baseline
 from harness.children import AdoptedServer, Child, Children, StartError, one_line
 from harness.command_faults import check_reverts, command_layer
 from harness.cpu_shares import CpuShares
@@ -53,12 +51,11 @@ from harness.readback import audit_input
 from harness.reaper import Reaper
 from harness.recap_poll import RecapPoller, recap_poller
 from harness.run_options import Prepared, before_start, parser, prepare, recorded_options
+from harness.run_report import write_report
 from harness.scrape import MetricsScraper
 from harness.target import check_admin_token, check_remote
-from reports.build import build_report
-from reports.cli import print_verdict
 from reports.hindcast import FITTED_BY
-from rundir import exits, timing
+from rundir import timing
 from rundir.files import read_json
 from rundir.layout import RunDir
 from rundir.progress import read_progress
@@ -464,32 +461,7 @@ class Run:
             self.record.status = "interrupted"
 
     def report(self) -> int:
-        """Build the report; a Ctrl-C or SIGTERM meanwhile still leaves a record that says so,
-        and so does a kill (the reaper sees ``reporting``)."""
-        self.record.reporting = True
-        self.save()
-        previous = None
-        try:
-            analysis = build_report(self.dir.path)
-            print_verdict(analysis, self.dir.report, self.args.baseline is not None)
-            code = against_baseline(self.args, self.dir.path, analysis.verdict.exit_code)
-        except KeyboardInterrupt:
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the record is saved whole
-            self.record.status = "interrupted"
-            self.record.error = (
-                "interrupted while the report was being written; rebuild it with: "
-                f"sirekap-loadtest report {self.dir.path}"
-            )
-            print(f"sirekap-loadtest run: {self.record.error}", file=sys.stderr, flush=True)
-            code = exits.INCONCLUSIVE
-        except Exception as error:
-            print(f"sirekap-loadtest run: the report could not be built: {error}", file=sys.stderr)
-            code = exits.INFRASTRUCTURE
-        self.record.exit_code, self.record.reporting = code, False
-        self.save()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        return code
+        return write_report(self.args, self.dir, self.record, self.save)
 
 
 def main(argv: list[str]) -> int:

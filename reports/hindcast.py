@@ -25,7 +25,7 @@ from typing import Any, Final
 from reports.completion import Completion
 from reports.hindcast_model import FluidModel, Moment, moments
 from reports.sizing import Sizing
-from scenarios import PUBLISHED_ZONE, Scenario, Slo, build_population, parse_time_spec
+from scenarios import PUBLISHED_ZONE, Scenario, Slo, parse_time_spec
 
 PAST_THE_RUN: Final = "past the run's end"
 BEFORE_THE_RUN: Final = "before the run's start"
@@ -274,12 +274,11 @@ def analyse_hindcast(
         return None
     options = options or {}
     clock = scenario.clock
-    sampled = len(build_population(scenario).tps)
-    read = answered_reads(recap, sampled, (-clock.duration, 2 * clock.duration + DAY))
+    model = FluidModel(scenario)
+    read = answered_reads(recap, model.sampled, (-clock.duration, 2 * clock.duration + DAY))
     per_poll = spec.poll_every * clock.speedup  # simulated seconds between reads
     reader = Reader(read.answered, BRACKET_POLLS * per_poll, per_poll / 2, settled_by(completion),
                     clock.duration, clock.local)  # fmt: skip
-    model = FluidModel(scenario)
     deadline_s = clock.offset(parse_time_spec(spec.counterfactual_deadline), PUBLISHED_ZONE)
     horizon = max(clock.duration, deadline_s, *(m.seconds for m in moments(scenario)))
     recommended, asked = model.recommended(scenario)
@@ -405,7 +404,7 @@ def _row(
     )  # fmt: skip
 
 
-def _curve(model: FluidModel, sizing: Any, horizon: float) -> list[tuple[float, float]]:
+def _curve(model: FluidModel, sizing: Sizing, horizon: float) -> list[tuple[float, float]]:
     step = max(sizing.step, horizon / CURVE_POINTS)
     count = int(horizon // step) + 1
     return [(i * step, model.share(sizing, i * step)) for i in range(count)]
@@ -417,7 +416,7 @@ def _sentence(
     """The counterfactual in one sentence: the model against the model (like with like), and
     what the replay measured."""
     modelled, replay, planned = at.get(AS_RUN), at.get("replay"), at.get(label)
-    measured = f"the replay measured {_pct(replay)}" if replay is not None else (
+    measured = f"the replay measured {pct(replay)}" if replay is not None else (
         f"the replay's share is not measured: {why}"
     )  # fmt: skip
     count = f"{recommended} instance{'s' if recommended != 1 else ''}"
@@ -428,12 +427,13 @@ def _sentence(
     else:
         who = f"With {count} and no attack"
     return (
-        f"{who}, the model takes in {_pct(planned)} of all TPS by {deadline} WIB on election day, "
-        f"instead of {_pct(modelled)} for 2024's night as modelled ({measured})."
+        f"{who}, the model takes in {pct(planned)} of all TPS by {deadline} WIB on election day, "
+        f"instead of {pct(modelled)} for 2024's night as modelled ({measured})."
     )
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
+    """A share as the hindcast shows it: one decimal of a percent, '-' when not measured."""
     return "-" if value is None else f"{100 * value:.1f}%"
 
 

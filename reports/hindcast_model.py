@@ -33,6 +33,7 @@ from scenarios import (
     PUBLISHED_ZONE,
     Scenario,
     ScenarioError,
+    build_population,
     load_factor,
     parse_time_spec,
     requests_per_tps,
@@ -79,7 +80,9 @@ class FluidModel:
         # the replay's demand is the nation's times the load factor, its capacity real: the
         # model takes the nation in at the rate that matches the replay (the same at factor 1)
         self.rate = rate / load_factor(scenario).factor
-        self.work = workload(scenario, requests_per_tps(scenario))
+        population = build_population(scenario)
+        self.sampled = len(population.tps)  # TPS in the run: what the target's recap counts
+        self.work = workload(scenario, requests_per_tps(scenario), population)
         mock = scenario.target.mock
         self.instances = mock.instances if mock is not None else 1
 

@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from reports import charts
-from reports.hindcast import FITTED_BY_HARNESS, Hindcast, Row
+from reports.hindcast import FITTED_BY_HARNESS, Hindcast, Row, pct
 from reports.markup import html_table
 
 HEAD = ["moment (WIB)", "published", "replay", "residual", "used", "within", "model", "backlog"]
@@ -25,10 +25,6 @@ CURVE_STYLES = {
 PLANNED_STYLE = {"color": "#9467bd", "linestyle": "-.", "linewidth": 1.8}
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 def _within(row: Row, tolerance: float) -> str:
     residual = row.residual_pp
     return "-" if residual is None else ("yes" if abs(residual) <= tolerance else "no")
@@ -42,13 +38,13 @@ def head(found: Hindcast) -> list[str]:
 def table_rows(found: Hindcast) -> list[list[str]]:
     rows = []
     for row in found.rows:
-        replay = _pct(row.replay) + (" (after the load)" if row.held else "")
+        replay = pct(row.replay) + (" (after the load)" if row.held else "")
         rows.append([
-            row.local, _pct(row.published), replay if row.replay is not None else
+            row.local, pct(row.published), replay if row.replay is not None else
             f"- ({row.why})", "-" if row.residual_pp is None else f"{row.residual_pp:+.1f} pp",
             "fitted" if row.fitted else "held out", _within(row, found.tolerance_pp),
-            _pct(row.modelled), "-" if row.backlog is None else str(row.backlog),
-            *(_pct(row.counterfactual.get(label)) for label in found.counterfactual_labels()),
+            pct(row.modelled), "-" if row.backlog is None else str(row.backlog),
+            *(pct(row.counterfactual.get(label)) for label in found.counterfactual_labels()),
         ])  # fmt: skip
     return rows
 

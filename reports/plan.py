@@ -20,6 +20,7 @@ from reports.sizing import Demand, Sizing, fault_factor, instances_for, manual_r
 from reports.verdict import Unmeasured
 from scenarios import (
     PUBLISHED_2024,
+    Population,
     Scenario,
     Slo,
     Zone,
@@ -63,8 +64,12 @@ class Workload:
         return self.__dict__.copy()
 
 
-def workload(scenario: Scenario, requests_per_tps: float) -> Workload:
-    population = build_population(scenario)
+def workload(
+    scenario: Scenario, requests_per_tps: float, population: Population | None = None
+) -> Workload:
+    """What the scenario's population asks (``population``: the scenario's, when already
+    built)."""
+    population = population or build_population(scenario)
     counts = population.zones
     total = sum(counts.values()) or 1
     elections = scenario.client.elections

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness import run as run_module
+from harness import run_report
 from harness.leftovers import sweep_dead_runs
 from harness.reaper import Reaper
 from harness.run import Run
@@ -136,7 +136,7 @@ def test_ctrl_c_while_the_report_is_written_leaves_a_record_that_says_so(
     def interrupted(_: Path) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "build_report", interrupted)
+    monkeypatch.setattr(run_report, "build_report", interrupted)
     args = parser().parse_args([str(SMOKE), "--out", str(tmp_path)])
     run = Run(args, prepare(args))
     run.record.status = "completed"

@@ -62,17 +62,20 @@ def test_published_moments_must_rise_in_time_and_be_shares() -> None:
     assert "must be a share in [0, 1]" in share
 
 
+def capacity_knob(window: str) -> str:
+    """A [[hindcast.fit]] of ``window``'s capacity_fraction over [0.1, 0.5]."""
+    return (
+        f'\n[[hindcast.fit]]\nfield = "faults.{window}.capacity_fraction"\nlow = 0.1\n'
+        'high = 0.5\nreason = "a range"\n'
+    )
+
+
 def test_fitted_values_replace_the_fields_they_name() -> None:
     extra = (
         ATTACK
         + FIT
+        + capacity_knob("attack")
         + """
-[[hindcast.fit]]
-field = "faults.attack.capacity_fraction"
-low = 0.1
-high = 0.5
-reason = "a range"
-
 [hindcast.fitted]
 "arrival.time_scale" = 1.5
 "faults.attack.capacity_fraction" = 0.3
@@ -173,14 +176,9 @@ def test_a_bad_hindcast_is_one_line_naming_the_field_and_what_is_valid(
 def test_a_window_whose_name_holds_dots_can_be_fitted() -> None:
     extra = (
         ATTACK.replace('name = "attack"', 'name = "attack.1"')
+        + "\n[hindcast]\n"
+        + capacity_knob("attack.1")
         + """
-[hindcast]
-[[hindcast.fit]]
-field = "faults.attack.1.capacity_fraction"
-low = 0.1
-high = 0.5
-reason = "a range"
-
 [hindcast.fitted]
 "faults.attack.1.capacity_fraction" = 0.2
 """
