@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from types import FrameType
+from types import FrameType, ModuleType
 
 from rundir import exits
 
@@ -51,6 +51,30 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     os.kill(os.getpid(), signal.SIGINT)
 
 
+def _forget_unhandled_interrupt() -> None:
+    """CPython 3.11 marks a KeyboardInterrupt that escapes ``exec`` of a string as unhandled even
+    when a caller catches it, and then ends the process by SIGINT instead of its exit code. Imports
+    hit that window (dataclasses build their methods with ``exec``); an ``exec`` of a string that
+    completes clears the mark, so the caught interrupt keeps exit code 4."""
+    exec("")  # a constant, empty program
+
+
+def _import_held(module: str) -> ModuleType:
+    """Import a command's module with Ctrl-C (and SIGTERM, sent on as SIGINT) held until the import
+    ends, then raised. An interrupt that lands inside a library's import machinery comes out as
+    that library's error (pydantic's SchemaError, abc's RuntimeError) with a traceback, not as an
+    interrupt."""
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        imported = importlib.import_module(module)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
+    return imported
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help"}:
@@ -69,10 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        module = importlib.import_module(SUBCOMMANDS[name][0])
+        path = SUBCOMMANDS[name][0]
+        module = _import_held(path) if argv is None else importlib.import_module(path)
         entry: Callable[[list[str]], int] = module.main
         return entry(rest)
     except KeyboardInterrupt:  # before the command's own handling (its first moments)
+        _forget_unhandled_interrupt()
         print(f"sirekap-loadtest {name}: interrupted (Ctrl-C or SIGTERM)", file=sys.stderr)
         return exits.INCONCLUSIVE
     except Exception as error:  # the one place errors become exit codes
