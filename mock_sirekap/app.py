@@ -13,12 +13,14 @@ import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from mock_sirekap import metrics, routes_admin, routes_device, routes_plenary, routes_public
 from mock_sirekap.admission import AdmissionMiddleware, BodyLimits
 from mock_sirekap.config import MockConfig
 from mock_sirekap.docs import install_docs
 from mock_sirekap.errors import install_error_handlers
+from mock_sirekap.hot_paths import HotPaths
 from mock_sirekap.operators import Operators
 from mock_sirekap.registry import Registry
 from mock_sirekap.state import MockState
@@ -33,6 +35,7 @@ gavels the TPS that match and sums the kecamatan's D.Hasil once every TPS is gav
 (workers, queue, service times, 503 + Retry-After) is a model, and server-side faults (errors,
 latency, brown-out, a plenary suspended for maintenance) can be injected through the admin API.
 """
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 ROUTERS = (routes_device.router, routes_public.router, routes_plenary.router, routes_admin.router)
 
 
@@ -64,6 +67,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
+        # The mock reports through its Prometheus metrics; FastAPI's OpenTelemetry hooks would
+        # look up the global providers (environment variables) on every request.
+        telemetry=NO_TELEMETRY,
     )
     app.state.mock = state  # what the routes reach through ``dependencies.Mock``
     install_docs(app, TITLE)
@@ -71,6 +77,9 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     limits = BodyLimits(page=config.max_upload_bytes, timeout=config.body_timeout)
+    # Added first, so it sits inside the admission middleware (the last added is outermost).
+    handlers = routes_device.HOT_HANDLERS
+    app.add_middleware(HotPaths, handlers=handlers, error_handlers=app.exception_handlers)
     app.add_middleware(AdmissionMiddleware, runtime=state.runtime, limits=limits)
     return app
 

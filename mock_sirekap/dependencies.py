@@ -20,7 +20,8 @@ A hot route (a page upload, a result) can resolve its parameters itself: ``Direc
 ``@resolved_by(handler)``. FastAPI still builds the OpenAPI document and its checks from the
 declared signature, but each request runs ``handler(request)``, which calls the same dependency
 functions and then the endpoint. FastAPI's per-request dependency solving was the largest part
-of the mock's own CPU per durable write (bench/bench_mock.py); the answers are the same.
+of the mock's own CPU per durable write (bench/bench_mock.py); the answers are the same. In the
+app, ``hot_paths`` hands those two routes' requests to the same handlers before the router.
 """
 
 from __future__ import annotations

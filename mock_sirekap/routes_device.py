@@ -24,6 +24,7 @@ from mock_sirekap.auth import DeviceSession
 from mock_sirekap.db import StorageUnavailable
 from mock_sirekap.dependencies import (
     Device,
+    DirectHandler,
     DirectRoute,
     Mock,
     device_session,
@@ -232,6 +233,10 @@ async def submit(
     if gaveled:
         metrics.PLENARY_CLOSED.inc()
     return JSONResponse(receipt.as_dict(), 201 if receipt.created else 200)
+
+
+# What ``hot_paths`` serves straight: its endpoint class -> the route's resolved_by handler.
+HOT_HANDLERS: dict[str, DirectHandler] = {"page": _upload_page_directly, "result": _submit_directly}
 
 
 async def _commit(
